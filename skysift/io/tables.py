@@ -1,0 +1,376 @@
+"""The two tables skysift works with, read from CSV or Parquet and validated.
+
+Photometry table, one row per detection:
+
+    object_id  str    the object the detection belongs to
+    mjd        float  time of the detection, Modified Julian Date (days)
+    mag        float  magnitude (mag)
+    mag_err    float  1-sigma magnitude uncertainty (mag), >= 0
+    band       str    optional: passband name ('g', 'R', 'L', ...); absent means single band
+
+Object table, one row per object:
+
+    object_id  str    unique
+    ra, dec    float  ICRS position (degrees)
+    label      str    optional: class used for training (e.g. 'VS', 'SN', 'AGN')
+    fine_label str    optional: the catalogue's own, finer type (e.g. 'RRab', 'SN Ia')
+    ...               optional extra context columns (numbers), passed through to the model
+
+Validation never drops data silently: it either raises :class:`~skysift.errors.InputError`
+naming the file, column and rows, or (``on_invalid="drop"``) removes the rows and records
+each removal in :class:`DropReport`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from skysift.errors import InputError
+
+PHOTOMETRY_REQUIRED = ("object_id", "mjd", "mag", "mag_err")
+OBJECTS_REQUIRED = ("object_id", "ra", "dec")
+RESERVED_OBJECT_COLUMNS = ("object_id", "ra", "dec", "label", "fine_label")
+
+OnInvalid = Literal["raise", "drop"]
+
+
+@dataclass
+class DropReport:
+    """What validation removed, and why: a list of (table, reason, number of rows)."""
+
+    entries: list[tuple[str, str, int]] = field(default_factory=list)
+
+    def add(self, table: str, reason: str, n: int) -> None:
+        if n:
+            self.entries.append((table, reason, int(n)))
+
+    def extend(self, other: DropReport) -> None:
+        self.entries.extend(other.entries)
+
+    @property
+    def total(self) -> int:
+        return sum(n for _, _, n in self.entries)
+
+    def __bool__(self) -> bool:
+        return bool(self.entries)
+
+    def __str__(self) -> str:
+        if not self.entries:
+            return "nothing dropped"
+        return "; ".join(f"{table}: {n} rows dropped ({reason})" for table, reason, n in self.entries)
+
+
+@dataclass
+class LightCurveSet:
+    """Photometry and objects of one dataset, validated and consistent with each other.
+
+    ``photometry`` is sorted by (object_id, mjd); every object has at least one detection
+    and every detection an object.
+    """
+
+    photometry: pd.DataFrame
+    objects: pd.DataFrame
+    name: str = "lightcurves"
+    dropped: DropReport = field(default_factory=DropReport)
+
+    @property
+    def object_ids(self) -> np.ndarray:
+        return self.objects["object_id"].to_numpy()
+
+    @property
+    def labels(self) -> np.ndarray | None:
+        """Class labels in object order, or None when the set is unlabelled."""
+        if "label" not in self.objects:
+            return None
+        return self.objects["label"].to_numpy()
+
+    @property
+    def bands(self) -> list[str]:
+        """Sorted band names (a single ``'L'`` band when the photometry has no band column)."""
+        if "band" not in self.photometry:
+            return ["L"]
+        return sorted(self.photometry["band"].astype(str).unique().tolist())
+
+    @property
+    def context_columns(self) -> list[str]:
+        """Extra numeric object columns the user supplied (passed to the model as context)."""
+        return [c for c in self.objects.columns if c not in RESERVED_OBJECT_COLUMNS]
+
+    def class_counts(self) -> dict[str, int]:
+        """Number of objects per label."""
+        if self.labels is None:
+            return {}
+        return {str(k): int(v) for k, v in self.objects["label"].value_counts().sort_index().items()}
+
+    def subset(self, object_ids: np.ndarray | list, name: str | None = None) -> LightCurveSet:
+        """The objects with these ids (in the order given) and their photometry."""
+        ids = pd.Index(np.asarray(object_ids).astype(str))
+        objects = self.objects.set_index("object_id").loc[ids].reset_index()
+        phot = self.photometry[self.photometry["object_id"].isin(ids)].reset_index(drop=True)
+        return LightCurveSet(phot, objects, name or self.name, DropReport(list(self.dropped.entries)))
+
+    def __len__(self) -> int:
+        return len(self.objects)
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{k}: {v}" for k, v in self.class_counts().items())
+        return (
+            f"LightCurveSet({self.name!r}, {len(self.objects)} objects, {len(self.photometry)} detections, "
+            f"bands={self.bands}{', ' + counts if counts else ''})"
+        )
+
+    def save(self, directory: str | Path) -> Path:
+        """Write ``photometry.parquet`` and ``objects.parquet`` into ``directory``."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.photometry.to_parquet(directory / "photometry.parquet", index=False)
+        self.objects.to_parquet(directory / "objects.parquet", index=False)
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path, name: str | None = None) -> LightCurveSet:
+        """Read a directory written by :meth:`save` (or any with the two tables, CSV or Parquet)."""
+        directory = Path(directory)
+        phot = _find_table(directory, "photometry")
+        objs = _find_table(directory, "objects")
+        return from_files(phot, objs, name=name or directory.name)
+
+
+def _find_table(directory: Path, stem: str) -> Path:
+    for ext in (".parquet", ".pq", ".csv"):
+        p = directory / f"{stem}{ext}"
+        if p.exists():
+            return p
+    raise InputError(f"no {stem}.parquet or {stem}.csv found", source=str(directory))
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV or Parquet file into a DataFrame; errors name the file."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("file not found", source=str(path))
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            df = pd.read_parquet(path)
+        elif suffix in (".csv", ".txt", ".gz"):
+            df = pd.read_csv(path, skipinitialspace=True)
+        else:
+            raise InputError(f"unknown file type '{suffix}' (use .csv or .parquet)", source=str(path))
+    except InputError:
+        raise
+    except Exception as exc:  # pandas/pyarrow parse errors
+        raise InputError(f"could not be read: {exc}", source=str(path)) from exc
+    df.attrs["source"] = str(path)
+    # 1-based file line of row 0 for CSV (the header is line 1); Parquet has row numbers only.
+    df.attrs["first_line"] = 2 if suffix != ".parquet" and suffix != ".pq" else None
+    return df
+
+
+def from_files(
+    photometry: str | Path,
+    objects: str | Path,
+    *,
+    name: str | None = None,
+    on_invalid: OnInvalid = "raise",
+) -> LightCurveSet:
+    """Read and validate a photometry file and an object file (CSV or Parquet)."""
+    phot = read_table(photometry)
+    objs = read_table(objects)
+    return from_frames(phot, objs, name=name or Path(photometry).stem, on_invalid=on_invalid)
+
+
+def from_frames(
+    photometry: pd.DataFrame,
+    objects: pd.DataFrame,
+    *,
+    name: str = "lightcurves",
+    on_invalid: OnInvalid = "raise",
+) -> LightCurveSet:
+    """Validate two DataFrames and make them a consistent :class:`LightCurveSet`."""
+    report = DropReport()
+    phot = validate_photometry(photometry, on_invalid=on_invalid, report=report)
+    objs = validate_objects(objects, on_invalid=on_invalid, report=report)
+    phot, objs = _reconcile(phot, objs, photometry.attrs.get("source", "photometry table"), on_invalid, report)
+    return LightCurveSet(phot, objs, name, report)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _where(df: pd.DataFrame, mask: np.ndarray) -> tuple[list[int], bool]:
+    """Row positions (or file lines for CSV) where ``mask`` is true."""
+    pos = np.flatnonzero(mask)
+    first = df.attrs.get("first_line")
+    if first is None:
+        return pos.tolist(), False
+    return (pos + first).tolist(), True
+
+
+def _fail_or_drop(
+    df: pd.DataFrame,
+    bad: np.ndarray,
+    message: str,
+    column: str | None,
+    table: str,
+    on_invalid: OnInvalid,
+    report: DropReport,
+) -> pd.DataFrame:
+    if not bad.any():
+        return df
+    if on_invalid == "raise":
+        rows, lines = _where(df, bad)
+        raise InputError(
+            f"{message} ({int(bad.sum())} rows; fix them or pass on_invalid='drop')",
+            source=df.attrs.get("source", f"{table} table"),
+            column=column,
+            rows=rows,
+            line_numbers=lines,
+        )
+    report.add(table, f"{message} in '{column}'" if column else message, int(bad.sum()))
+    out = df.loc[~bad]
+    out.attrs = dict(df.attrs)
+    out.attrs["first_line"] = None  # positions no longer map to lines
+    return out
+
+
+def _require(df: pd.DataFrame, columns: tuple[str, ...], table: str) -> None:
+    source = df.attrs.get("source", f"{table} table")
+    for col in columns:
+        if col not in df.columns:
+            raise InputError(
+                f"missing required column (found: {', '.join(map(str, df.columns)) or 'none'})",
+                source=source,
+                column=col,
+            )
+
+
+def _numeric(df: pd.DataFrame, col: str, table: str) -> pd.Series:
+    try:
+        return pd.to_numeric(df[col], errors="raise").astype(float)
+    except (ValueError, TypeError):
+        coerced = pd.to_numeric(df[col], errors="coerce")
+        bad = coerced.isna().to_numpy() & df[col].notna().to_numpy()
+        rows, lines = _where(df, bad)
+        raise InputError(
+            "values are not numbers", source=df.attrs.get("source", f"{table} table"), column=col,
+            rows=rows, line_numbers=lines,
+        ) from None
+
+
+def validate_photometry(
+    df: pd.DataFrame, *, on_invalid: OnInvalid = "raise", report: DropReport | None = None
+) -> pd.DataFrame:
+    """Check a photometry table; return a clean copy sorted by object and time.
+
+    Raises :class:`InputError` for a missing column, non-numeric, NaN or infinite values,
+    negative magnitude errors and conflicting duplicates (same object, band and time with
+    different magnitudes). Exact duplicate rows are removed and reported.
+    """
+    report = report if report is not None else DropReport()
+    table = "photometry"
+    _require(df, PHOTOMETRY_REQUIRED, table)
+    attrs = dict(df.attrs)
+    cols = list(PHOTOMETRY_REQUIRED) + (["band"] if "band" in df.columns else [])
+    out = df[cols].copy()
+    out.attrs = attrs
+    for col in ("mjd", "mag", "mag_err"):
+        out[col] = _numeric(out, col, table)
+    missing_id = out["object_id"].isna().to_numpy()
+    out = _fail_or_drop(out, missing_id, "missing object_id", "object_id", table, on_invalid, report)
+    out["object_id"] = out["object_id"].astype(str)
+    if "band" in out:
+        nob = out["band"].isna().to_numpy()
+        out = _fail_or_drop(out, nob, "missing band", "band", table, on_invalid, report)
+        out["band"] = out["band"].astype(str)
+    for col in ("mjd", "mag", "mag_err"):
+        vals = out[col].to_numpy()
+        out = _fail_or_drop(out, ~np.isfinite(vals), "NaN or infinite values", col, table, on_invalid, report)
+    neg = out["mag_err"].to_numpy() < 0
+    out = _fail_or_drop(out, neg, "negative magnitude errors", "mag_err", table, on_invalid, report)
+
+    key = ["object_id", "band", "mjd"] if "band" in out else ["object_id", "mjd"]
+    exact = out.duplicated(keep="first").to_numpy()
+    if exact.any():
+        report.add(table, "exact duplicate rows", int(exact.sum()))
+        keep_attrs = dict(out.attrs)
+        out = out.loc[~exact]
+        out.attrs = keep_attrs
+        out.attrs["first_line"] = None
+    conflict = out.duplicated(subset=key, keep=False).to_numpy()
+    out = _fail_or_drop(
+        out, conflict, "same object, band and time with different values", "mjd", table, on_invalid, report
+    )
+    attrs = dict(out.attrs)
+    out = out.sort_values(["object_id", "mjd"], kind="stable").reset_index(drop=True)
+    out.attrs = attrs
+    return out
+
+
+def validate_objects(
+    df: pd.DataFrame, *, on_invalid: OnInvalid = "raise", report: DropReport | None = None
+) -> pd.DataFrame:
+    """Check an object table: unique ids, finite RA in [0, 360) and Dec in [-90, 90] degrees."""
+    report = report if report is not None else DropReport()
+    table = "objects"
+    _require(df, OBJECTS_REQUIRED, table)
+    out = df.copy()
+    out.attrs = dict(df.attrs)
+    missing_id = out["object_id"].isna().to_numpy()
+    out = _fail_or_drop(out, missing_id, "missing object_id", "object_id", table, on_invalid, report)
+    out["object_id"] = out["object_id"].astype(str)
+    for col in ("ra", "dec"):
+        out[col] = _numeric(out, col, table)
+        out = _fail_or_drop(out, ~np.isfinite(out[col].to_numpy()), "NaN or infinite values", col, table,
+                            on_invalid, report)
+    out = _fail_or_drop(out, (out["ra"].to_numpy() < 0) | (out["ra"].to_numpy() >= 360),
+                        "RA outside [0, 360) degrees", "ra", table, on_invalid, report)
+    out = _fail_or_drop(out, np.abs(out["dec"].to_numpy()) > 90, "Dec outside [-90, 90] degrees", "dec", table,
+                        on_invalid, report)
+    dup = out["object_id"].duplicated(keep=False).to_numpy()
+    if dup.any():
+        rows, lines = _where(out, dup)
+        raise InputError("duplicate object_id", source=out.attrs.get("source", "objects table"),
+                         column="object_id", rows=rows, line_numbers=lines)
+    for col in ("label", "fine_label"):
+        if col in out:
+            nolab = out[col].isna().to_numpy()
+            if col == "label":
+                out = _fail_or_drop(out, nolab, "missing label", col, table, on_invalid, report)
+            out[col] = out[col].astype(str).where(out[col].notna(), None)
+    extra = [c for c in out.columns if c not in RESERVED_OBJECT_COLUMNS]
+    for col in extra:
+        out[col] = _numeric(out, col, table)
+        out = _fail_or_drop(out, ~np.isfinite(out[col].to_numpy()), "NaN or infinite values", col, table,
+                            on_invalid, report)
+    return out.reset_index(drop=True)
+
+
+def _reconcile(
+    phot: pd.DataFrame, objs: pd.DataFrame, source: str, on_invalid: OnInvalid, report: DropReport
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    known = set(objs["object_id"])
+    unknown = ~phot["object_id"].isin(known).to_numpy()
+    if unknown.any():
+        ids = sorted(set(phot.loc[unknown, "object_id"]))
+        if on_invalid == "raise":
+            rows, lines = _where(phot, unknown)
+            shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+            raise InputError(f"object ids not in the object table: {shown}", source=source, column="object_id",
+                             rows=rows, line_numbers=lines)
+        report.add("photometry", "object_id not in the object table", int(unknown.sum()))
+        phot = phot.loc[~unknown].reset_index(drop=True)
+    has_phot = objs["object_id"].isin(set(phot["object_id"])).to_numpy()
+    if not has_phot.all():
+        # An object with no detections cannot be classified; report rather than fail.
+        report.add("objects", "no detections in the photometry table", int((~has_phot).sum()))
+        objs = objs.loc[has_phot].reset_index(drop=True)
+    return phot, objs
