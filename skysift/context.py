@@ -1,0 +1,150 @@
+"""Context features of an object: galactic coordinates and distance to the nearest catalogued galaxy.
+
+Following Burhanudin et al. (2021), each object gets galactic longitude l and latitude b
+(degrees) and the angular distance (arcsec) to the nearest galaxy of a catalogue, with a
+dummy value when no galaxy lies within the match radius (60 arcsec). Extra numeric columns of
+the object table (e.g. host photo-z) are passed through unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import astropy.units as u
+import numpy as np
+import pandas as pd
+from astropy.coordinates import SkyCoord
+
+from skysift.errors import InputError
+from skysift.io.paths import dataset_path
+from skysift.io.tables import RESERVED_OBJECT_COLUMNS, read_table
+
+GALAXY_CATALOGS = {
+    "mangrove": ("galaxy_catalogs", "mangrove_filtered.parquet", "ra", "dec"),
+    "gwgc": ("galaxy_catalogs", "gwgc_good.csv", "RAJ2000", "DEJ2000"),
+}
+
+
+@dataclass
+class ContextConfig:
+    """Which context features to build.
+
+    match_radius_arcsec: galaxies farther than this (arcsec) count as "no galaxy".
+    dummy_distance_arcsec: value given to objects with no galaxy inside the radius (arcsec);
+        it lies beyond the radius so that the feature stays monotonic in distance.
+    galactic: include galactic l and b (degrees).
+    galaxy_distance: include the nearest-galaxy distance (needs a catalogue).
+    extra_columns: object-table columns passed through; None means every extra numeric column.
+    """
+
+    match_radius_arcsec: float = 60.0
+    dummy_distance_arcsec: float = 100.0
+    galactic: bool = True
+    galaxy_distance: bool = True
+    extra_columns: list[str] | None = field(default=None)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def galactic_coordinates(ra_deg: np.ndarray, dec_deg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Galactic longitude and latitude (degrees) of ICRS positions given in degrees."""
+    c = SkyCoord(ra=np.asarray(ra_deg, float) * u.deg, dec=np.asarray(dec_deg, float) * u.deg, frame="icrs")
+    g = c.galactic
+    return g.l.deg, g.b.deg
+
+
+class GalaxyCatalog:
+    """A galaxy catalogue prepared for repeated nearest-neighbour look-ups on the sphere.
+
+    Parameters
+    ----------
+    ra_deg, dec_deg:
+        Galaxy positions (ICRS, degrees).
+    name:
+        A label for messages and saved model metadata.
+    """
+
+    def __init__(self, ra_deg: np.ndarray, dec_deg: np.ndarray, name: str = "galaxies") -> None:
+        ra = np.asarray(ra_deg, float)
+        dec = np.asarray(dec_deg, float)
+        good = np.isfinite(ra) & np.isfinite(dec)
+        if not good.any():
+            raise InputError("galaxy catalogue has no valid positions", source=name)
+        self.name = name
+        self.coords = SkyCoord(ra=ra[good] * u.deg, dec=dec[good] * u.deg, frame="icrs")
+
+    def __len__(self) -> int:
+        return len(self.coords)
+
+    @classmethod
+    def from_frame(cls, df: pd.DataFrame, ra: str = "ra", dec: str = "dec", name: str = "galaxies") -> GalaxyCatalog:
+        """Build from a table with RA/Dec columns in degrees."""
+        for col in (ra, dec):
+            if col not in df.columns:
+                raise InputError("missing column in galaxy catalogue", source=name, column=col)
+        return cls(df[ra].to_numpy(float), df[dec].to_numpy(float), name=name)
+
+    @classmethod
+    def load(cls, name_or_path: str | Path, data_dir: str | Path | None = None) -> GalaxyCatalog:
+        """A built-in catalogue by name ('mangrove', 'gwgc') or a user file with ra/dec columns (deg)."""
+        key = str(name_or_path)
+        if key in GALAXY_CATALOGS:
+            folder, fname, ra, dec = GALAXY_CATALOGS[key]
+            df = read_table(dataset_path(folder, fname, data_dir_=data_dir))
+            return cls.from_frame(df, ra, dec, name=key)
+        df = read_table(key)
+        return cls.from_frame(df, name=key)
+
+    def nearest_distance(self, ra_deg: np.ndarray, dec_deg: np.ndarray) -> np.ndarray:
+        """Angular distance (arcsec) from each position to its nearest catalogue galaxy."""
+        ra = np.asarray(ra_deg, float)
+        if ra.size == 0:
+            return np.zeros(0)
+        c = SkyCoord(ra=ra * u.deg, dec=np.asarray(dec_deg, float) * u.deg, frame="icrs")
+        _, sep, _ = c.match_to_catalog_sky(self.coords)
+        return sep.arcsec
+
+
+def nearest_galaxy_distance(
+    ra_deg: np.ndarray,
+    dec_deg: np.ndarray,
+    catalog: GalaxyCatalog,
+    radius_arcsec: float = 60.0,
+    dummy_arcsec: float = 100.0,
+) -> np.ndarray:
+    """Distance (arcsec) to the nearest galaxy, or ``dummy_arcsec`` when none is within ``radius_arcsec``."""
+    d = catalog.nearest_distance(ra_deg, dec_deg)
+    return np.where(d <= radius_arcsec, d, dummy_arcsec)
+
+
+def context_features(
+    objects: pd.DataFrame,
+    catalog: GalaxyCatalog | None = None,
+    config: ContextConfig | None = None,
+) -> pd.DataFrame:
+    """Context table (one row per object, same order) with columns
+    ``gal_l``, ``gal_b`` (degrees), ``galaxy_dist_arcsec`` and any extra columns.
+    """
+    config = config or ContextConfig()
+    out = pd.DataFrame(index=objects.index)
+    if config.galactic:
+        out["gal_l"], out["gal_b"] = galactic_coordinates(objects["ra"], objects["dec"])
+    if config.galaxy_distance:
+        if catalog is None:
+            raise InputError(
+                "a galaxy catalogue is needed for the galaxy-distance context feature "
+                "(pass one, or set galaxy_distance=False)"
+            )
+        out["galaxy_dist_arcsec"] = nearest_galaxy_distance(
+            objects["ra"], objects["dec"], catalog, config.match_radius_arcsec, config.dummy_distance_arcsec
+        )
+    extras = config.extra_columns
+    if extras is None:
+        extras = [c for c in objects.columns if c not in RESERVED_OBJECT_COLUMNS]
+    for col in extras:
+        if col not in objects.columns:
+            raise InputError("context column not in the object table", source="objects table", column=col)
+        out[col] = pd.to_numeric(objects[col], errors="raise").astype(float)
+    return out.reset_index(drop=True)
