@@ -199,7 +199,7 @@ def from_frames(
     report = DropReport()
     phot = validate_photometry(photometry, on_invalid=on_invalid, report=report)
     objs = validate_objects(objects, on_invalid=on_invalid, report=report)
-    phot, objs = _reconcile(phot, objs, photometry.attrs.get("source", "photometry table"), on_invalid, report)
+    phot, objs = _reconcile(phot, objs, photometry, on_invalid, report)
     return LightCurveSet(phot, objs, name, report)
 
 
@@ -207,8 +207,15 @@ def from_frames(
 
 
 def _where(df: pd.DataFrame, mask: np.ndarray) -> tuple[list[int], bool]:
-    """Row positions (or file lines for CSV) where ``mask`` is true."""
+    """Row positions (or file lines for CSV) where ``mask`` is true.
+
+    ``df.attrs["row_positions"]``, when set, maps the rows of ``df`` to the rows of the table as
+    given (after rows were removed), so that messages point at the user's rows.
+    """
     pos = np.flatnonzero(mask)
+    origin = df.attrs.get("row_positions")
+    if origin is not None:
+        pos = np.asarray(origin)[pos]
     first = df.attrs.get("first_line")
     if first is None:
         return pos.tolist(), False
@@ -298,19 +305,33 @@ def validate_photometry(
     out = _fail_or_drop(out, neg, "negative magnitude errors", "mag_err", table, on_invalid, report)
 
     key = ["object_id", "band", "mjd"] if "band" in out else ["object_id", "mjd"]
-    exact = out.duplicated(keep="first").to_numpy()
+    # Rows that share their (object, band, time) with another row hold every exact duplicate and
+    # every conflict; testing only those keeps this fast for millions of rows.
+    shared = out.duplicated(subset=key, keep=False).to_numpy()
+    exact = np.zeros(len(out), dtype=bool)
+    if shared.any():
+        exact[shared] = out.loc[shared].duplicated(keep="first").to_numpy()
     if exact.any():
         report.add(table, "exact duplicate rows", int(exact.sum()))
         keep_attrs = dict(out.attrs)
         out = out.loc[~exact]
         out.attrs = keep_attrs
-        out.attrs["first_line"] = None
-    conflict = out.duplicated(subset=key, keep=False).to_numpy()
+        if on_invalid == "raise":
+            # nothing else was removed: errors below can still name the rows (lines) as given
+            out.attrs["row_positions"] = np.flatnonzero(~exact)
+        else:
+            out.attrs["first_line"] = None
+        shared = shared[~exact]
+    conflict = np.zeros(len(out), dtype=bool)
+    if shared.any():
+        conflict[shared] = out.loc[shared].duplicated(subset=key, keep=False).to_numpy()
     out = _fail_or_drop(
         out, conflict, "same object, band and time with different values", "mjd", table, on_invalid, report
     )
     attrs = dict(out.attrs)
     out = out.sort_values(["object_id", "mjd"], kind="stable").reset_index(drop=True)
+    attrs.pop("row_positions", None)
+    attrs["first_line"] = None  # sorted: positions no longer follow the file's lines
     out.attrs = attrs
     return out
 
@@ -355,20 +376,24 @@ def validate_objects(
 
 
 def _reconcile(
-    phot: pd.DataFrame, objs: pd.DataFrame, source: str, on_invalid: OnInvalid, report: DropReport
+    phot: pd.DataFrame, objs: pd.DataFrame, raw: pd.DataFrame, on_invalid: OnInvalid, report: DropReport
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    known = set(objs["object_id"])
+    """Match photometry and objects; ``raw`` is the photometry as given (for error locations)."""
+    known = objs["object_id"].unique()
     unknown = ~phot["object_id"].isin(known).to_numpy()
     if unknown.any():
         ids = sorted(set(phot.loc[unknown, "object_id"]))
         if on_invalid == "raise":
-            rows, lines = _where(phot, unknown)
+            # validation sorted ``phot``; locate the rows in the table as given
+            raw_unknown = ~raw["object_id"].astype(str).isin(known).to_numpy()
+            rows, lines = _where(raw, raw_unknown)
             shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
-            raise InputError(f"object ids not in the object table: {shown}", source=source, column="object_id",
+            raise InputError(f"object ids not in the object table: {shown}",
+                             source=raw.attrs.get("source", "photometry table"), column="object_id",
                              rows=rows, line_numbers=lines)
         report.add("photometry", "object_id not in the object table", int(unknown.sum()))
         phot = phot.loc[~unknown].reset_index(drop=True)
-    has_phot = objs["object_id"].isin(set(phot["object_id"])).to_numpy()
+    has_phot = objs["object_id"].isin(phot["object_id"].unique()).to_numpy()
     if not has_phot.all():
         # An object with no detections cannot be classified; report rather than fail.
         report.add("objects", "no detections in the photometry table", int((~has_phot).sum()))
