@@ -16,3 +16,15 @@ def shared_data() -> Path:
     if d is None:
         pytest.skip("real data not found: set SKYSIFT_DATA_DIR or place it in ../shared/data")
     return d
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``SKYSIFT_SKIP_SLOW=1`` skips tests marked slow (they run by default, in CI too)."""
+    import os
+
+    if os.environ.get("SKYSIFT_SKIP_SLOW") != "1":
+        return
+    skip = pytest.mark.skip(reason="slow test skipped because SKYSIFT_SKIP_SLOW=1")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
