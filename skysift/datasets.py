@@ -36,9 +36,10 @@ class Dataset:
 
 def real_dataset_names() -> list[str]:
     """Names of the built-in real-data loaders."""
+    from skysift import benchsets
     from skysift.io import surveys
 
-    return sorted(surveys.LOADERS)
+    return sorted(set(surveys.LOADERS) | set(benchsets.BUILDERS))
 
 
 def load_dataset(
@@ -83,8 +84,12 @@ def load_dataset(
         default = DEFAULT_GALAXY_CATALOG if find_data_dir() is not None else None
         return Dataset(LightCurveSet.load(path), _catalog(default))
 
+    from skysift import benchsets
     from skysift.io import surveys
 
+    if spec in benchsets.BUILDERS:
+        lcset = benchsets.build(spec, data_dir=data_dir, seed=seed)
+        return Dataset(lcset, _catalog(DEFAULT_GALAXY_CATALOG))
     if spec in surveys.LOADERS:
         lcset = surveys.load(spec, data_dir=data_dir)
         return Dataset(lcset, _catalog(DEFAULT_GALAXY_CATALOG))

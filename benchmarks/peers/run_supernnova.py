@@ -1,0 +1,294 @@
+"""SuperNNova (Möller & de Boissière 2020) as a peer, run with its own commands on our split.
+
+Runs in skysift's environment and drives SuperNNova's ``snn`` command from the separate venv
+made by ``setup_supernnova.sh`` (``benchmarks/peers/.venv-snn``; ``--snn`` to point elsewhere):
+
+1. **Convert** the data set and the common split to SuperNNova's SNANA-like CSV format in
+   ``WORK/raw``: ``skysift_HEAD.csv`` (SNID, SNTYPE, PEAKMJD, HOSTGAL_PHOTOZ(_ERR),
+   HOSTGAL_SPECZ(_ERR)) and ``skysift_PHOT.csv`` (SNID, MJD, FLUXCAL, FLUXCALERR, FLT), with
+   ``FLUXCAL = 10**(-0.4 (mag - 27.5))`` (SNANA's zero point; PLAsTiCC's fluxes come back
+   exactly) and ``FLUXCALERR = FLUXCAL * mag_err * ln(10) / 2.5``. SNIDs are 1..N (the mapping to
+   our object ids is ``WORK/snid_map.csv``); SNTYPE codes 1..K name our classes (``--sntypes``);
+   PEAKMJD is the time of the brightest detection (SuperNNova uses it only for its "around
+   peak" diagnostics). ``WORK/testing_ids.csv`` holds the SNIDs of our test objects.
+2. ``snn make_data --testing_ids ...``: SuperNNova builds its training HDF5 database; our test
+   objects are its test set (not used), and it splits the rest 90/10 into its own train and
+   validation sets. Like SuperNNova always does for training, light curves with fewer than 3
+   epochs (observations within 8 hours count as one epoch) are left out of it.
+   ``--debug`` is passed because SuperNNova sizes its process pool as ``cpu_count() - 2``, which
+   is zero on a 2-core machine; in SuperNNova 3 it only makes the file loop serial (there is one
+   file here) and keeps the preprocessed files.
+3. ``snn train_rnn``: SuperNNova's default model (vanilla bidirectional LSTM, 2 x 32, mean
+   output, random-length training, its own global normalisation) for ``--nb-epoch`` epochs; the
+   model kept is the best on its validation set.
+4. ``snn make_data --data_testing`` on our test objects alone (``WORK/raw_test``; SuperNNova's
+   mode for classifying new data, which keeps every light curve however short), then
+   ``snn validate_rnn --model_files ...`` on that database: predictions for every test object
+   (``PRED_*.pickle``).
+5. The predictions are read back (``all_class*`` columns, SuperNNova's class order: the first
+   class given, then the others in ``--sntypes`` order) and scored with the same metrics as the
+   other peers (``peerlib.classification_metrics``).
+
+Class balance: by default (``--balance downsample``) the training objects (our train +
+validation) are downsampled to the size of the smallest class before they are written, which is
+what SuperNNova itself does when it makes its own splits (with ``--testing_ids`` it would keep
+the imbalance, and it has no class-weighted loss). ``--balance none`` keeps every training
+object. The test set is always complete.
+
+``predict_curves_per_s`` is the test set size divided by the wall time of ``snn validate_rnn``
+(the test database's ``make_data`` is not counted),
+which also computes SuperNNova's extra diagnostics (predictions truncated around the peak and on
+four out-of-distribution transforms of each light curve) and loads the database: a lower bound.
+``train_seconds`` is the wall time of ``snn train_rnn`` (which ends with its own predictions and
+plots) plus ``make_data``.
+
+If SuperNNova cannot be installed or run, this script stops with the failing command and its
+error output; nothing is made up.
+
+Usage::
+
+    bash benchmarks/peers/setup_supernnova.sh
+    python benchmarks/peers/run_supernnova.py --data crts3 --split-seed 0 --out snn_crts3.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from peerlib import classification_metrics, load_benchmark_data, result_record, split_sets, write_results  # noqa: E402
+
+ZERO_POINT = 27.5
+DEFAULT_VENV = HERE / ".venv-snn"
+
+
+class SupernnovaError(RuntimeError):
+    """SuperNNova could not be run; the message says which command failed and why."""
+
+
+# --------------------------------------------------------------------------- conversion
+
+
+def to_snana_frames(lcset, snid_of: dict, class_codes: dict, redshift_columns=("hostgal_photoz", "hostgal_photoz_err")):
+    """HEAD and PHOT DataFrames in SuperNNova's CSV format for the objects of ``lcset``."""
+    ph = lcset.photometry
+    objs = lcset.objects
+    mag = ph["mag"].to_numpy(float)
+    flux = 10.0 ** (-0.4 * (mag - ZERO_POINT))
+    fluxerr = flux * ph["mag_err"].to_numpy(float) * np.log(10.0) / 2.5
+    flt = ph["band"].astype(str).to_numpy() if "band" in ph else np.full(len(ph), "L")
+    phot = pd.DataFrame({
+        "SNID": ph["object_id"].astype(str).map(snid_of).to_numpy(),
+        "MJD": ph["mjd"].to_numpy(float),
+        "FLUXCAL": flux,
+        "FLUXCALERR": np.maximum(fluxerr, 1e-6 * flux),
+        "FLT": flt,
+    }).sort_values(["SNID", "MJD"], kind="stable")
+    peak = ph.loc[ph.groupby("object_id")["mag"].idxmin(), ["object_id", "mjd"]].set_index("object_id")["mjd"]
+    ids = objs["object_id"].astype(str)
+    zcol, zerr = redshift_columns
+    head = pd.DataFrame({
+        "SNID": ids.map(snid_of).to_numpy(),
+        "SNTYPE": objs["label"].astype(str).map(class_codes).to_numpy(),
+        "PEAKMJD": peak.reindex(ids.to_numpy()).to_numpy(float),
+        "HOSTGAL_PHOTOZ": objs[zcol].to_numpy(float) if zcol in objs else np.full(len(objs), -9.0),
+        "HOSTGAL_PHOTOZ_ERR": objs[zerr].to_numpy(float) if zerr in objs else np.full(len(objs), -9.0),
+        "HOSTGAL_SPECZ": np.full(len(objs), -9.0),
+        "HOSTGAL_SPECZ_ERR": np.full(len(objs), -9.0),
+    })
+    return head, phot
+
+
+def balanced_subset(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Positions of a class-balanced subset (every class downsampled to the smallest one)."""
+    labels = np.asarray(labels).astype(str)
+    classes, counts = np.unique(labels, return_counts=True)
+    n = counts.min()
+    pick = [rng.choice(np.flatnonzero(labels == c), n, replace=False) for c in classes]
+    return np.sort(np.concatenate(pick))
+
+
+# --------------------------------------------------------------------------- running snn
+
+
+def _snn_paths(venv: Path) -> tuple[Path, Path]:
+    snn = venv / "bin" / "snn"
+    py = venv / "bin" / "python"
+    if not snn.exists() or not py.exists():
+        raise SupernnovaError(
+            f"SuperNNova is not installed at {venv} (no {snn}): run bash benchmarks/peers/setup_supernnova.sh "
+            "(or pass --snn-venv)"
+        )
+    return snn, py
+
+
+def _run(cmd: list[str], log: Path, timeout: float | None) -> float:
+    """Run one SuperNNova command, logging its output; raise SupernnovaError with the tail on failure."""
+    t = time.perf_counter()
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONWARNINGS="ignore", OMP_NUM_THREADS=os.environ.get(
+        "OMP_NUM_THREADS", "2"))
+    with open(log, "a") as fh:
+        fh.write("\n$ " + " ".join(cmd) + "\n")
+        fh.flush()
+        try:
+            proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise SupernnovaError(f"'{' '.join(cmd[:2])}' did not finish within {timeout} s (log: {log})") from None
+    if proc.returncode != 0:
+        tail = "\n".join(log.read_text().splitlines()[-25:])
+        raise SupernnovaError(f"'{' '.join(cmd[:2])}' failed with exit status {proc.returncode} (log: {log}):\n{tail}")
+    return time.perf_counter() - t
+
+
+def run_supernnova(data: str, split_seed: int = 0, *, work: Path, venv: Path = DEFAULT_VENV, nb_epoch: int = 30,
+                   balance: str = "downsample", seed: int = 0, batch_size: int = 128, cache: str | None = None,
+                   timeout: float | None = None, redshift: str | None = None) -> dict:
+    snn, py = _snn_paths(venv)
+    bd = load_benchmark_data(data, seed=seed, cache=cache, galaxy_catalog=None)
+    lcset = bd.lcset
+    print(f"{lcset!r}", file=sys.stderr)
+    split, train, val, test = split_sets(lcset, split_seed)
+    labels = lcset.labels.astype(str)
+    classes = sorted(np.unique(labels).tolist())
+    class_codes = {c: i + 1 for i, c in enumerate(classes)}
+    sntypes = {str(i + 1): c for i, c in enumerate(classes)}
+
+    trainval_pos = np.sort(np.concatenate([split.train, split.val]))
+    if balance == "downsample":
+        keep = trainval_pos[balanced_subset(labels[trainval_pos], np.random.default_rng(seed))]
+    elif balance == "none":
+        keep = trainval_pos
+    else:
+        raise ValueError(f"balance must be downsample or none, got {balance!r}")
+    used_pos = np.sort(np.concatenate([keep, split.test]))
+    used = lcset.subset(lcset.object_ids[used_pos])
+    ids = used.objects["object_id"].astype(str).to_numpy()
+    snid_of = {oid: i + 1 for i, oid in enumerate(ids)}
+
+    if work.exists():
+        shutil.rmtree(work)
+    raw, dump = work / "raw", work / "dump"
+    raw_test, dump_test = work / "raw_test", work / "dump_test"
+    for d in (raw, dump, raw_test, dump_test):
+        d.mkdir(parents=True)
+    test_ids = lcset.object_ids[split.test].astype(str)
+    head, phot = to_snana_frames(used, snid_of, class_codes)
+    head.to_csv(raw / "skysift_HEAD.csv", index=False)
+    phot.to_csv(raw / "skysift_PHOT.csv", index=False)
+    test_set = lcset.subset(test_ids)
+    head_t, phot_t = to_snana_frames(test_set, snid_of, class_codes)
+    head_t.to_csv(raw_test / "skysift_HEAD.csv", index=False)
+    phot_t.to_csv(raw_test / "skysift_PHOT.csv", index=False)
+    pd.DataFrame({"SNID": [snid_of[i] for i in test_ids]}).to_csv(work / "testing_ids.csv", index=False)
+    pd.DataFrame({"SNID": [snid_of[i] for i in ids], "object_id": ids}).to_csv(work / "snid_map.csv", index=False)
+    filters = sorted(phot["FLT"].unique().tolist())
+    use_z = redshift if redshift is not None else ("zpho" if "hostgal_photoz" in lcset.objects else "none")
+    common = ["--sntypes", json.dumps(sntypes), "--target_sntype", classes[0], "--list_filters", *filters,
+              "--seed", str(seed)]
+    train_dirs = ["--dump_dir", str(dump), "--raw_dir", str(raw)]
+    test_dirs = ["--dump_dir", str(dump_test), "--raw_dir", str(raw_test)]
+    log = work / "snn.log"
+    print(f"SuperNNova work dir {work}; training objects {len(keep)} ({balance}), test {len(split.test)}",
+          file=sys.stderr)
+
+    # training database: our test objects are its test set (unused), the rest its train/validation
+    t_data = _run([str(snn), "make_data", *train_dirs, *common, "--testing_ids", str(work / "testing_ids.csv"),
+                   "--debug"], log, timeout)
+    train_args = ["--nb_classes", str(len(classes)), "--nb_epoch", str(nb_epoch), "--batch_size", str(batch_size),
+                  "--redshift", use_z]
+    t_train = _run([str(snn), "train_rnn", *train_dirs, *common, *train_args], log, timeout)
+    models = sorted((dump / "models").glob("*/*.pt"))
+    models = [m for m in models if not m.name.endswith("_swag.pt")]
+    if not models:
+        raise SupernnovaError(f"snn train_rnn wrote no model under {dump / 'models'} (log: {log})")
+    model = models[0]
+    # test database: SuperNNova's mode for classifying new data (--data_testing keeps every light
+    # curve; its training database drops those with fewer than 3 epochs), then its validation
+    t_data_test = _run([str(snn), "make_data", *test_dirs, *common, "--data_testing", "--debug"], log, timeout)
+    t_pred = _run([str(snn), "validate_rnn", *test_dirs, *common, *train_args, "--model_files", str(model)], log,
+                  timeout)
+    preds = sorted((dump_test / "models").glob("*/PRED_*.pickle"))
+    if not preds:
+        raise SupernnovaError(f"snn validate_rnn wrote no PRED_*.pickle under {dump_test / 'models'} (log: {log})")
+    # read the pickle with SuperNNova's own pandas, hand it over as CSV
+    csv = work / "predictions.csv"
+    k = len(classes)
+    code = (f"import pandas as pd; d = pd.read_pickle({str(preds[0])!r}); "
+            f"cols = ['SNID', 'target'] + [f'all_class{{i}}' for i in range({k})]; "
+            f"d[cols].groupby('SNID', as_index=False).mean().to_csv({str(csv)!r}, index=False)")
+    subprocess.run([str(py), "-c", code], check=True)
+    pred = pd.read_csv(csv)
+    order = [classes[0]] + [c for c in classes if c != classes[0]]  # SuperNNova's class order
+    pred["object_id"] = pred["SNID"].map({v: k2 for k2, v in snid_of.items()})
+    pred = pred.set_index("object_id")
+    proba = pred.reindex(test_ids)[[f"all_class{i}" for i in range(k)]].to_numpy(float)
+    missing = int(np.isnan(proba).any(axis=1).sum())
+    if missing:
+        prior = np.array([np.mean(labels[keep] == c) for c in order])
+        proba[np.isnan(proba).any(axis=1)] = prior
+    # sanity: SuperNNova's targets agree with our labels
+    tgt = pred.reindex(test_ids)["target"].to_numpy()
+    ok = ~np.isnan(tgt)
+    agree = float(np.mean(np.array(order)[tgt[ok].astype(int)] == labels[split.test][ok])) if ok.any() else float("nan")
+    if ok.any() and agree < 0.999:
+        raise SupernnovaError(f"SuperNNova's class order does not match ours (label agreement {agree:.3f})")
+    met = classification_metrics(labels[split.test], proba, order)
+    rec = result_record(
+        "supernnova" + ("" if balance == "downsample" else "_imbalanced"), bd.name, split_seed, met,
+        t_data + t_train, len(test_ids) / t_pred,
+        n_train=int(len(keep)), n_test=int(len(test_ids)), classes=order, test_missing_predictions=missing,
+        params={"supernnova": "3.0.51", "model": "vanilla bidirectional LSTM (SuperNNova defaults)",
+                "nb_epoch": nb_epoch, "batch_size": batch_size, "redshift": use_z, "balance": balance,
+                "train_val": "SuperNNova's own 90/10 split of our train+validation objects",
+                "make_data_seconds": round(t_data, 1), "train_rnn_seconds": round(t_train, 1),
+                "make_data_test_seconds": round(t_data_test, 1), "validate_rnn_seconds": round(t_pred, 1),
+                "work_dir": str(work)},
+    )
+    print(f"  supernnova: AUC {met['auc']:.4f}  macro F1 {met['macro_f1']:.4f}  recall@1%FPR "
+          f"{', '.join(f'{c} {v:.3f}' for c, v in met['minority_recall_at_1pct_fpr'].items())}", file=sys.stderr)
+    return rec
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", required=True, help="crts3, plasticc3, plasticc14, a skysift dataset name or a directory")
+    p.add_argument("--split-seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--nb-epoch", type=int, default=30, help="SuperNNova training epochs (its default is 90)")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--balance", choices=["downsample", "none"], default="downsample")
+    p.add_argument("--redshift", choices=["none", "zpho"], default=None,
+                   help="host redshift feature (default: zpho when the set has hostgal_photoz, else none)")
+    p.add_argument("--snn-venv", default=str(DEFAULT_VENV))
+    p.add_argument("--work", default=None, help="work directory (default: benchmarks/peers/snn_work/DATA_sSEED)")
+    p.add_argument("--cache", help="directory to save/reuse the built data set")
+    p.add_argument("--timeout", type=float, default=None, help="seconds allowed per SuperNNova command")
+    p.add_argument("--out", required=True)
+    args = p.parse_args(argv)
+    work = Path(args.work) if args.work else HERE / "snn_work" / f"{Path(args.data).name}_s{args.split_seed}"
+    try:
+        rec = run_supernnova(args.data, args.split_seed, work=work, venv=Path(args.snn_venv), nb_epoch=args.nb_epoch,
+                             balance=args.balance, seed=args.seed, batch_size=args.batch_size, cache=args.cache,
+                             timeout=args.timeout, redshift=args.redshift)
+    except SupernnovaError as exc:
+        print(f"run_supernnova: SuperNNova could not be run: {exc}", file=sys.stderr)
+        return 3
+    write_results(args.out, [rec])
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,577 @@
+"""The user-facing estimator: light curves + context in, class probabilities out.
+
+>>> from skysift.classifier import Classifier
+>>> from skysift.context import ContextConfig
+>>> clf = Classifier(loss="focal", gamma=2.0, galaxy_catalog="mangrove")      # doctest: +SKIP
+>>> clf.fit(train, val).save("model.pt")                                      # doctest: +SKIP
+>>> Classifier.load("model.pt").predict_proba(test)                           # doctest: +SKIP
+
+Everything the model needs at prediction time is in the one saved file: the weights, the
+constructor parameters, the sequence and context configuration, the class names, the scalers
+(fitted on the training set only), the training history and the galaxy catalogue positions
+(float64 degrees). The file holds plain tensors, lists and dicts only, so
+``torch.load(path, weights_only=True)`` reads it.
+
+Context features: by default the galactic coordinates, the distance to the nearest catalogued
+galaxy and any extra numeric object columns (:mod:`skysift.context`). The galaxy distance needs
+a catalogue: pass ``galaxy_catalog=`` ('mangrove', 'gwgc', a file or a
+:class:`~skysift.context.GalaxyCatalog`) or ``context=ContextConfig(galaxy_distance=False)``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from skysift.context import ContextConfig, GalaxyCatalog, context_features
+from skysift.errors import InputError, ModelMismatchError
+from skysift.io.tables import LightCurveSet
+from skysift.losses import canonical_loss_name, class_weights, make_loss
+from skysift.model import LightCurveRNN
+from skysift.sequences import (
+    SequenceBatch,
+    SequenceConfig,
+    Standardizer,
+    build_sequences,
+    fit_sequence_scaler,
+    scale_sequences,
+)
+from skysift.train import (
+    SequenceData,
+    TrainConfig,
+    multiclass_auc,
+    predict_logits,
+    resolve_device,
+    softmax,
+    train,
+)
+
+MODEL_FORMAT = "skysift-classifier"
+MODEL_FORMAT_VERSION = 1
+
+#: Objects per batch at prediction time (small batches keep the work in the CPU caches).
+PREDICT_BATCH_SIZE = 512
+
+_PARAM_NAMES = (
+    "rnn", "rnn_units", "dense_units", "loss", "gamma", "use_context", "dropout", "l2", "epochs", "batch_size",
+    "lr", "seed", "sequence", "context", "galaxy_catalog", "early_stopping_patience", "device", "progress",
+)
+
+
+def _skysift_version() -> str:
+    from skysift import __version__
+
+    return str(__version__)
+
+
+class Classifier:
+    """Recurrent light-curve classifier (Burhanudin et al. 2021), scikit-learn style.
+
+    Parameters
+    ----------
+    rnn: ``"gru"`` or ``"lstm"``.
+    rnn_units, dense_units: widths of the recurrent and dense layers.
+    loss: ``"ce"`` (cross-entropy), ``"wce"`` (class-weighted) or ``"focal"``.
+    gamma: focal-loss focusing parameter (focal loss only).
+    use_context: feed the context features (position, nearest galaxy, extra columns) to the
+        dense layers.
+    dropout: dropout rate.
+    l2: Keras-style L2 coefficient on the dense kernels (added to the loss).
+    epochs, batch_size, lr, seed: training settings (Adam).
+    sequence: :class:`~skysift.sequences.SequenceConfig` (None: 30 steps; multi-band when the
+        training set has several bands).
+    context: :class:`~skysift.context.ContextConfig` (None: the defaults, which include the
+        galaxy distance and so need ``galaxy_catalog``).
+    galaxy_catalog: :class:`~skysift.context.GalaxyCatalog`, a built-in name
+        (``"mangrove"``, ``"gwgc"``) or a file with ra/dec columns (degrees).
+    early_stopping_patience: stop after this many epochs without a better validation AUC.
+    device: ``"cpu"``, ``"cuda"`` or ``"auto"``.
+    progress: show a progress bar while training.
+
+    Attributes set by :meth:`fit` (and :meth:`load`): ``classes_``, ``model_``, ``history_``,
+    ``best_epoch_``, ``best_val_auc_``, ``train_seconds_``, ``sequence_config_``,
+    ``context_config_``, ``seq_scaler_``, ``ctx_scaler_``, ``context_columns_``,
+    ``n_features_``, ``n_context_``, ``class_weights_``, ``catalog_``, ``validation_ids_``.
+    """
+
+    def __init__(
+        self,
+        rnn: str = "gru",
+        rnn_units: int = 100,
+        dense_units: int = 100,
+        loss: str = "focal",
+        gamma: float = 2.0,
+        use_context: bool = True,
+        dropout: float = 0.4,
+        l2: float = 0.01,
+        epochs: int = 200,
+        batch_size: int = 128,
+        lr: float = 1e-4,
+        seed: int = 0,
+        sequence: SequenceConfig | None = None,
+        context: ContextConfig | None = None,
+        galaxy_catalog: GalaxyCatalog | str | Path | None = None,
+        early_stopping_patience: int | None = None,
+        device: str = "auto",
+        progress: bool = True,
+    ) -> None:
+        self.rnn = rnn
+        self.rnn_units = rnn_units
+        self.dense_units = dense_units
+        self.loss = loss
+        self.gamma = gamma
+        self.use_context = use_context
+        self.dropout = dropout
+        self.l2 = l2
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.seed = seed
+        self.sequence = sequence
+        self.context = context
+        self.galaxy_catalog = galaxy_catalog
+        self.early_stopping_patience = early_stopping_patience
+        self.device = device
+        self.progress = progress
+
+    # ------------------------------------------------------------------ sklearn protocol
+    def get_params(self, deep: bool = False) -> dict[str, Any]:
+        """The constructor arguments."""
+        return {name: getattr(self, name) for name in _PARAM_NAMES}
+
+    def set_params(self, **params: Any) -> Classifier:
+        for k, v in params.items():
+            if k not in _PARAM_NAMES:
+                raise InputError(f"unknown parameter {k!r}; parameters are {', '.join(_PARAM_NAMES)}")
+            setattr(self, k, v)
+        return self
+
+    def __repr__(self) -> str:
+        default = Classifier()
+        changed = [f"{k}={getattr(self, k)!r}" for k in _PARAM_NAMES
+                   if not _same(getattr(self, k), getattr(default, k))]
+        return f"Classifier({', '.join(changed)})"
+
+    @property
+    def is_fitted(self) -> bool:
+        return getattr(self, "model_", None) is not None
+
+    def _check_fitted(self) -> None:
+        if not self.is_fitted:
+            raise InputError("this Classifier is not fitted yet: call fit() or Classifier.load() first")
+
+    # ------------------------------------------------------------------ configuration
+    def _resolve_catalog(self) -> GalaxyCatalog | None:
+        cat = self.galaxy_catalog
+        if cat is None or isinstance(cat, GalaxyCatalog):
+            return cat
+        if isinstance(cat, (str, Path)):
+            return GalaxyCatalog.load(cat)
+        raise InputError("galaxy_catalog must be a GalaxyCatalog, a catalogue name or a path, "
+                         f"got {type(cat).__name__}")
+
+    def _resolve_configs(self, train: LightCurveSet) -> tuple[SequenceConfig, ContextConfig, GalaxyCatalog | None]:
+        seq = self.sequence if self.sequence is not None else SequenceConfig()
+        if isinstance(seq, dict):
+            seq = SequenceConfig(**seq)
+        seq = replace(seq, bands=list(seq.bands) if seq.bands is not None else None)
+        if seq.bands is None and len(train.bands) > 1:
+            seq.bands = list(train.bands)
+        ctx = self.context if self.context is not None else ContextConfig()
+        if isinstance(ctx, dict):
+            ctx = ContextConfig(**ctx)
+        ctx = replace(ctx)
+        catalog = None
+        if self.use_context:
+            if ctx.galaxy_distance:
+                if self.galaxy_catalog is None:
+                    raise InputError(
+                        "the galaxy-distance context feature needs a galaxy catalogue: pass "
+                        "galaxy_catalog='mangrove' (or 'gwgc', a file with ra/dec columns, or a GalaxyCatalog), "
+                        "or context=ContextConfig(galaxy_distance=False) to train without it, "
+                        "or use_context=False for no context at all"
+                    )
+                catalog = self._resolve_catalog()
+            extras = ctx.extra_columns
+            if extras is None:
+                extras = list(train.context_columns)
+            ctx.extra_columns = [str(c) for c in extras]
+        return seq, ctx, catalog
+
+    # ------------------------------------------------------------------ data preparation
+    def _sequences(self, lcset: LightCurveSet, config: SequenceConfig) -> SequenceBatch:
+        return build_sequences(lcset.photometry, lcset.object_ids, config)
+
+    def context_vectors(self, objects: pd.DataFrame) -> np.ndarray:
+        """Scaled context features (n, n_context) float32 of an object table (object_id, ra,
+        dec and the model's extra context columns); (n, 0) when the model uses no context."""
+        self._check_fitted()
+        return self._scaled_context(objects)
+
+    def _scaled_context(self, objects: pd.DataFrame) -> np.ndarray:
+        if not self.n_context_:
+            return np.zeros((len(objects), 0), np.float32)
+        raw = self._raw_context(objects)
+        return self.ctx_scaler_.transform(raw.to_numpy(np.float64))
+
+    def _raw_context(self, objects: pd.DataFrame) -> pd.DataFrame:
+        cfg = self.context_config_
+        missing = [c for c in (cfg.extra_columns or []) if c not in objects.columns]
+        if missing:
+            raise ModelMismatchError(
+                f"the model was trained with the context column(s) {missing}, missing from the object table "
+                f"(it has: {', '.join(map(str, objects.columns))})"
+            )
+        for col in ("ra", "dec"):
+            if col not in objects.columns:
+                raise ModelMismatchError(f"the object table has no '{col}' column, needed for the context features")
+        df = context_features(objects, self.catalog_, cfg)
+        if list(df.columns) != list(self.context_columns_):
+            raise ModelMismatchError(
+                f"context features {list(df.columns)} do not match the model's {list(self.context_columns_)}"
+            )
+        return df
+
+    def context_frame(self, lcset: LightCurveSet, scaled: bool = False) -> pd.DataFrame:
+        """The context features the model sees for each object (index: object_id), raw (degrees,
+        arcsec, ...) or ``scaled`` as fed to the network."""
+        self._check_fitted()
+        ids = pd.Index(lcset.object_ids.astype(str), name="object_id")
+        if not self.n_context_:
+            return pd.DataFrame(index=ids)
+        raw = self._raw_context(lcset.objects)
+        if scaled:
+            return pd.DataFrame(self.ctx_scaler_.transform(raw.to_numpy(np.float64)), index=ids,
+                                columns=self.context_columns_)
+        raw.index = ids
+        return raw
+
+    def _encode_labels(self, labels: np.ndarray, what: str) -> np.ndarray:
+        index = pd.Index(self.classes_)
+        codes = index.get_indexer(np.asarray(labels).astype(str))
+        if (codes < 0).any():
+            unknown = sorted(set(np.asarray(labels).astype(str)[codes < 0]))
+            raise InputError(f"{what} has labels the model does not know: {unknown} (classes: {self.classes_})")
+        return codes.astype(np.int64)
+
+    def prepare_arrays(
+        self, lcset: LightCurveSet, max_observations: int | None = None, labels: bool = False
+    ) -> SequenceData:
+        """The model's input arrays for a set (sequences scaled with the training scaler, scaled
+        context, and with ``labels`` the class indices), in ``lcset.objects`` order."""
+        self._check_fitted()
+        seq = self._sequences(lcset, self.sequence_config_)
+        if max_observations is not None:
+            seq = seq.truncated(int(max_observations))
+        seq = scale_sequences(seq, self.seq_scaler_)
+        ctx = self.context_vectors(lcset.objects)
+        y = None
+        if labels:
+            if lcset.labels is None:
+                raise InputError(f"{lcset.name}: the object table has no 'label' column")
+            y = self._encode_labels(lcset.labels, lcset.name)
+        return SequenceData(seq.values, seq.lengths, ctx, y)
+
+    # ------------------------------------------------------------------ fitting
+    def fit(
+        self,
+        train: LightCurveSet,
+        val: LightCurveSet | None = None,
+        *,
+        checkpoint: str | Path | None = None,
+        resume: bool = False,
+    ) -> Classifier:
+        """Train on ``train``, choosing the epoch by the validation AUC on ``val``.
+
+        Without ``val``, 30% of ``train`` (stratified by label, seeded by ``seed``) is held out
+        for validation; their ids are in ``validation_ids_``. ``checkpoint`` is written after
+        every epoch and ``resume=True`` continues an interrupted fit from it.
+        """
+        if train.labels is None:
+            raise InputError(f"{train.name}: the training set has no 'label' column")
+        loss_name = canonical_loss_name(self.loss)
+        if val is None:
+            train, val = _holdout(train, 0.3, int(self.seed))
+        elif val.labels is None:
+            raise InputError(f"{val.name}: the validation set has no 'label' column")
+        seq_cfg, ctx_cfg, catalog = self._resolve_configs(train)
+
+        classes = sorted({str(c) for c in np.asarray(train.labels).astype(str)})
+        if len(classes) < 2:
+            raise InputError(f"training needs at least two classes, found {classes}")
+        self.classes_ = classes
+        y_tr = self._encode_labels(train.labels, "the training set")
+        y_va = self._encode_labels(val.labels, "the validation set")
+
+        seq_tr = self._sequences(train, seq_cfg)
+        empty = seq_tr.lengths == 0
+        if empty.any():
+            warnings.warn(f"{int(empty.sum())} training objects have no usable observations "
+                          f"(bands {seq_cfg.bands}) and are left out", stacklevel=2)
+            keep = np.flatnonzero(~empty)
+            seq_tr = seq_tr.take(keep)
+            train = train.subset(seq_tr.object_ids)
+            y_tr = y_tr[keep]
+        seq_scaler = fit_sequence_scaler(seq_tr, seq_cfg)
+        seq_va = self._sequences(val, seq_cfg)
+
+        self.sequence_config_ = seq_cfg
+        self.context_config_ = ctx_cfg
+        self.catalog_ = catalog
+        self.seq_scaler_ = seq_scaler
+        self.n_features_ = seq_cfg.n_features
+        if self.use_context:
+            raw_tr = context_features(train.objects, catalog, ctx_cfg)
+            self.context_columns_ = [str(c) for c in raw_tr.columns]
+            self.n_context_ = len(self.context_columns_)
+            self.ctx_scaler_ = Standardizer.fit(raw_tr.to_numpy(np.float64)) if self.n_context_ else None
+        else:
+            self.context_columns_, self.n_context_, self.ctx_scaler_ = [], 0, None
+        self.model_ = None
+        ctx_tr = self._scaled_context(train.objects)
+        ctx_va = self._scaled_context(val.objects)
+        d_tr = SequenceData(scale_sequences(seq_tr, seq_scaler).values, seq_tr.lengths, ctx_tr, y_tr)
+        d_va = SequenceData(scale_sequences(seq_va, seq_scaler).values, seq_va.lengths, ctx_va, y_va)
+
+        n_classes = len(classes)
+        alpha = class_weights(y_tr, n_classes)
+        self.class_weights_ = alpha.tolist()
+        loss_fn = make_loss(loss_name, None if loss_name == "ce" else alpha, float(self.gamma))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(self.seed))
+            model = LightCurveRNN(self.n_features_, self.n_context_, n_classes, rnn=self.rnn,
+                                  rnn_units=int(self.rnn_units), dense_units=int(self.dense_units),
+                                  dropout=float(self.dropout), use_context=bool(self.use_context))
+        config = TrainConfig(epochs=int(self.epochs), batch_size=int(self.batch_size), lr=float(self.lr),
+                             seed=int(self.seed), early_stopping_patience=self.early_stopping_patience,
+                             device=self.device, l2=float(self.l2), progress=bool(self.progress))
+        fingerprint = {"loss": loss_name, "gamma": float(self.gamma), "alpha": self.class_weights_,
+                       "classes": classes, "sequence": seq_cfg.to_dict(), "context": ctx_cfg.to_dict()}
+        result = train_model(model, d_tr, d_va, loss_fn, config, checkpoint=checkpoint, resume=resume,
+                             fingerprint=fingerprint)
+        self.model_ = model.cpu().eval()
+        self.history_ = result.history
+        self.best_epoch_ = result.best_epoch
+        self.best_val_auc_ = result.best_val_auc
+        self.train_seconds_ = result.seconds
+        self.stopped_early_ = result.stopped_early
+        self.validation_ids_ = val.object_ids.astype(str).tolist()
+        return self
+
+    # ------------------------------------------------------------------ prediction
+    def _device(self) -> torch.device:
+        return resolve_device(self.device)
+
+    def _run(self, data: SequenceData, embeddings: bool = False):
+        dev = self._device()
+        model = self.model_
+        if dev.type != "cpu":
+            model.to(dev)
+        try:
+            return predict_logits(model, data, PREDICT_BATCH_SIZE, dev, embeddings=embeddings)
+        finally:
+            if dev.type != "cpu":
+                model.cpu()
+
+    def _warn_empty(self, data: SequenceData) -> None:
+        n_empty = int((data.lengths == 0).sum())
+        if n_empty:
+            warnings.warn(f"{n_empty} objects have no usable observations; their probabilities are the model's "
+                          "output for an empty light curve", stacklevel=3)
+
+    def predict_proba(self, lcset: LightCurveSet, max_observations: int | None = None) -> np.ndarray:
+        """Class probabilities (n, n_classes), columns in ``classes_`` order, rows in
+        ``lcset.objects`` order. ``max_observations=k`` shows the model only each light curve's
+        first k observations (as when classifying in real time after k detections)."""
+        data = self.prepare_arrays(lcset, max_observations=max_observations)
+        self._warn_empty(data)
+        return softmax(self._run(data))
+
+    def predict(self, lcset: LightCurveSet, max_observations: int | None = None) -> np.ndarray:
+        """The most probable class name of each object."""
+        p = self.predict_proba(lcset, max_observations=max_observations)
+        return np.asarray(self.classes_, dtype=object)[p.argmax(axis=1)]
+
+    def embed(self, lcset: LightCurveSet, max_observations: int | None = None) -> dict[str, np.ndarray]:
+        """Learned representations for t-SNE: ``"rnn"`` (n, rnn_units), the recurrent summary
+        after its batch norm, and ``"dense"`` (n, dense_units), the last hidden dense layer."""
+        data = self.prepare_arrays(lcset, max_observations=max_observations)
+        _, emb = self._run(data, embeddings=True)
+        return emb
+
+    def score(self, lcset: LightCurveSet, max_observations: int | None = None) -> float:
+        """Hand & Till multi-class AUC on a labelled set."""
+        data = self.prepare_arrays(lcset, max_observations=max_observations, labels=True)
+        return multiclass_auc(data.y, softmax(self._run(data)))
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted classifier to one file (readable with ``torch.load(weights_only=True)``)."""
+        self._check_fitted()
+        path = Path(path)
+        params = self.get_params()
+        params["sequence"] = None if self.sequence is None else _config_dict(self.sequence)
+        params["context"] = None if self.context is None else _config_dict(self.context)
+        gc = self.galaxy_catalog
+        params["galaxy_catalog"] = None if gc is None else (gc.name if isinstance(gc, GalaxyCatalog) else str(gc))
+        catalog = None
+        if self.catalog_ is not None:
+            catalog = {
+                "name": str(self.catalog_.name),
+                "ra_deg": torch.from_numpy(np.asarray(self.catalog_.coords.ra.deg, np.float64).copy()),
+                "dec_deg": torch.from_numpy(np.asarray(self.catalog_.coords.dec.deg, np.float64).copy()),
+            }
+        blob = {
+            "format": MODEL_FORMAT,
+            "format_version": MODEL_FORMAT_VERSION,
+            "skysift_version": _skysift_version(),
+            "params": _plain(params),
+            "model_config": _plain(self.model_.config()),
+            "state_dict": {k: v.detach().cpu().clone() for k, v in self.model_.state_dict().items()},
+            "classes": [str(c) for c in self.classes_],
+            "sequence_config": _plain(self.sequence_config_.to_dict()),
+            "context_config": _plain(self.context_config_.to_dict()),
+            "seq_scaler": _plain(self.seq_scaler_.to_dict()),
+            "ctx_scaler": None if self.ctx_scaler_ is None else _plain(self.ctx_scaler_.to_dict()),
+            "context_columns": [str(c) for c in self.context_columns_],
+            "n_features": int(self.n_features_),
+            "n_context": int(self.n_context_),
+            "class_weights": _plain(self.class_weights_),
+            "history": _plain(self.history_),
+            "best_epoch": int(self.best_epoch_),
+            "best_val_auc": float(self.best_val_auc_),
+            "train_seconds": float(self.train_seconds_),
+            "validation_ids": [str(i) for i in (getattr(self, "validation_ids_", None) or [])],
+            "galaxy_catalog": catalog,
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        torch.save(blob, tmp)
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Classifier:
+        """Read a classifier written by :meth:`save`."""
+        path = Path(path)
+        if not path.exists():
+            raise InputError("file not found", source=str(path))
+        try:
+            blob = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # noqa: BLE001 - pickle, zip or format errors
+            raise ModelMismatchError(f"{path}: not a skysift model file (could not be read: {exc})") from exc
+        if not isinstance(blob, dict) or blob.get("format") != MODEL_FORMAT:
+            raise ModelMismatchError(f"{path}: not a skysift model file")
+        if blob.get("format_version") != MODEL_FORMAT_VERSION:
+            raise ModelMismatchError(
+                f"{path}: model file format {blob.get('format_version')} is not supported by this skysift "
+                f"({_skysift_version()}, format {MODEL_FORMAT_VERSION})"
+            )
+        try:
+            params = dict(blob["params"])
+            if params.get("sequence") is not None:
+                params["sequence"] = SequenceConfig(**params["sequence"])
+            if params.get("context") is not None:
+                params["context"] = ContextConfig(**params["context"])
+            catalog = None
+            if blob.get("galaxy_catalog") is not None:
+                g = blob["galaxy_catalog"]
+                catalog = GalaxyCatalog(g["ra_deg"].numpy(), g["dec_deg"].numpy(), name=g["name"])
+                params["galaxy_catalog"] = catalog
+            clf = cls(**params)
+            clf.classes_ = list(blob["classes"])
+            clf.sequence_config_ = SequenceConfig(**blob["sequence_config"])
+            clf.context_config_ = ContextConfig(**blob["context_config"])
+            clf.seq_scaler_ = Standardizer.from_dict(blob["seq_scaler"])
+            clf.ctx_scaler_ = None if blob["ctx_scaler"] is None else Standardizer.from_dict(blob["ctx_scaler"])
+            clf.context_columns_ = list(blob["context_columns"])
+            clf.n_features_ = int(blob["n_features"])
+            clf.n_context_ = int(blob["n_context"])
+            clf.class_weights_ = list(blob["class_weights"])
+            clf.history_ = [dict(h) for h in blob["history"]]
+            clf.best_epoch_ = int(blob["best_epoch"])
+            clf.best_val_auc_ = float(blob["best_val_auc"])
+            clf.train_seconds_ = float(blob["train_seconds"])
+            clf.stopped_early_ = None
+            clf.validation_ids_ = list(blob.get("validation_ids", []))
+            clf.catalog_ = catalog
+            model = LightCurveRNN(**blob["model_config"])
+            model.load_state_dict(blob["state_dict"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise ModelMismatchError(f"{path}: damaged or incompatible skysift model file ({exc})") from exc
+        clf.model_ = model.eval()
+        return clf
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def train_model(*args, **kwargs):
+    """:func:`skysift.train.train` (indirection so that tests can watch it)."""
+    return train(*args, **kwargs)
+
+
+def _holdout(lcset: LightCurveSet, fraction: float, seed: int) -> tuple[LightCurveSet, LightCurveSet]:
+    """Stratified split of a labelled set into (train, validation)."""
+    from sklearn.model_selection import train_test_split
+
+    labels = np.asarray(lcset.labels).astype(str)
+    classes, counts = np.unique(labels, return_counts=True)
+    small = [f"{c} ({n})" for c, n in zip(classes, counts) if n < 2]
+    if small:
+        raise InputError(
+            "to hold out a validation set every class needs at least 2 objects; too few: " + ", ".join(small)
+            + " (or pass a validation set to fit())"
+        )
+    idx = np.arange(len(labels))
+    n_val = max(int(round(fraction * len(labels))), len(classes))
+    if len(labels) - n_val < len(classes):
+        raise InputError(f"{len(labels)} objects are too few to hold out a validation set for {len(classes)} classes")
+    tr, va = train_test_split(idx, test_size=n_val, stratify=labels, random_state=seed)
+    ids = lcset.object_ids.astype(str)
+    return (lcset.subset(ids[np.sort(tr)], name=f"{lcset.name}-train"),
+            lcset.subset(ids[np.sort(va)], name=f"{lcset.name}-validation"))
+
+
+def _config_dict(cfg: Any) -> dict:
+    if isinstance(cfg, dict):
+        return dict(cfg)
+    if hasattr(cfg, "to_dict"):
+        return cfg.to_dict()
+    return asdict(cfg)
+
+
+def _plain(x: Any) -> Any:
+    """Python numbers, strings, lists and dicts only (for ``weights_only`` loading)."""
+    if isinstance(x, dict):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _plain(x.tolist())
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return float(x)
+    if x is None:
+        return None
+    if isinstance(x, str):
+        return str(x)
+    if isinstance(x, Path):
+        return str(x)
+    return str(x)
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001
+        return a is b

@@ -1,0 +1,651 @@
+"""Durable storage of streamed detections, classifications and rejected input.
+
+One small interface, :class:`Storage`, with two back ends:
+
+* SQLite (default): a file path (or ``sqlite:///path``, or ``:memory:``); stdlib ``sqlite3``.
+* PostgreSQL: a ``postgresql://user:password@host:port/db`` URL; needs ``psycopg`` 3
+  (``pip install "psycopg[binary]"``).
+
+Use :func:`open_storage` to pick one from a URL or path.
+
+Tables (created when missing):
+
+``objects``
+    One row per object: position (ICRS degrees, of its first detection), number of stored
+    detections, first/last MJD (days), wall-clock created/updated times (Unix seconds), and
+    its current classification (JSON probabilities, top class and probability, the number of
+    observations it was made from and the model tag).
+``detections``
+    Every accepted detection, unique on (object_id, band, mjd): the same detection sent twice
+    (as ZTF alerts do with their ``prv_candidates`` history) is stored once. ``id`` is the
+    arrival order. A missing band is stored as ``''`` and read back as ``None``.
+``class_probs``
+    The current probability of each class per object, indexed for ``?cls=SN&min_prob=0.7``.
+``history``
+    The probabilities after each observation, in arrival order.
+``rejected``
+    Input that was refused, with the reason.
+``meta``
+    Key/value settings (the model tag the stored classifications were made with).
+
+Detections are committed by :meth:`Storage.add_detections` in their own transaction, before
+anything is classified, so that a crash between the two loses nothing: on restart the
+service rebuilds its state from :meth:`Storage.all_detections`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from skysift.errors import InputError
+
+DEFAULT_SQLITE_PATH = "skysift.sqlite"
+MAX_PAYLOAD_CHARS = 65536
+
+SORT_KEYS = {
+    # key: (SQL expression, default direction)
+    "updated": ("o.updated_at", "desc"),
+    "created": ("o.created_at", "desc"),
+    "top_prob": ("o.top_prob", "desc"),
+    "n_det": ("o.n_det", "desc"),
+    "n_obs": ("o.n_det", "desc"),
+    "first_mjd": ("o.first_mjd", "desc"),
+    "last_mjd": ("o.last_mjd", "desc"),
+    "object_id": ("o.object_id", "asc"),
+    "top_class": ("o.top_class", "asc"),
+}
+
+
+class Detection(NamedTuple):
+    """One detection: MJD (days), magnitude and its 1-sigma error (mag), band name or None,
+    and the object's ICRS position (degrees; may be None for an object already known)."""
+
+    object_id: str
+    mjd: float
+    mag: float
+    mag_err: float
+    band: str | None = None
+    ra: float | None = None
+    dec: float | None = None
+
+    @classmethod
+    def coerce(cls, rec: Any) -> Detection:
+        """A Detection from a Detection, a mapping with the same keys, or a tuple in field order."""
+        if isinstance(rec, Detection):
+            return rec
+        if isinstance(rec, dict):
+            return cls(
+                str(rec["object_id"]), float(rec["mjd"]), float(rec["mag"]), float(rec["mag_err"]),
+                None if rec.get("band") in (None, "") else str(rec["band"]),
+                None if rec.get("ra") is None else float(rec["ra"]),
+                None if rec.get("dec") is None else float(rec["dec"]),
+            )
+        if hasattr(rec, "model_dump"):  # a pydantic model
+            return cls.coerce(rec.model_dump())
+        return cls(*rec)
+
+
+@dataclass
+class ProbabilityRow:
+    """Class probabilities of an object after its ``n_obs``-th stored observation,
+    the latest of which was taken at ``mjd`` (days)."""
+
+    object_id: str
+    n_obs: int
+    mjd: float
+    probs: dict[str, float]
+
+
+_PROB_TEMPLATES: dict[tuple, str] = {}
+
+
+def _json_probs(probs: dict[str, float]) -> str:
+    """``{"class": p, ...}`` as compact JSON with 8 significant digits (float32 precision)."""
+    keys = tuple(probs)
+    tpl = _PROB_TEMPLATES.get(keys)
+    if tpl is None:
+        tpl = "{" + ",".join(json.dumps(str(k)) + ":%.8g" for k in keys) + "}"
+        _PROB_TEMPLATES[keys] = tpl
+    return tpl % tuple(float(v) for v in probs.values())
+
+
+def _payload_text(payload: Any) -> str:
+    """A storable (bounded) text form of a rejected payload: text as is, bytes as base64."""
+    if payload is None:
+        return ""
+    if isinstance(payload, (bytes, bytearray, memoryview)):
+        b = bytes(payload)
+        text = "base64:" + base64.b64encode(b[: MAX_PAYLOAD_CHARS * 3 // 4]).decode()
+        if len(b) > MAX_PAYLOAD_CHARS * 3 // 4:
+            text += f" ... (truncated, {len(b)} bytes in all)"
+        return text
+    if not isinstance(payload, str):
+        payload = json.dumps(payload, default=str)
+    payload = payload.replace("\x00", "\\x00")  # PostgreSQL text cannot hold NUL
+    if len(payload) > MAX_PAYLOAD_CHARS:
+        return payload[:MAX_PAYLOAD_CHARS] + f" ... (truncated, {len(payload)} characters in all)"
+    return payload
+
+
+class Storage:
+    """Base class: the SQL is shared, the two back ends differ in connection and dialect.
+
+    Every public method is thread-safe (one connection, guarded by a lock) and runs in its
+    own transaction.
+    """
+
+    backend = "abstract"
+    _ph = "?"  # parameter placeholder
+    _least = "MIN"
+    _greatest = "MAX"
+    _autoinc = "INTEGER PRIMARY KEY AUTOINCREMENT"
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------------ back-end hooks
+    def _execute(self, sql: str, params: Sequence = ()) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _executemany(self, sql: str, rows: Iterable[Sequence]) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def _transaction(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _insert_detections(self, rows: list[tuple]) -> list[bool]:  # pragma: no cover
+        raise NotImplementedError
+
+    def close(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __enter__(self) -> Storage:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", self._ph) if self._ph != "?" else sql
+
+    def _query(self, sql: str, params: Sequence = ()) -> list[tuple]:
+        cur = self._execute(self._sql(sql), params)
+        return cur.fetchall()
+
+    # ------------------------------------------------------------------ schema
+    def _create_schema(self) -> None:
+        ai = self._autoinc
+        stmts = [
+            """CREATE TABLE IF NOT EXISTS objects (
+                object_id TEXT PRIMARY KEY,
+                ra DOUBLE PRECISION, dec DOUBLE PRECISION,
+                n_det INTEGER NOT NULL DEFAULT 0,
+                first_mjd DOUBLE PRECISION, last_mjd DOUBLE PRECISION,
+                created_at DOUBLE PRECISION, updated_at DOUBLE PRECISION,
+                n_obs_classified INTEGER, top_class TEXT, top_prob DOUBLE PRECISION,
+                probs TEXT, model TEXT, classified_at DOUBLE PRECISION)""",
+            "CREATE INDEX IF NOT EXISTS objects_updated ON objects (updated_at)",
+            "CREATE INDEX IF NOT EXISTS objects_top ON objects (top_class, top_prob)",
+            f"""CREATE TABLE IF NOT EXISTS detections (
+                id {ai},
+                object_id TEXT NOT NULL, mjd DOUBLE PRECISION NOT NULL,
+                mag DOUBLE PRECISION NOT NULL, mag_err DOUBLE PRECISION NOT NULL,
+                band TEXT NOT NULL DEFAULT '',
+                ra DOUBLE PRECISION, dec DOUBLE PRECISION,
+                source TEXT, received_at DOUBLE PRECISION,
+                UNIQUE (object_id, band, mjd))""",
+            """CREATE TABLE IF NOT EXISTS class_probs (
+                object_id TEXT NOT NULL, cls TEXT NOT NULL, prob DOUBLE PRECISION NOT NULL,
+                PRIMARY KEY (object_id, cls))""",
+            "CREATE INDEX IF NOT EXISTS class_probs_cls ON class_probs (cls, prob)",
+            f"""CREATE TABLE IF NOT EXISTS history (
+                id {ai},
+                object_id TEXT NOT NULL, n_obs INTEGER NOT NULL, mjd DOUBLE PRECISION,
+                probs TEXT NOT NULL, model TEXT, created_at DOUBLE PRECISION)""",
+            "CREATE INDEX IF NOT EXISTS history_object ON history (object_id, id)",
+            f"""CREATE TABLE IF NOT EXISTS rejected (
+                id {ai},
+                received_at DOUBLE PRECISION, source TEXT, reason TEXT NOT NULL, payload TEXT)""",
+            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)",
+        ]
+        with self._lock, self._transaction():
+            for s in stmts:
+                self._execute(s)
+
+    # ------------------------------------------------------------------ writing
+    def add_detections(self, detections: Sequence[Detection], source: str = "api") -> list[bool]:
+        """Store detections (one transaction, committed on return); return, per input row,
+        whether it was new (False: the same object, band and MJD was already stored).
+
+        New objects need ``ra`` and ``dec``; the object's position is that of its first detection.
+        """
+        dets = [Detection.coerce(d) for d in detections]
+        if not dets:
+            return []
+        now = time.time()
+        rows = [
+            (d.object_id, float(d.mjd), float(d.mag), float(d.mag_err), d.band or "",
+             None if d.ra is None else float(d.ra), None if d.dec is None else float(d.dec), source, now)
+            for d in dets
+        ]
+        with self._lock, self._transaction():
+            is_new = self._insert_detections(rows)
+            per_obj: dict[str, list] = {}
+            for d, new in zip(dets, is_new):
+                if not new:
+                    continue
+                agg = per_obj.get(d.object_id)
+                if agg is None:
+                    per_obj[d.object_id] = [d.ra, d.dec, 1, d.mjd, d.mjd]
+                else:
+                    agg[2] += 1
+                    agg[3] = min(agg[3], d.mjd)
+                    agg[4] = max(agg[4], d.mjd)
+                    if agg[0] is None:
+                        agg[0], agg[1] = d.ra, d.dec
+            if per_obj:
+                lo, hi = self._least, self._greatest
+                self._executemany(
+                    self._sql(
+                        f"""INSERT INTO objects (object_id, ra, dec, n_det, first_mjd, last_mjd, created_at, updated_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (object_id) DO UPDATE SET
+                          n_det = objects.n_det + excluded.n_det,
+                          first_mjd = {lo}(objects.first_mjd, excluded.first_mjd),
+                          last_mjd = {hi}(objects.last_mjd, excluded.last_mjd),
+                          ra = COALESCE(objects.ra, excluded.ra),
+                          dec = COALESCE(objects.dec, excluded.dec),
+                          updated_at = excluded.updated_at"""
+                    ),
+                    [(oid, a[0], a[1], a[2], a[3], a[4], now, now) for oid, a in per_obj.items()],
+                )
+        return is_new
+
+    def record_rejected(self, reason: str, payload: Any = None, source: str = "") -> int:
+        """Record refused input (the payload is stored as text, bytes as base64, both bounded)."""
+        with self._lock, self._transaction():
+            cur = self._execute(
+                self._sql("INSERT INTO rejected (received_at, source, reason, payload) VALUES (?, ?, ?, ?) RETURNING id"),
+                (time.time(), source, str(reason), _payload_text(payload)),
+            )
+            return int(cur.fetchone()[0])
+
+    def add_probabilities(self, rows: Sequence[ProbabilityRow], model: str | None = None) -> None:
+        """Append history rows (in the order given) and make each object's last row its current
+        classification."""
+        if not rows:
+            return
+        now = time.time()
+        latest: dict[str, ProbabilityRow] = {}
+        for r in rows:
+            latest[r.object_id] = r
+        hist = [(r.object_id, int(r.n_obs), float(r.mjd), _json_probs(r.probs), model, now) for r in rows]
+        cur_rows = []
+        cls_rows = []
+        for r in latest.values():
+            top = max(r.probs, key=r.probs.get)
+            cur_rows.append((int(r.n_obs), top, float(r.probs[top]), _json_probs(r.probs), model, now, r.object_id))
+            cls_rows.extend((r.object_id, c, float(p)) for c, p in r.probs.items())
+        with self._lock, self._transaction():
+            self._executemany(
+                self._sql("INSERT INTO history (object_id, n_obs, mjd, probs, model, created_at) VALUES (?, ?, ?, ?, ?, ?)"),
+                hist,
+            )
+            self._executemany(
+                self._sql(
+                    """UPDATE objects SET n_obs_classified = ?, top_class = ?, top_prob = ?, probs = ?,
+                    model = ?, classified_at = ? WHERE object_id = ?"""
+                ),
+                cur_rows,
+            )
+            self._executemany(
+                self._sql(
+                    """INSERT INTO class_probs (object_id, cls, prob) VALUES (?, ?, ?)
+                    ON CONFLICT (object_id, cls) DO UPDATE SET prob = excluded.prob"""
+                ),
+                cls_rows,
+            )
+
+    def reset_classifications(self) -> None:
+        """Forget every classification and its history (e.g. before re-classifying with another model)."""
+        with self._lock, self._transaction():
+            self._execute("DELETE FROM history")
+            self._execute("DELETE FROM class_probs")
+            self._execute(
+                """UPDATE objects SET n_obs_classified = NULL, top_class = NULL, top_prob = NULL,
+                probs = NULL, model = NULL, classified_at = NULL"""
+            )
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        with self._lock, self._transaction():
+            self._execute(
+                self._sql("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
+                (key, value),
+            )
+
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    # ------------------------------------------------------------------ reading
+    _OBJECT_COLS = (
+        "o.object_id, o.ra, o.dec, o.n_det, o.first_mjd, o.last_mjd, o.created_at, o.updated_at, "
+        "o.n_obs_classified, o.top_class, o.top_prob, o.probs, o.model, o.classified_at"
+    )
+
+    @staticmethod
+    def _object_dict(row: Sequence) -> dict:
+        keys = (
+            "object_id", "ra", "dec", "n_det", "first_mjd", "last_mjd", "created_at", "updated_at",
+            "n_obs_classified", "top_class", "top_prob", "probabilities", "model", "classified_at",
+        )
+        d = dict(zip(keys, row))
+        d["probabilities"] = json.loads(d["probabilities"]) if d["probabilities"] else None
+        return d
+
+    def get_object(self, object_id: str) -> dict | None:
+        """The object's row (position, counts, current probabilities) or None when unknown."""
+        with self._lock:
+            rows = self._query(f"SELECT {self._OBJECT_COLS} FROM objects o WHERE o.object_id = ?", (str(object_id),))
+        return self._object_dict(rows[0]) if rows else None
+
+    def get_detections(self, object_id: str) -> list[dict]:
+        """The object's detections sorted by MJD (then arrival)."""
+        with self._lock:
+            rows = self._query(
+                "SELECT id, mjd, mag, mag_err, band, ra, dec, received_at FROM detections "
+                "WHERE object_id = ? ORDER BY mjd, id",
+                (str(object_id),),
+            )
+        keys = ("id", "mjd", "mag", "mag_err", "band", "ra", "dec", "received_at")
+        out = [dict(zip(keys, r)) for r in rows]
+        for d in out:
+            d["band"] = d["band"] or None
+        return out
+
+    def list_objects(
+        self,
+        cls: str | None = None,
+        min_prob: float | None = None,
+        limit: int = 100,
+        sort: str = "updated",
+        order: str | None = None,
+        offset: int = 0,
+    ) -> list[dict]:
+        """Objects, filtered and sorted.
+
+        Filters: ``cls`` and ``min_prob`` -> P(cls) >= min_prob; ``cls`` alone -> top class is
+        ``cls``; ``min_prob`` alone -> top probability >= min_prob.
+        ``sort``: one of :data:`SORT_KEYS`, ``prob`` (P(cls), or the top probability without
+        ``cls``) or ``prob_<CLASS>``; ``order``: ``asc``/``desc`` (default per key).
+        Unclassified objects sort last.
+        """
+        limit = int(limit)
+        if limit < 1 or limit > 10000:
+            raise InputError(f"limit must be between 1 and 10000, got {limit}")
+        if min_prob is not None and not (0.0 <= float(min_prob) <= 1.0):
+            raise InputError(f"min_prob must be between 0 and 1, got {min_prob}")
+        joins: list[str] = []
+        join_params: list = []
+        where: list[str] = []
+        where_params: list = []
+        if cls is not None and min_prob is not None:
+            joins.append("JOIN class_probs f ON f.object_id = o.object_id AND f.cls = ?")
+            join_params.append(str(cls))
+            where.append("f.prob >= ?")
+            where_params.append(float(min_prob))
+        elif cls is not None:
+            where.append("o.top_class = ?")
+            where_params.append(str(cls))
+        elif min_prob is not None:
+            where.append("o.top_prob >= ?")
+            where_params.append(float(min_prob))
+
+        if sort in SORT_KEYS:
+            expr, default = SORT_KEYS[sort]
+        elif sort == "prob" or sort.startswith("prob_"):
+            sort_cls = sort[5:] if sort.startswith("prob_") else cls
+            default = "desc"
+            if sort_cls is None:
+                expr = "o.top_prob"
+            else:
+                joins.append("LEFT JOIN class_probs s ON s.object_id = o.object_id AND s.cls = ?")
+                join_params.append(str(sort_cls))
+                expr = "s.prob"
+        else:
+            raise InputError(
+                f"unknown sort key '{sort}' (use one of {', '.join(SORT_KEYS)}, prob or prob_<CLASS>)"
+            )
+        direction = (order or default).lower()
+        if direction not in ("asc", "desc"):
+            raise InputError(f"order must be 'asc' or 'desc', got '{order}'")
+        sql = f"SELECT {self._OBJECT_COLS} FROM objects o {' '.join(joins)}"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY ({expr} IS NULL), {expr} {direction.upper()}, o.object_id ASC LIMIT ? OFFSET ?"
+        all_params = join_params + where_params + [limit, int(offset)]
+        with self._lock:
+            rows = self._query(sql, all_params)
+        return [self._object_dict(r) for r in rows]
+
+    def get_history(self, object_id: str) -> list[dict]:
+        """Probabilities after each observation, in arrival order:
+        ``[{n_obs, mjd, probabilities, model, created_at}, ...]``."""
+        with self._lock:
+            rows = self._query(
+                "SELECT n_obs, mjd, probs, model, created_at FROM history WHERE object_id = ? ORDER BY id",
+                (str(object_id),),
+            )
+        return [
+            {"n_obs": r[0], "mjd": r[1], "probabilities": json.loads(r[2]), "model": r[3], "created_at": r[4]}
+            for r in rows
+        ]
+
+    def all_detections(self) -> list[Detection]:
+        """Every stored detection in arrival order (for rebuilding state after a restart)."""
+        with self._lock:
+            rows = self._query(
+                "SELECT d.object_id, d.mjd, d.mag, d.mag_err, d.band, o.ra, o.dec "
+                "FROM detections d JOIN objects o ON o.object_id = d.object_id ORDER BY d.id"
+            )
+        return [Detection(r[0], r[1], r[2], r[3], r[4] or None, r[5], r[6]) for r in rows]
+
+    def classified_counts(self) -> dict[str, tuple[int, int | None]]:
+        """Per object: (stored detections, observations its current classification used)."""
+        with self._lock:
+            rows = self._query("SELECT object_id, n_det, n_obs_classified FROM objects")
+        return {r[0]: (int(r[1]), None if r[2] is None else int(r[2])) for r in rows}
+
+    def list_rejected(self, limit: int = 100) -> list[dict]:
+        """The most recently rejected inputs first."""
+        with self._lock:
+            rows = self._query(
+                "SELECT id, received_at, source, reason, payload FROM rejected ORDER BY id DESC LIMIT ?",
+                (int(limit),),
+            )
+        return [dict(zip(("id", "received_at", "source", "reason", "payload"), r)) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        """Numbers of objects, detections, classified objects and rejected inputs."""
+        with self._lock:
+            n_obj, n_cls = self._query("SELECT COUNT(*), COUNT(top_class) FROM objects")[0]
+            n_det = self._query("SELECT COUNT(*) FROM detections")[0][0]
+            n_rej = self._query("SELECT COUNT(*) FROM rejected")[0][0]
+        return {"objects": int(n_obj), "classified": int(n_cls), "detections": int(n_det), "rejected": int(n_rej)}
+
+
+# ---------------------------------------------------------------------------------- SQLite
+
+
+class SQLiteStorage(Storage):
+    """SQLite back end (a file, or ``':memory:'``).
+
+    File databases use write-ahead logging with ``synchronous=NORMAL`` by default: a committed
+    transaction survives a crash of the process; pass ``synchronous="FULL"`` to also survive
+    power loss at some cost in write speed.
+    """
+
+    backend = "sqlite"
+
+    def __init__(self, path: str | Path = DEFAULT_SQLITE_PATH, synchronous: str = "NORMAL") -> None:
+        super().__init__()
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30.0)
+        if self.path != ":memory:":
+            self._conn.execute("PRAGMA journal_mode=WAL")
+        if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+            raise InputError(f"unknown SQLite synchronous mode '{synchronous}'")
+        self._conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        self._depth = 0
+        self._create_schema()
+
+    def __repr__(self) -> str:
+        return f"SQLiteStorage({self.path!r})"
+
+    def _execute(self, sql: str, params: Sequence = ()) -> Any:
+        return self._conn.execute(sql, tuple(params))
+
+    def _executemany(self, sql: str, rows: Iterable[Sequence]) -> None:
+        self._conn.executemany(sql, rows)
+
+    class _Tx:
+        def __init__(self, st: SQLiteStorage) -> None:
+            self.st = st
+
+        def __enter__(self) -> None:
+            if self.st._depth == 0:
+                self.st._conn.execute("BEGIN IMMEDIATE")
+            self.st._depth += 1
+
+        def __exit__(self, exc_type, exc, tb) -> None:
+            self.st._depth -= 1
+            if self.st._depth == 0:
+                self.st._conn.execute("ROLLBACK" if exc_type else "COMMIT")
+
+    def _transaction(self):
+        return SQLiteStorage._Tx(self)
+
+    def _insert_detections(self, rows: list[tuple]) -> list[bool]:
+        sql = (
+            "INSERT OR IGNORE INTO detections (object_id, mjd, mag, mag_err, band, ra, dec, source, received_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        )
+        cur = self._conn.cursor()
+        out = []
+        for r in rows:
+            cur.execute(sql, r)
+            out.append(cur.rowcount == 1)
+        return out
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+# ---------------------------------------------------------------------------------- PostgreSQL
+
+
+class PostgresStorage(Storage):
+    """PostgreSQL back end through psycopg 3 (one connection, guarded by a lock)."""
+
+    backend = "postgresql"
+    _ph = "%s"
+    _least = "LEAST"
+    _greatest = "GREATEST"
+    _autoinc = "BIGSERIAL PRIMARY KEY"
+
+    def __init__(self, url: str, connect_timeout: float = 5.0) -> None:
+        super().__init__()
+        try:
+            import psycopg
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise InputError(
+                'PostgreSQL storage needs psycopg 3: pip install "psycopg[binary]"'
+            ) from exc
+        self.url = url
+        self._psycopg = psycopg
+        self._conn = psycopg.connect(url, autocommit=True, connect_timeout=int(max(1, connect_timeout)))
+        self._tx_depth = 0
+        self._create_schema()
+
+    def __repr__(self) -> str:
+        # never print the password
+        safe = self.url
+        if "@" in safe and "://" in safe:
+            scheme, rest = safe.split("://", 1)
+            creds, host = rest.rsplit("@", 1)
+            safe = f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
+        return f"PostgresStorage({safe!r})"
+
+    def _execute(self, sql: str, params: Sequence = ()) -> Any:
+        cur = self._conn.cursor()
+        cur.execute(sql, tuple(params) if params else None)
+        return cur
+
+    def _executemany(self, sql: str, rows: Iterable[Sequence]) -> None:
+        rows = list(rows)
+        if rows:
+            with self._conn.cursor() as cur:
+                cur.executemany(sql, rows)
+
+    def _transaction(self):
+        return self._conn.transaction()
+
+    def _insert_detections(self, rows: list[tuple]) -> list[bool]:
+        cols = list(zip(*rows))
+        with self._conn.cursor() as cur:
+            cur.execute(
+                """INSERT INTO detections (object_id, mjd, mag, mag_err, band, ra, dec, source, received_at)
+                SELECT * FROM unnest(%s::text[], %s::float8[], %s::float8[], %s::float8[], %s::text[],
+                                     %s::float8[], %s::float8[], %s::text[], %s::float8[])
+                ON CONFLICT (object_id, band, mjd) DO NOTHING
+                RETURNING object_id, band, mjd""",
+                [list(c) for c in cols],
+            )
+            inserted = {(r[0], r[1], r[2]) for r in cur.fetchall()}
+        out = []
+        for r in rows:
+            key = (r[0], r[4], r[1])
+            if key in inserted:
+                inserted.discard(key)  # a repeat inside this batch is not new
+                out.append(True)
+            else:
+                out.append(False)
+        return out
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def open_storage(url: str | Path | None = None, **kwargs: Any) -> Storage:
+    """A storage back end from a URL or path.
+
+    ``None`` -> SQLite file ``skysift.sqlite`` in the working directory;
+    ``postgresql://...`` / ``postgres://...`` -> PostgreSQL; ``sqlite:///path`` or a plain path
+    (or ``:memory:``) -> SQLite.
+    """
+    if url is None:
+        return SQLiteStorage(DEFAULT_SQLITE_PATH, **kwargs)
+    s = str(url)
+    if s.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+        return PostgresStorage(s.replace("postgresql+psycopg://", "postgresql://"), **kwargs)
+    if s.startswith("sqlite:///"):
+        return SQLiteStorage(s[len("sqlite:///"):] or ":memory:", **kwargs)
+    if s.startswith("sqlite://"):
+        return SQLiteStorage(":memory:", **kwargs)
+    if "://" in s:
+        raise InputError(f"unknown database URL scheme in '{s.split('://')[0]}://...' (use a path or postgresql://)")
+    return SQLiteStorage(s, **kwargs)
+
