@@ -108,9 +108,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     clf.save(args.out)
     out = {"model": str(args.out), "best_epoch": clf.best_epoch_,
            "best_val_auc": max(h["val_auc"] for h in clf.history_)}
-    if args.split_out:
-        Path(args.split_out).write_text(json.dumps({"object_ids": {k: ids[v].tolist() for k, v in
-                                                                   split.to_dict().items()}}))
+    split_path = Path(args.split_out) if args.split_out else Path(str(args.out) + ".split.json")
+    split_path.write_text(json.dumps({"object_ids": {k: ids[v].tolist() for k, v in split.to_dict().items()}}))
+    out["split"] = str(split_path)
     print(json.dumps(out, indent=2))
     return 0
 
@@ -142,7 +142,22 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     clf = Classifier.load(args.model)
     ds = _load(args)
-    result = evaluate_model(clf, ds.lcset, out_dir=args.out, threshold=args.threshold,
+    test, val = ds.lcset, None
+    split_file = Path(args.split) if args.split else Path(str(args.model) + ".split.json")
+    if split_file.exists():
+        split = json.loads(split_file.read_text())["object_ids"]
+        known = set(ds.lcset.object_ids)
+        test_ids = [i for i in split["test"] if i in known]
+        val_ids = [i for i in split["val"] if i in known]
+        if test_ids:
+            print(f"using the test/validation split in {split_file}", file=sys.stderr)
+            test = ds.lcset.subset(test_ids)
+            val = ds.lcset.subset(val_ids) if val_ids else None
+    elif args.split:
+        raise SkysiftError(f"split file not found: {split_file}")
+    else:
+        print("no split file: evaluating on the whole dataset (it may include training objects)", file=sys.stderr)
+    result = evaluate_model(clf, test, val_set=val, out_dir=args.out, threshold=args.threshold,
                             galaxy_catalog=ds.galaxy_catalog, tsne=not args.no_tsne)
     print(f"report: {Path(args.out) / 'index.html'}")
     print(json.dumps({k: v for k, v in result.get("metrics", {}).items() if isinstance(v, (int, float))}, indent=2))
@@ -187,7 +202,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_replay(args: argparse.Namespace) -> int:
     from skysift.stream import replay as replay_mod
 
-    return int(replay_mod.run(args) is None and 0)
+    replay_mod.run(args)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -199,7 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="run the paper's study on the embedded GOTO-like demo survey")
     p.add_argument("--out", default="demo_report", help="report directory")
     p.add_argument("--n-objects", type=int, default=20000)
-    p.add_argument("--epochs", type=int, default=None, help="epochs per model (default: quick study's)")
+    p.add_argument("--epochs", type=int, default=40,
+                   help="epochs per model (the paper: 200; 40 keeps the demo to minutes)")
     p.add_argument("--jobs", type=int, default=1, help="models trained in parallel processes")
     p.add_argument("--full", action="store_true", help="the paper's full 32-model grid, not the quick one")
     p.add_argument("--seed", type=int, default=0)
@@ -217,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(p)
     p.add_argument("--out", required=True, help="model file to write")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from OUT.ckpt")
-    p.add_argument("--split-out", help="write the object ids of each split to this JSON file")
+    p.add_argument("--split-out", help="JSON file for the object ids of each split (default: OUT.split.json)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("predict", help="class probabilities for every object of a dataset")
@@ -233,6 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="report directory")
     p.add_argument("--threshold", type=float, default=0.7, help="probability threshold for the TPR/FPR table")
     p.add_argument("--no-tsne", action="store_true", help="skip the t-SNE maps (slow on large sets)")
+    p.add_argument("--split", help="split JSON written by 'skysift train' (default: MODEL.split.json if present): "
+                                   "evaluate on its test objects, calibrate on its validation objects")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("study", help="the paper's whole study: grid per configuration, best by validation AUC, test")

@@ -9,6 +9,18 @@ import pytest
 from skysift.io.paths import find_data_dir
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Tiny models run fastest on one thread, and on a shared machine several OpenMP threads
+    can stall each other badly; restore the setting afterwards."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """``../shared/data``; skips the test when the real data is not present."""

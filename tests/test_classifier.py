@@ -12,16 +12,6 @@ from skysift.io.tables import from_frames
 from skysift.sequences import SequenceConfig
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny models run fastest on one thread, and on a shared machine several OpenMP threads
-    can stall each other badly; restore the setting afterwards."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 NO_GALAXY = ContextConfig(galaxy_distance=False)
 
 

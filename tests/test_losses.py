@@ -11,16 +11,6 @@ from skysift.errors import InputError
 from skysift.losses import class_weights, cross_entropy, focal_loss, make_loss, weighted_cross_entropy
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny models run fastest on one thread, and on a shared machine several OpenMP threads
-    can stall each other badly; restore the setting afterwards."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_class_weights_balanced():
     y = np.array([0, 0, 0, 1, 2, 2])
     a = class_weights(y, 3)

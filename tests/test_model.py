@@ -9,16 +9,6 @@ from skysift.errors import InputError
 from skysift.model import LightCurveRNN, gru_sequence_inference
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny models run fastest on one thread, and on a shared machine several OpenMP threads
-    can stall each other badly; restore the setting afterwards."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _net(rnn="gru", n_context=2, use_context=True, units=8, dense=6, n_classes=3, seed=0):
     torch.manual_seed(seed)
     return LightCurveRNN(3, n_context, n_classes, rnn=rnn, rnn_units=units, dense_units=dense,

@@ -6,23 +6,12 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from skysift.classifier import Classifier
 from skysift.context import ContextConfig
 from skysift.errors import InputError
 from skysift.search import PAPER_GRID, best_per_configuration, expand_grid, load_grid, run_search
 from tests.test_classifier import toy_set
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny models run fastest on one thread, and on a shared machine several OpenMP threads
-    can stall each other badly; restore the setting afterwards."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 BASE = {"epochs": 1, "batch_size": 16, "lr": 1e-2, "context": ContextConfig(galaxy_distance=False),

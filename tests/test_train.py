@@ -19,16 +19,6 @@ from skysift.train import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny models run fastest on one thread, and on a shared machine several OpenMP threads
-    can stall each other badly; restore the setting afterwards."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def toy_data(n=150, seed=0, t_max=12, n_classes=3):
     """Sequences whose class sets the magnitude level (feature 1): easy to separate."""
     rng = np.random.default_rng(seed)
