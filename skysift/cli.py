@@ -80,9 +80,9 @@ def cmd_datasets(args: argparse.Namespace) -> int:
             print(name)
         return 0
     if args.action == "build":
-        from skysift.io import surveys
-
-        lcset = surveys.load(args.name) if args.name in surveys.LOADERS else load_dataset(args.name, seed=args.seed).lcset
+        if not args.name or not args.out:
+            raise SkysiftError("usage: skysift datasets build NAME --out DIR (names: 'skysift datasets list')")
+        lcset = load_dataset(args.name, seed=args.seed, galaxy_catalog="none").lcset
         out = lcset.save(args.out)
         print(f"wrote {lcset!r} to {out}")
         if lcset.dropped:
