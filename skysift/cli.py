@@ -92,15 +92,12 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from skysift.splits import stratified_split
+    from skysift.splits import split_lightcurves
 
     ds = _load(args)
     lcset = ds.lcset
-    if lcset.labels is None:
-        raise SkysiftError("the dataset has no 'label' column in its object table: training needs labels")
-    split = stratified_split(lcset.labels, seed=args.seed)
+    split, train, val, test = split_lightcurves(lcset, seed=args.seed)
     ids = lcset.object_ids
-    train, val, test = (lcset.subset(ids[s]) for s in (split.train, split.val, split.test))
     print(f"split: train {len(train)}, validation {len(val)}, test {len(test)} objects", file=sys.stderr)
     clf = _classifier_from_args(args, ds.galaxy_catalog)
     checkpoint = Path(str(args.out) + ".ckpt")
@@ -109,7 +106,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = {"model": str(args.out), "best_epoch": clf.best_epoch_,
            "best_val_auc": max(h["val_auc"] for h in clf.history_)}
     split_path = Path(args.split_out) if args.split_out else Path(str(args.out) + ".split.json")
-    split_path.write_text(json.dumps({"object_ids": {k: ids[v].tolist() for k, v in split.to_dict().items()}}))
+    parts = {"train": split.train, "validation": split.val, "test": split.test}  # same keys as a study's split.json
+    split_path.write_text(json.dumps({"seed": args.seed, "object_ids": {k: ids[v].tolist() for k, v in parts.items()}}))
     out["split"] = str(split_path)
     print(json.dumps(out, indent=2))
     return 0
@@ -148,7 +146,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         split = json.loads(split_file.read_text())["object_ids"]
         known = set(ds.lcset.object_ids)
         test_ids = [i for i in split["test"] if i in known]
-        val_ids = [i for i in split["val"] if i in known]
+        val_ids = [i for i in split.get("validation", []) if i in known]
         if test_ids:
             print(f"using the test/validation split in {split_file}", file=sys.stderr)
             test = ds.lcset.subset(test_ids)
@@ -250,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="report directory")
     p.add_argument("--threshold", type=float, default=0.7, help="probability threshold for the TPR/FPR table")
     p.add_argument("--no-tsne", action="store_true", help="skip the t-SNE maps (slow on large sets)")
-    p.add_argument("--split", help="split JSON written by 'skysift train' (default: MODEL.split.json if present): "
+    p.add_argument("--split", help="split JSON written by 'skysift train' or 'skysift study' (default: MODEL.split.json if present): "
                                    "evaluate on its test objects, calibrate on its validation objects")
     p.set_defaults(func=cmd_evaluate)
 

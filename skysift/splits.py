@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from skysift.errors import InputError
+from skysift.io.tables import LightCurveSet
 
 
 @dataclass(frozen=True)
@@ -42,3 +43,23 @@ def stratified_split(
         trainval, test_size=val_size, stratify=labels[trainval], random_state=seed + 1
     )
     return Split(np.sort(train), np.sort(val), np.sort(test))
+
+
+def split_lightcurves(
+    lcset: LightCurveSet,
+    test_size: float = 0.3,
+    val_size: float = 0.3,
+    seed: int = 0,
+    names: tuple[str, str, str] | None = None,
+) -> tuple[Split, LightCurveSet, LightCurveSet, LightCurveSet]:
+    """:func:`stratified_split` of a labelled set, with its train, validation and test subsets.
+
+    ``names`` renames the three subsets; by default they keep the set's name.
+    """
+    if lcset.labels is None:
+        raise InputError("the dataset has no 'label' column in its object table: splitting needs labels")
+    split = stratified_split(lcset.labels, test_size=test_size, val_size=val_size, seed=seed)
+    ids = lcset.object_ids.astype(str)
+    names = names or (None, None, None)
+    parts = (lcset.subset(ids[idx], name=n) for idx, n in zip((split.train, split.val, split.test), names))
+    return (split, *parts)

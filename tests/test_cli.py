@@ -33,6 +33,8 @@ def test_train_predict_evaluate_on_demo(tmp_path, capsys):
     assert summary["best_epoch"] in (1, 2) and 0.0 <= summary["best_val_auc"] <= 1.0
     split = json.loads((tmp_path / "m.pt.split.json").read_text())["object_ids"]
     assert len(split["test"]) == 240 and not set(split["test"]) & set(split["train"])
+    assert len(split["validation"]) == 168
+    assert not set(split["validation"]) & (set(split["train"]) | set(split["test"]))
 
     preds = tmp_path / "p.csv"
     assert main(["predict", "--model", str(model), "--data", "demo:800", "--out", str(preds)]) == 0

@@ -26,3 +26,21 @@ def test_sizes_stratification_and_reproducibility():
 def test_too_small_class_is_named():
     with pytest.raises(InputError, match="SN \\(2\\)"):
         stratified_split(np.array(["VS"] * 50 + ["SN"] * 2))
+
+
+def test_split_lightcurves_subsets_match_the_split():
+    import pandas as pd
+
+    from skysift.io.tables import from_frames
+    from skysift.splits import split_lightcurves
+
+    labels = ["VS"] * 40 + ["SN"] * 10
+    objs = pd.DataFrame({"object_id": [f"o{i}" for i in range(50)], "ra": 1.0, "dec": 2.0, "label": labels})
+    phot = pd.DataFrame({"object_id": objs["object_id"], "mjd": 1.0, "mag": 18.0, "mag_err": 0.1})
+    lc = from_frames(phot, objs)
+    split, train, val, test = split_lightcurves(lc, seed=1, names=("train", "validation", "test"))
+    assert list(test.object_ids) == list(lc.object_ids[split.test])
+    assert list(val.object_ids) == list(lc.object_ids[split.val]) and train.name == "train"
+    assert len(train) + len(val) + len(test) == 50
+    with pytest.raises(InputError, match="label"):
+        split_lightcurves(from_frames(phot, objs.drop(columns="label")))

@@ -36,7 +36,7 @@ import numpy as np
 from sklearn.metrics import f1_score, roc_auc_score, roc_curve
 
 from skysift.io.tables import LightCurveSet
-from skysift.splits import Split, stratified_split
+from skysift.splits import Split, split_lightcurves
 
 REQUIRED_KEYS = ("method", "dataset", "auc", "macro_f1", "minority_recall_at_1pct_fpr", "train_seconds",
                  "predict_curves_per_s", "split_seed")
@@ -90,9 +90,7 @@ def load_benchmark_data(spec: str, *, seed: int = 0, cache: str | Path | None = 
 
 def split_sets(lcset: LightCurveSet, split_seed: int = 0) -> tuple[Split, LightCurveSet, LightCurveSet, LightCurveSet]:
     """The common split and the train, validation and test sets (object-table order within each)."""
-    split = stratified_split(lcset.labels, test_size=0.3, val_size=0.3, seed=split_seed)
-    ids = lcset.object_ids
-    return split, lcset.subset(ids[split.train]), lcset.subset(ids[split.val]), lcset.subset(ids[split.test])
+    return split_lightcurves(lcset, seed=split_seed)
 
 
 def concat_sets(a: LightCurveSet, b: LightCurveSet, name: str | None = None) -> LightCurveSet:

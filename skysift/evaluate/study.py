@@ -42,7 +42,7 @@ from skysift.evaluate.report import (
     slugify,
 )
 from skysift.io.tables import LightCurveSet
-from skysift.splits import stratified_split
+from skysift.splits import split_lightcurves
 
 __all__ = [
     "CONFIGURATIONS",
@@ -233,12 +233,7 @@ def run_study(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "logs").mkdir(exist_ok=True)
-    labels = np.asarray(dataset.labels).astype(str)
-    split = stratified_split(labels, test_size=0.3, val_size=0.3, seed=seed)
-    ids = dataset.object_ids.astype(str)
-    train = dataset.subset(ids[split.train], name="train")
-    val = dataset.subset(ids[split.val], name="validation")
-    test = dataset.subset(ids[split.test], name="test")
+    split, train, val, test = split_lightcurves(dataset, seed=seed, names=("train", "validation", "test"))
     _save_split(out, dataset, split, seed)
     _say(f"{dataset!r}", progress)
     _say(f"split: train {len(train)}, validation {len(val)}, test {len(test)} objects (seed {seed})", progress)
