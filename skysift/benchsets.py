@@ -658,8 +658,15 @@ def _plasticc14(data_dir: str | Path | None = None, seed: int = 0, **kw) -> Ligh
     return build_plasticc("fine", data_dir=data_dir, **kw)
 
 
+def _goto3(data_dir: str | Path | None = None, seed: int = 0, **kw) -> LightCurveSet:
+    from skysift.goto3 import build_goto3
+
+    return build_goto3(data_dir=data_dir, seed=seed, **kw)
+
+
 #: Named benchmark sets: ``BUILDERS[name](data_dir=..., seed=...) -> LightCurveSet``.
 BUILDERS: dict[str, Callable[..., LightCurveSet]] = {
+    "goto3": _goto3,
     "crts3": build_crts3,
     "plasticc3": _plasticc3,
     "plasticc14": _plasticc14,

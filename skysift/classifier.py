@@ -61,7 +61,30 @@ PREDICT_BATCH_SIZE = 512
 _PARAM_NAMES = (
     "rnn", "rnn_units", "dense_units", "loss", "gamma", "use_context", "dropout", "l2", "epochs", "batch_size",
     "lr", "seed", "sequence", "context", "galaxy_catalog", "early_stopping_patience", "device", "progress",
+    "preset", "stats", "prefix_augment", "lr_schedule", "max_length", "num_threads", "log_epochs", "calibrate",
+    "target_fpr", "boost",
 )
+
+#: Hyperparameters of each preset; a constructor argument left at None takes its preset's value.
+#: ``paper``: Burhanudin et al. (2021) exactly. ``skysift``: the default, each part kept by an
+#: ablation on validation objects (docs/results.md, "The default model").
+PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {
+        "rnn_units": 100, "dense_units": 100, "loss": "focal", "gamma": 2.0, "dropout": 0.4, "l2": 0.01,
+        "epochs": 200, "batch_size": 128, "lr": 1e-4, "stats": False, "prefix_augment": 0.0,
+        "lr_schedule": "constant", "max_length": 30, "boost": False,
+    },
+    "skysift": {
+        "rnn_units": 100, "dense_units": 100, "loss": "wce", "gamma": 2.0, "dropout": 0.4, "l2": 0.01,
+        "epochs": 15, "batch_size": 128, "lr": 1e-3, "stats": True, "prefix_augment": 0.5,
+        "lr_schedule": "cosine", "max_length": 30, "boost": True,
+    },
+}
+
+#: Prefix lengths (first n observations) of the training rows of the boosted trees, besides each
+#: whole light curve.
+BOOST_PREFIXES = (1, 2, 3, 4, 6, 8, 10, 15, 20)
+_PRESET_KEYS = tuple(PRESETS["paper"])
 
 
 def _skysift_version() -> str:
@@ -93,26 +116,46 @@ class Classifier:
     early_stopping_patience: stop after this many epochs without a better validation AUC.
     device: ``"cpu"``, ``"cuda"`` or ``"auto"``.
     progress: show a progress bar while training.
+    preset: ``"skysift"`` (default) or ``"paper"`` (Burhanudin et al. 2021 exactly): the values
+        of every preset-controlled argument left at None (:data:`PRESETS`,
+        :meth:`hyperparameters`).
+    stats: feed light-curve statistics updated one observation at a time (:mod:`skysift.stats`)
+        to each step and to the dense head.
+    prefix_augment: fraction of training light curves seen only up to a random prefix each epoch.
+    lr_schedule: ``"constant"`` or ``"cosine"``.
+    max_length: time steps per light curve (when ``sequence`` is not given).
+    num_threads: torch CPU threads while training (1, the default, is the faster setting on
+        small CPU batches; None leaves torch's setting alone).
+    log_epochs: print one line per epoch (useful when ``progress`` is off).
+    calibrate: fit a temperature on the validation objects (``temperature_``), applied by
+        :meth:`predict_proba`.
+    target_fpr: false-positive rate of the per-class thresholds fitted on validation
+        (``fpr_thresholds_``, used by ``predict(decision="fpr")``).
+    boost: also grow gradient-boosted trees (:mod:`skysift.boost`) on the last step's inputs
+        (light-curve statistics included) and the context, trained on whole light curves and their
+        prefixes, and average their probabilities with the network's (weight ``blend_alpha_``
+        chosen on validation). Needs ``stats``.
 
     Attributes set by :meth:`fit` (and :meth:`load`): ``classes_``, ``model_``, ``history_``,
     ``best_epoch_``, ``best_val_auc_``, ``train_seconds_``, ``sequence_config_``,
     ``context_config_``, ``seq_scaler_``, ``ctx_scaler_``, ``context_columns_``,
-    ``n_features_``, ``n_context_``, ``class_weights_``, ``catalog_``, ``validation_ids_``.
+    ``n_features_``, ``n_context_``, ``class_weights_``, ``catalog_``, ``validation_ids_``,
+    ``temperature_``, ``fpr_thresholds_``, ``decision_weights_``.
     """
 
     def __init__(
         self,
         rnn: str = "gru",
-        rnn_units: int = 100,
-        dense_units: int = 100,
-        loss: str = "focal",
-        gamma: float = 2.0,
+        rnn_units: int | None = None,
+        dense_units: int | None = None,
+        loss: str | None = None,
+        gamma: float | None = None,
         use_context: bool = True,
-        dropout: float = 0.4,
-        l2: float = 0.01,
-        epochs: int = 200,
-        batch_size: int = 128,
-        lr: float = 1e-4,
+        dropout: float | None = None,
+        l2: float | None = None,
+        epochs: int | None = None,
+        batch_size: int | None = None,
+        lr: float | None = None,
         seed: int = 0,
         sequence: SequenceConfig | None = None,
         context: ContextConfig | None = None,
@@ -120,6 +163,16 @@ class Classifier:
         early_stopping_patience: int | None = None,
         device: str = "auto",
         progress: bool = True,
+        preset: str = "skysift",
+        stats: bool | None = None,
+        prefix_augment: float | None = None,
+        lr_schedule: str | None = None,
+        max_length: int | None = None,
+        num_threads: int | None = 1,
+        log_epochs: bool = False,
+        calibrate: bool = True,
+        target_fpr: float = 0.01,
+        boost: bool | None = None,
     ) -> None:
         self.rnn = rnn
         self.rnn_units = rnn_units
@@ -139,6 +192,16 @@ class Classifier:
         self.early_stopping_patience = early_stopping_patience
         self.device = device
         self.progress = progress
+        self.preset = preset
+        self.stats = stats
+        self.prefix_augment = prefix_augment
+        self.lr_schedule = lr_schedule
+        self.max_length = max_length
+        self.num_threads = num_threads
+        self.log_epochs = log_epochs
+        self.calibrate = calibrate
+        self.target_fpr = target_fpr
+        self.boost = boost
 
     # ------------------------------------------------------------------ sklearn protocol
     def get_params(self, deep: bool = False) -> dict[str, Any]:
@@ -157,6 +220,14 @@ class Classifier:
         changed = [f"{k}={getattr(self, k)!r}" for k in _PARAM_NAMES
                    if not _same(getattr(self, k), getattr(default, k))]
         return f"Classifier({', '.join(changed)})"
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """The effective value of every preset-controlled hyperparameter: the constructor
+        argument when given, else the value of ``preset`` (:data:`PRESETS`)."""
+        if self.preset not in PRESETS:
+            raise InputError(f"preset must be one of {', '.join(PRESETS)}, got {self.preset!r}")
+        base = PRESETS[self.preset]
+        return {k: (base[k] if getattr(self, k) is None else getattr(self, k)) for k in _PRESET_KEYS}
 
     @property
     def is_fitted(self) -> bool:
@@ -177,7 +248,9 @@ class Classifier:
                          f"got {type(cat).__name__}")
 
     def _resolve_configs(self, train: LightCurveSet) -> tuple[SequenceConfig, ContextConfig, GalaxyCatalog | None]:
-        seq = self.sequence if self.sequence is not None else SequenceConfig()
+        hp = self.hyperparameters()
+        seq = (self.sequence if self.sequence is not None
+               else SequenceConfig(max_length=int(hp["max_length"]), stats=bool(hp["stats"])))
         if isinstance(seq, dict):
             seq = SequenceConfig(**seq)
         seq = replace(seq, bands=list(seq.bands) if seq.bands is not None else None)
@@ -295,7 +368,8 @@ class Classifier:
         """
         if train.labels is None:
             raise InputError(f"{train.name}: the training set has no 'label' column")
-        loss_name = canonical_loss_name(self.loss)
+        hp = self.hyperparameters()
+        loss_name = canonical_loss_name(hp["loss"])
         if val is None:
             train, val = _holdout(train, 0.3, int(self.seed))
         elif val.labels is None:
@@ -342,16 +416,19 @@ class Classifier:
         n_classes = len(classes)
         alpha = class_weights(y_tr, n_classes)
         self.class_weights_ = alpha.tolist()
-        loss_fn = make_loss(loss_name, None if loss_name == "ce" else alpha, float(self.gamma))
+        loss_fn = make_loss(loss_name, None if loss_name == "ce" else alpha, float(hp["gamma"]))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(self.seed))
             model = LightCurveRNN(self.n_features_, self.n_context_, n_classes, rnn=self.rnn,
-                                  rnn_units=int(self.rnn_units), dense_units=int(self.dense_units),
-                                  dropout=float(self.dropout), use_context=bool(self.use_context))
-        config = TrainConfig(epochs=int(self.epochs), batch_size=int(self.batch_size), lr=float(self.lr),
+                                  rnn_units=int(hp["rnn_units"]), dense_units=int(hp["dense_units"]),
+                                  dropout=float(hp["dropout"]), use_context=bool(self.use_context),
+                                  n_head_stats=seq_cfg.n_stats)
+        config = TrainConfig(epochs=int(hp["epochs"]), batch_size=int(hp["batch_size"]), lr=float(hp["lr"]),
                              seed=int(self.seed), early_stopping_patience=self.early_stopping_patience,
-                             device=self.device, l2=float(self.l2), progress=bool(self.progress))
-        fingerprint = {"loss": loss_name, "gamma": float(self.gamma), "alpha": self.class_weights_,
+                             device=self.device, l2=float(hp["l2"]), progress=bool(self.progress),
+                             prefix_augment=float(hp["prefix_augment"]), lr_schedule=str(hp["lr_schedule"]),
+                             num_threads=self.num_threads, log_epochs=bool(self.log_epochs))
+        fingerprint = {"loss": loss_name, "gamma": float(hp["gamma"]), "alpha": self.class_weights_,
                        "classes": classes, "sequence": seq_cfg.to_dict(), "context": ctx_cfg.to_dict()}
         result = train_model(model, d_tr, d_va, loss_fn, config, checkpoint=checkpoint, resume=resume,
                              fingerprint=fingerprint)
@@ -362,7 +439,73 @@ class Classifier:
         self.train_seconds_ = result.seconds
         self.stopped_early_ = result.stopped_early
         self.validation_ids_ = val.object_ids.astype(str).tolist()
+        self.boost_, self.blend_alpha_ = None, 1.0
+        if hp["boost"] and not seq_cfg.n_stats and self.boost is True:
+            raise InputError("boost=True needs the light-curve statistics (stats=True, or a sequence "
+                             "config with stats=True)")
+        if hp["boost"] and seq_cfg.n_stats:  # the preset's trees need the statistics a given config may lack
+            self._fit_boost(d_tr, d_va)
+        self._fit_decisions(d_va)
         return self
+
+    def _fit_boost(self, train: SequenceData, val: SequenceData) -> None:
+        """Grow the boosted trees on whole training light curves and their prefixes, then choose the
+        blend weight by the mean validation AUC over n = 1, 3, 6, 10 and all observations."""
+        from skysift.boost import fit_boosted
+
+        xs, ys = [boost_inputs(train.values, train.lengths, train.context)], [train.y]
+        for n in BOOST_PREFIXES:
+            longer = train.lengths > n
+            if longer.any():
+                xs.append(boost_inputs(train.values[longer], np.full(int(longer.sum()), n), train.context[longer]))
+                ys.append(train.y[longer])
+        self.boost_ = fit_boosted(np.concatenate(xs), np.concatenate(ys), seed=int(self.seed))
+        views = [(np.minimum(val.lengths, n) if n else val.lengths) for n in (1, 3, 6, 10, None)]
+        p_rnn, p_gbm = [], []
+        for ln in views:
+            d = SequenceData(val.values, ln, val.context, val.y)
+            p_rnn.append(softmax(self._run(d)))
+            p_gbm.append(self.boost_.predict_proba(boost_inputs(val.values, ln, val.context)))
+        best = (-1.0, 1.0)
+        for a in np.linspace(0.0, 1.0, 11):
+            auc = float(np.mean([multiclass_auc(val.y, a * pr + (1 - a) * pg) for pr, pg in zip(p_rnn, p_gbm)]))
+            if auc > best[0] + 1e-9:
+                best = (auc, float(a))
+        self.blend_alpha_ = best[1]
+
+    def finish(self, logits: np.ndarray, step_inputs: np.ndarray | None, context: np.ndarray) -> np.ndarray:
+        """Probabilities from the network's logits, the last step's scaled inputs and the scaled
+        context: the blend with the boosted trees (if any), then the temperature. The batch and
+        the real-time (incremental) paths both end here."""
+        p = softmax(np.asarray(logits, np.float64))
+        trees = getattr(self, "boost_", None)
+        if trees is not None:
+            a = float(self.blend_alpha_)
+            if a < 1.0:
+                x = np.concatenate([np.asarray(step_inputs, np.float32), np.asarray(context, np.float32)], axis=1)
+                p = a * p + (1.0 - a) * trees.predict_proba(x)
+        t = float(getattr(self, "temperature_", 1.0))
+        if t != 1.0:
+            p = softmax(np.log(np.maximum(p, 1e-12)) / t)
+        return p
+
+    def _proba(self, data: SequenceData) -> np.ndarray:
+        return self.finish(self._run(data), last_step(data.values, data.lengths), data.context)
+
+    def _fit_decisions(self, val: SequenceData) -> None:
+        """Temperature (``calibrate``), per-class thresholds at ``target_fpr`` and macro-F1 class
+        weights, all from the validation objects (never the training ones)."""
+        from skysift.evaluate.calibration import fit_temperature
+        from skysift.evaluate.decision import fit_class_weights, fpr_thresholds
+
+        self.temperature_ = 1.0
+        p = self._proba(val)
+        if self.calibrate:
+            self.temperature_ = fit_temperature(np.log(np.maximum(p, 1e-12)), np.asarray(self.classes_)[val.y],
+                                                self.classes_, logits=True)
+        p = self._proba(val)
+        self.fpr_thresholds_ = fpr_thresholds(val.y, p, float(self.target_fpr)).tolist()
+        self.decision_weights_ = fit_class_weights(val.y, p).tolist()
 
     # ------------------------------------------------------------------ prediction
     def _device(self) -> torch.device:
@@ -391,12 +534,36 @@ class Classifier:
         first k observations (as when classifying in real time after k detections)."""
         data = self.prepare_arrays(lcset, max_observations=max_observations)
         self._warn_empty(data)
-        return softmax(self._run(data))
+        return self._proba(data)
 
-    def predict(self, lcset: LightCurveSet, max_observations: int | None = None) -> np.ndarray:
-        """The most probable class name of each object."""
+    def predict(self, lcset: LightCurveSet, max_observations: int | None = None,
+                decision: str = "argmax") -> np.ndarray:
+        """The class name of each object.
+
+        decision: ``"argmax"``, the most probable class; ``"weighted"``, the arg-max of the
+        probabilities times the class weights fitted on validation for the best macro F1
+        (``decision_weights_``); ``"fpr"``, among the classes whose probability reaches their
+        threshold at ``target_fpr`` on validation (``fpr_thresholds_``) the one furthest above it,
+        else the most probable class.
+        """
         p = self.predict_proba(lcset, max_observations=max_observations)
-        return np.asarray(self.classes_, dtype=object)[p.argmax(axis=1)]
+        return np.asarray(self.classes_, dtype=object)[self.decide(p, decision)]
+
+    def decide(self, proba: np.ndarray, decision: str = "argmax") -> np.ndarray:
+        """Class indices from probabilities under a ``decision`` rule (see :meth:`predict`)."""
+        from skysift.evaluate.decision import weighted_decision
+
+        self._check_fitted()
+        if decision == "argmax":
+            return np.argmax(proba, axis=1)
+        if decision == "weighted":
+            return weighted_decision(proba, np.asarray(self.decision_weights_))
+        if decision == "fpr":
+            ratio = proba / np.maximum(np.asarray(self.fpr_thresholds_), 1e-12)
+            flagged = ratio >= 1.0
+            return np.where(flagged.any(axis=1), np.argmax(np.where(flagged, ratio, -np.inf), axis=1),
+                            np.argmax(proba, axis=1))
+        raise InputError(f"decision must be 'argmax', 'weighted' or 'fpr', got {decision!r}")
 
     def embed(self, lcset: LightCurveSet, max_observations: int | None = None) -> dict[str, np.ndarray]:
         """Learned representations for t-SNE: ``"rnn"`` (n, rnn_units), the recurrent summary
@@ -408,7 +575,7 @@ class Classifier:
     def score(self, lcset: LightCurveSet, max_observations: int | None = None) -> float:
         """Hand & Till multi-class AUC on a labelled set."""
         data = self.prepare_arrays(lcset, max_observations=max_observations, labels=True)
-        return multiclass_auc(data.y, softmax(self._run(data)))
+        return multiclass_auc(data.y, self._proba(data))
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
@@ -449,6 +616,11 @@ class Classifier:
             "train_seconds": float(self.train_seconds_),
             "validation_ids": [str(i) for i in (getattr(self, "validation_ids_", None) or [])],
             "galaxy_catalog": catalog,
+            "temperature": float(getattr(self, "temperature_", 1.0)),
+            "fpr_thresholds": _plain(getattr(self, "fpr_thresholds_", None)),
+            "decision_weights": _plain(getattr(self, "decision_weights_", None)),
+            "boost": None if getattr(self, "boost_", None) is None else self.boost_.to_dict(),
+            "blend_alpha": float(getattr(self, "blend_alpha_", 1.0)),
         }
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
@@ -458,10 +630,20 @@ class Classifier:
 
     @classmethod
     def load(cls, path: str | Path) -> Classifier:
-        """Read a classifier written by :meth:`save`."""
+        """Read a classifier written by :meth:`save`, or a shipped pretrained model by name
+        (``"goto3"``, see :mod:`skysift.pretrained`)."""
+        from skysift.pretrained import pretrained_path
+
         path = Path(path)
         if not path.exists():
-            raise InputError("file not found", source=str(path))
+            shipped = pretrained_path(str(path))
+            if shipped is not None and shipped.exists():
+                path = shipped
+            elif shipped is not None:
+                raise InputError(f"the pretrained model '{path}' is not installed ({shipped} is missing); "
+                                 f"remake it with: python -m skysift.pretrained {path}")
+            else:
+                raise InputError("file not found", source=str(path))
         try:
             blob = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # noqa: BLE001 - pickle, zip or format errors
@@ -501,6 +683,14 @@ class Classifier:
             clf.stopped_early_ = None
             clf.validation_ids_ = list(blob.get("validation_ids", []))
             clf.catalog_ = catalog
+            n_classes = len(clf.classes_)
+            clf.temperature_ = float(blob.get("temperature", 1.0))
+            clf.fpr_thresholds_ = list(blob.get("fpr_thresholds") or [1.0] * n_classes)
+            clf.decision_weights_ = list(blob.get("decision_weights") or [1.0] * n_classes)
+            from skysift.boost import BoostedTrees
+
+            clf.boost_ = None if blob.get("boost") is None else BoostedTrees.from_dict(blob["boost"])
+            clf.blend_alpha_ = float(blob.get("blend_alpha", 1.0))
             model = LightCurveRNN(**blob["model_config"])
             model.load_state_dict(blob["state_dict"])
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:
@@ -510,6 +700,19 @@ class Classifier:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def last_step(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Each sequence's last real step (n, F) (zeros for an empty one)."""
+    n = len(lengths)
+    out = values[np.arange(n), np.maximum(np.asarray(lengths) - 1, 0)].copy()
+    out[np.asarray(lengths) <= 0] = 0.0
+    return out
+
+
+def boost_inputs(values: np.ndarray, lengths: np.ndarray, context: np.ndarray) -> np.ndarray:
+    """Inputs of the boosted trees: the last real step's scaled features and the scaled context."""
+    return np.concatenate([last_step(values, lengths), np.asarray(context, np.float32)], axis=1)
 
 
 def train_model(*args, **kwargs):

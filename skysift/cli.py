@@ -26,17 +26,21 @@ def _add_dataset_args(p: argparse.ArgumentParser, required: bool = True) -> None
 
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("model and training (defaults: the paper's)")
+    g = p.add_argument_group("model and training (defaults: those of --preset)")
+    g.add_argument("--preset", choices=["skysift", "paper"], default="skysift",
+                   help="skysift's default model, or Burhanudin et al. (2021) exactly (default: skysift)")
     g.add_argument("--rnn", choices=["gru", "lstm"], default="gru")
-    g.add_argument("--loss", choices=["ce", "wce", "focal"], default="focal")
-    g.add_argument("--gamma", type=float, default=2.0, help="focal-loss gamma")
-    g.add_argument("--rnn-units", type=int, default=100)
-    g.add_argument("--dense-units", type=int, default=100)
+    g.add_argument("--loss", choices=["ce", "wce", "focal"], default=None, help="loss (preset: wce / focal)")
+    g.add_argument("--gamma", type=float, default=None, help="focal-loss gamma (preset: 2)")
+    g.add_argument("--rnn-units", type=int, default=None, help="recurrent units (preset: 100)")
+    g.add_argument("--dense-units", type=int, default=None, help="dense units (preset: 100)")
     g.add_argument("--no-context", action="store_true", help="the paper's no-context variant")
-    g.add_argument("--epochs", type=int, default=200)
-    g.add_argument("--batch-size", type=int, default=128)
-    g.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate")
-    g.add_argument("--max-length", type=int, default=30, help="sequence length (observations)")
+    g.add_argument("--epochs", type=int, default=None, help="epochs (preset: 15 / 200)")
+    g.add_argument("--batch-size", type=int, default=None, help="batch size (preset: 128)")
+    g.add_argument("--lr", type=float, default=None, help="Adam learning rate (preset: 1e-3 cosine / 1e-4)")
+    g.add_argument("--max-length", type=int, default=None, help="sequence length in observations (preset: 30)")
+    g.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads for training (default 1: faster than 2 on small CPU batches)")
     g.add_argument("--early-stopping", type=int, default=None, metavar="EPOCHS",
                    help="stop after this many epochs without a better validation AUC (default: off)")
     g.add_argument("--device", default="auto", help="cpu, cuda or auto")
@@ -56,13 +60,13 @@ def _load(args: argparse.Namespace):
 def _classifier_from_args(args: argparse.Namespace, galaxy_catalog):
     from skysift.classifier import Classifier
     from skysift.context import ContextConfig
-    from skysift.sequences import SequenceConfig
 
     return Classifier(
         rnn=args.rnn, loss=args.loss, gamma=args.gamma, rnn_units=args.rnn_units, dense_units=args.dense_units,
         use_context=not args.no_context, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         seed=args.seed, early_stopping_patience=args.early_stopping, device=args.device,
-        sequence=SequenceConfig(max_length=args.max_length),
+        preset=args.preset, max_length=args.max_length, num_threads=args.threads,
+        log_epochs=not sys.stderr.isatty(),
         context=ContextConfig(galaxy_distance=galaxy_catalog is not None),
         galaxy_catalog=galaxy_catalog,
     )
@@ -123,7 +127,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     proba = clf.predict_proba(ds.lcset, max_observations=args.max_observations)
     df = pd.DataFrame(proba, columns=[f"p_{c}" for c in clf.classes_])
     df.insert(0, "object_id", ds.lcset.object_ids)
-    df.insert(1, "predicted", [clf.classes_[i] for i in proba.argmax(axis=1)])
+    df.insert(1, "predicted", [clf.classes_[i] for i in clf.decide(proba, args.decision)])
     if ds.lcset.labels is not None:
         df.insert(2, "label", ds.lcset.labels)
     if args.out:
@@ -239,6 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True)
     _add_dataset_args(p)
     p.add_argument("--max-observations", type=int, default=None, help="use only each object's first N points")
+    p.add_argument("--decision", choices=["argmax", "weighted", "fpr"], default="argmax",
+                   help="how 'predicted' is chosen: most probable class, validation-fitted class weights "
+                        "(best macro F1), or per-class thresholds at the model's target FPR")
     p.add_argument("--out", help="CSV file (default: standard output)")
     p.set_defaults(func=cmd_predict)
 

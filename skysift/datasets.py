@@ -34,6 +34,13 @@ class Dataset:
     galaxy_catalog: GalaxyCatalog | None
 
 
+def _own_catalog(lcset: LightCurveSet) -> GalaxyCatalog | None:
+    """The galaxy catalogue a set brings with it (``LightCurveSet.galaxies``), if any."""
+    if lcset.galaxies is None:
+        return None
+    return GalaxyCatalog.from_frame(lcset.galaxies, name=f"{lcset.name} galaxies")
+
+
 def real_dataset_names() -> list[str]:
     """Names of the built-in real-data loaders."""
     from skysift import benchsets
@@ -80,16 +87,18 @@ def load_dataset(
 
     path = Path(spec)
     if path.is_dir():
-        # a user's own tables: the Mangrove catalogue when the real data is present, else none
+        # a user's own tables: their own galaxies.parquet if saved with them (e.g. by 'skysift
+        # datasets build goto3'), else the Mangrove catalogue when the real data is present, else none
+        lcset = LightCurveSet.load(path)
         default = DEFAULT_GALAXY_CATALOG if find_data_dir() is not None else None
-        return Dataset(LightCurveSet.load(path), _catalog(default))
+        return Dataset(lcset, _catalog(_own_catalog(lcset) or default))
 
     from skysift import benchsets
     from skysift.io import surveys
 
     if spec in benchsets.BUILDERS:
         lcset = benchsets.build(spec, data_dir=data_dir, seed=seed)
-        return Dataset(lcset, _catalog(DEFAULT_GALAXY_CATALOG))
+        return Dataset(lcset, _catalog(_own_catalog(lcset) or DEFAULT_GALAXY_CATALOG))
     if spec in surveys.LOADERS:
         lcset = surveys.load(spec, data_dir=data_dir)
         return Dataset(lcset, _catalog(DEFAULT_GALAXY_CATALOG))

@@ -188,6 +188,7 @@ class LightCurveRNN(nn.Module):
         dense_units: int = 100,
         dropout: float = 0.4,
         use_context: bool = True,
+        n_head_stats: int = 0,
     ) -> None:
         super().__init__()
         rnn = str(rnn).lower()
@@ -199,6 +200,8 @@ class LightCurveRNN(nn.Module):
                 raise InputError(f"{name} must be >= 1, got {v}")
         if int(n_context) < 0:
             raise InputError(f"n_context must be >= 0, got {n_context}")
+        if not 0 <= int(n_head_stats) <= int(n_features):
+            raise InputError(f"n_head_stats must be in 0..n_features ({n_features}), got {n_head_stats}")
         if not 0.0 <= float(dropout) < 1.0:
             raise InputError(f"dropout must be in [0, 1), got {dropout}")
         self.n_features = int(n_features)
@@ -209,6 +212,7 @@ class LightCurveRNN(nn.Module):
         self.dense_units = int(dense_units)
         self.dropout_rate = float(dropout)
         self.use_context = bool(use_context) and self.n_context > 0
+        self.n_head_stats = int(n_head_stats)
 
         cell = nn.GRU if rnn == "gru" else nn.LSTM
         self.rnn1 = cell(self.n_features, self.rnn_units, batch_first=True)
@@ -217,7 +221,7 @@ class LightCurveRNN(nn.Module):
         self.rnn2 = cell(self.rnn_units, self.rnn_units, batch_first=True)
         self.bn2 = MaskedBatchNorm1d(self.rnn_units, eps=BN_EPS, momentum=BN_MOMENTUM)
         self.drop2 = Dropout(self.dropout_rate)
-        head_in = self.rnn_units + (self.n_context if self.use_context else 0)
+        head_in = self.rnn_units + (self.n_context if self.use_context else 0) + self.n_head_stats
         self.dense1 = nn.Linear(head_in, self.dense_units)
         self.bn3 = MaskedBatchNorm1d(self.dense_units, eps=BN_EPS, momentum=BN_MOMENTUM)
         self.drop3 = Dropout(self.dropout_rate)
@@ -247,7 +251,7 @@ class LightCurveRNN(nn.Module):
         return {
             "n_features": self.n_features, "n_context": self.n_context, "n_classes": self.n_classes,
             "rnn": self.rnn_type, "rnn_units": self.rnn_units, "dense_units": self.dense_units,
-            "dropout": self.dropout_rate, "use_context": self.use_context,
+            "dropout": self.dropout_rate, "use_context": self.use_context, "n_head_stats": self.n_head_stats,
         }
 
     def l2_penalty(self, coef: float = 0.01, include_rnn: bool = False) -> torch.Tensor:
@@ -273,8 +277,27 @@ class LightCurveRNN(nn.Module):
             raise InputError(f"context must have shape ({n}, {self.n_context}), got {tuple(context.shape)}")
         return context
 
-    def _head(self, r: torch.Tensor, context: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-        z = torch.cat([r, context.to(r.dtype)], dim=1) if context is not None else r
+    def _head_input(self, r: torch.Tensor, context: torch.Tensor | None,
+                    step_stats: torch.Tensor | None) -> torch.Tensor:
+        parts = [r]
+        if context is not None:
+            parts.append(context.to(r.dtype))
+        if self.n_head_stats:
+            parts.append(step_stats.to(r.dtype))
+        return torch.cat(parts, dim=1) if len(parts) > 1 else r
+
+    def _last_stats(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor | None:
+        """The trailing ``n_head_stats`` features of each object's last real step (zeros when empty)."""
+        if not self.n_head_stats:
+            return None
+        n = x.shape[0]
+        idx = (lengths - 1).clamp(min=0)
+        st = x[torch.arange(n, device=x.device), idx, -self.n_head_stats:]
+        return torch.where((lengths <= 0).unsqueeze(1), torch.zeros_like(st), st)
+
+    def _head(self, r: torch.Tensor, context: torch.Tensor | None,
+              step_stats: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        z = self._head_input(r, context, step_stats)
         z = self.dense1(z)
         z = self.bn3(z)
         z = self.drop3(z)
@@ -306,7 +329,7 @@ class LightCurveRNN(nn.Module):
         if not self.training and self.rnn_type == "gru" and not torch.is_grad_enabled() and t_max > 0:
             last = self._last_output_fast(x, lengths)
             r = self.bn2(last)
-            logits, dense = self._head(r, context)
+            logits, dense = self._head(r, context, self._last_stats(x, lengths))
             if return_embeddings:
                 return logits, {"rnn": r, "dense": dense}
             return logits
@@ -324,7 +347,7 @@ class LightCurveRNN(nn.Module):
         if bool(empty.any()):
             last = torch.where(empty.unsqueeze(1), torch.zeros_like(last), last)
         r = self.bn2(last)
-        logits, dense = self._head(self.drop2(r), context)
+        logits, dense = self._head(self.drop2(r), context, self._last_stats(x, lengths))
         if return_embeddings:
             return logits, {"rnn": r, "dense": dense}
         return logits
@@ -379,10 +402,17 @@ class LightCurveRNN(nn.Module):
         o2, s2 = self._cell(self.rnn2, o1, s2)
         return self.bn2.inference(o2), (s1, s2)
 
-    def head(self, rnn_out: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+    def head(self, rnn_out: torch.Tensor, context: torch.Tensor | None = None,
+             x_t: torch.Tensor | None = None) -> torch.Tensor:
         """Logits from a recurrent summary (from :meth:`step`) and the context, with inference
-        semantics (batch norm affine, no dropout) whatever the module's mode."""
+        semantics (batch norm affine, no dropout) whatever the module's mode. ``x_t``: the last
+        step's input features (n, n_features), needed when the head reads step statistics."""
         context = self._check_context(context, rnn_out.shape[0])
-        z = torch.cat([rnn_out, context.to(rnn_out.dtype)], dim=1) if context is not None else rnn_out
+        stats = None
+        if self.n_head_stats:
+            if x_t is None:
+                raise InputError("this model's head reads the last step's statistics: pass x_t")
+            stats = x_t[:, -self.n_head_stats:]
+        z = self._head_input(rnn_out, context, stats)
         z = F.relu(self.bn3.inference(self.dense1(z)))
         return self.out(F.relu(self.dense2(z)))

@@ -158,17 +158,20 @@ def _scalar(v: Any) -> Any:
     return str(v)
 
 
-def _defaults() -> dict:
+def _defaults(preset: str = "skysift") -> dict:
+    """Constructor defaults, with the preset's value for every preset-controlled one."""
     from skysift.classifier import Classifier
 
-    return Classifier().get_params()
+    clf = Classifier(preset=preset)
+    return {**clf.get_params(), **clf.hyperparameters()}
 
 
 def _row(i: int, point: dict, params: dict) -> dict:
     row: dict[str, Any] = {"run": i}
-    defaults = _defaults()
+    defaults = _defaults(params.get("preset") or "skysift")
     for k in _REPORTED:
-        row[k] = _scalar(params.get(k, defaults.get(k)))
+        v = params.get(k)
+        row[k] = _scalar(defaults.get(k) if v is None else v)
     if _loss_key(params.get("loss", "focal")) != "focal":
         row["gamma"] = None  # gamma applies to the focal loss only
     for k, v in point.items():

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from skysift.errors import InputError, ModelMismatchError
+from skysift.stats import N_STATS, STAT_NAMES, cumulative_stats
 
 BASE_FEATURES = ("dt_days", "mag", "mag_err")
 
@@ -27,10 +28,13 @@ class SequenceConfig:
         first ``max_length`` observations, shorter ones are padded and masked.
     bands: band names for a one-hot band code; None means single band (any band column is
         ignored and all detections are treated as one band, as for GOTO's L band).
+    stats: append to each step the light-curve statistics of the points so far
+        (:mod:`skysift.stats`; updated in O(1) per observation).
     """
 
     max_length: int = 30
     bands: list[str] | None = None
+    stats: bool = False
 
     def __post_init__(self) -> None:
         if self.max_length < 1:
@@ -45,7 +49,14 @@ class SequenceConfig:
         names = list(BASE_FEATURES)
         if self.bands and len(self.bands) > 1:
             names += [f"band_{b}" for b in self.bands]
+        if self.stats:
+            names += [f"stat_{n}" for n in STAT_NAMES]
         return names
+
+    @property
+    def n_stats(self) -> int:
+        """Number of trailing per-step features that are light-curve statistics (0 without ``stats``)."""
+        return N_STATS if self.stats else 0
 
     @property
     def n_features(self) -> int:
@@ -136,7 +147,10 @@ def build_sequences(
     if multiband:
         values[rows, steps, 3 + band_codes[keep][order][sel]] = 1.0
     mask[rows, steps] = True
-    return SequenceBatch(values, mask, mask.sum(axis=1).astype(np.int64), ids.to_numpy())
+    lengths = mask.sum(axis=1).astype(np.int64)
+    if config.stats:
+        values[:, :, -N_STATS:] = cumulative_stats(values[:, :, 0], values[:, :, 1], values[:, :, 2], lengths)
+    return SequenceBatch(values, mask, lengths, ids.to_numpy())
 
 
 @dataclass
@@ -177,7 +191,7 @@ class Standardizer:
 
 def fit_sequence_scaler(batch: SequenceBatch, config: SequenceConfig) -> Standardizer:
     """Scaling of the time, magnitude and error features over real (unmasked) steps; band codes unscaled."""
-    scaled = [name in BASE_FEATURES for name in config.feature_names]
+    scaled = [name in BASE_FEATURES or name.startswith("stat_") for name in config.feature_names]
     return Standardizer.fit(batch.values[batch.mask], scaled)
 
 

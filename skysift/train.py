@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -61,6 +62,12 @@ class TrainConfig:
     l2_rnn: also penalise the recurrent kernels.
     eval_batch_size: objects per batch for validation and prediction.
     progress: show a tqdm progress bar over epochs.
+    prefix_augment: each epoch, this fraction of the training light curves is seen only up to a
+        random number of its first observations (uniform in 1..length): training on prefixes, for
+        early classification (SuperNNova trains this way). 0: whole light curves only.
+    lr_schedule: ``"constant"`` or ``"cosine"`` (cosine decay from ``lr`` to ``lr / 20`` over
+        ``epochs``).
+    log_epochs: print one line per epoch to stderr (for logs, when the progress bar is off).
     """
 
     epochs: int = 200
@@ -74,6 +81,9 @@ class TrainConfig:
     l2_rnn: bool = False
     eval_batch_size: int = 512
     progress: bool = True
+    prefix_augment: float = 0.0
+    lr_schedule: str = "constant"
+    log_epochs: bool = False
 
     def __post_init__(self) -> None:
         if int(self.epochs) < 1:
@@ -86,6 +96,10 @@ class TrainConfig:
             raise InputError(f"early_stopping_patience must be >= 1 or None, got {self.early_stopping_patience}")
         if float(self.l2) < 0:
             raise InputError(f"l2 must be >= 0, got {self.l2}")
+        if not 0.0 <= float(self.prefix_augment) <= 1.0:
+            raise InputError(f"prefix_augment must be in [0, 1], got {self.prefix_augment}")
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise InputError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
         resolve_device(self.device)  # validates the name
 
     def to_dict(self) -> dict:
@@ -156,12 +170,16 @@ class _DeviceData:
         self.y = None if data.y is None else torch.from_numpy(data.y).to(device)
         self.device = device
 
-    def batch(self, index: np.ndarray):
-        t = max(1, int(self.lengths_np[index].max()))
+    def batch(self, index: np.ndarray, lengths: np.ndarray | None = None):
+        """Inputs of the objects at ``index``; ``lengths`` (all objects) overrides their lengths
+        (prefixes: the steps past them are cut or ignored)."""
+        ln_np = self.lengths_np if lengths is None else lengths
+        t = max(1, int(ln_np[index].max()))
         idx = torch.from_numpy(np.ascontiguousarray(index)).to(self.device)
         x = self.values.index_select(0, idx)[:, :t]
-        return (x, self.lengths.index_select(0, idx), self.context.index_select(0, idx),
-                None if self.y is None else self.y.index_select(0, idx))
+        ln = (self.lengths.index_select(0, idx) if lengths is None
+              else torch.from_numpy(np.ascontiguousarray(ln_np[index])).to(self.device))
+        return (x, ln, self.context.index_select(0, idx), None if self.y is None else self.y.index_select(0, idx))
 
 
 # --------------------------------------------------------------------------- batching
@@ -205,6 +223,26 @@ def length_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generato
         perm = rng.permutation(len(batches))
         batches = [batches[i] for i in perm]
     return batches
+
+
+def prefix_lengths(lengths: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """Lengths for one epoch of prefix training: a ``fraction`` of the objects get a uniform random
+    length in 1..their length; the others (and everything when ``fraction`` is 0) keep theirs."""
+    if fraction <= 0:
+        return lengths
+    cut = rng.random(len(lengths)) < fraction
+    short = np.floor(rng.random(len(lengths)) * np.maximum(lengths, 1)).astype(np.int64) + 1
+    return np.where(cut & (lengths > 0), np.minimum(short, lengths), lengths)
+
+
+def _set_lr(opt: torch.optim.Optimizer, config: TrainConfig, epoch: int) -> None:
+    """The learning rate of this epoch (1-based) under ``config.lr_schedule``."""
+    lr = float(config.lr)
+    if config.lr_schedule == "cosine":
+        frac = (epoch - 1) / max(int(config.epochs) - 1, 1)
+        lr = lr / 20 + (lr - lr / 20) * 0.5 * (1.0 + math.cos(math.pi * frac))
+    for g in opt.param_groups:
+        g["lr"] = lr
 
 
 def inference_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
@@ -478,10 +516,12 @@ def _train(model, train_data, val_data, loss_fn, config, device, checkpoint, res
         for epoch in bar:
             t0 = time.perf_counter()
             model.train()
-            batches = length_batches(train_data.lengths, int(config.batch_size), shuffle_rng)
+            lengths = prefix_lengths(train_data.lengths, float(config.prefix_augment), shuffle_rng)
+            batches = length_batches(lengths, int(config.batch_size), shuffle_rng)
+            _set_lr(opt, config, epoch)
             total, count = 0.0, 0
             for index in batches:
-                x, ln, c, y = tr.batch(index)
+                x, ln, c, y = tr.batch(index, None if lengths is train_data.lengths else lengths)
                 opt.zero_grad(set_to_none=True)
                 logits = model(x, ln, c)
                 data_loss = loss_fn(logits, y)
@@ -527,6 +567,10 @@ def _train(model, train_data, val_data, loss_fn, config, device, checkpoint, res
                 }, ck_path)
             bar.set_postfix(loss=f"{train_loss:.4f}", val_loss=f"{val_loss:.4f}", val_auc=f"{val_auc:.4f}",
                             best=best_epoch)
+            if config.log_epochs:
+                print(f"epoch {epoch}/{config.epochs}: train loss {train_loss:.4f}, val loss {val_loss:.4f}, "
+                      f"val AUC {val_auc:.4f} (best {best_auc:.4f} at epoch {best_epoch}), {seconds:.1f} s",
+                      file=sys.stderr, flush=True)
             if callback is not None:
                 callback(dict(row))
             if patience is not None and epoch - best_epoch >= patience:

@@ -222,7 +222,7 @@ def test_summary_reports_counts_and_stats(fake) -> None:
 
 
 def test_registry() -> None:
-    assert set(B.BUILDERS) == {"crts3", "plasticc3", "plasticc14"}
+    assert set(B.BUILDERS) == {"goto3", "crts3", "plasticc3", "plasticc14"}
     with pytest.raises(InputError, match="unknown benchmark set"):
         B.build("nope")
 

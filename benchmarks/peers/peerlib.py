@@ -80,7 +80,10 @@ def load_benchmark_data(spec: str, *, seed: int = 0, cache: str | Path | None = 
         if cache is not None:
             lcset.save(cache)
     catalog = None
-    if galaxy_catalog not in (None, "none"):
+    if lcset.galaxies is not None and galaxy_catalog not in (None, "none"):
+        # the set brings its own catalogue (goto3: Mangrove plus the hosts moved with their objects)
+        catalog = GalaxyCatalog.from_frame(lcset.galaxies, name=f"{name} galaxies")
+    elif galaxy_catalog not in (None, "none"):
         try:
             catalog = GalaxyCatalog.load(galaxy_catalog)
         except Exception as exc:  # no real data here

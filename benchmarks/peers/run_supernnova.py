@@ -261,6 +261,103 @@ def run_supernnova(data: str, split_seed: int = 0, *, work: Path, venv: Path = D
     return rec
 
 
+# --------------------------------------------------------------------------- the fair protocol
+
+
+def run_protocol(data: str, split_seed: int, *, work: Path, venv: Path = DEFAULT_VENV, nb_epoch: int = 30,
+                 seed: int = 0, batch_size: int = 128, cache: str | None = None, timeout: float | None = None,
+                 redshift: str | None = None) -> Path:
+    """SuperNNova under :mod:`protocol`: trained on our training objects only (downsampled to the
+    smallest class, as SuperNNova does; its early stopping uses its own 90/10 split of them, since
+    it cannot be given a validation set), then one ``--data_testing`` database holding our
+    validation and test objects cut to their first n observations for every n, predicted in one
+    ``validate_rnn``; the probabilities are written with :func:`protocol.save_predictions`."""
+    from protocol import N_OBS, n_key, save_predictions, truncate
+
+    snn, py = _snn_paths(venv)
+    bd = load_benchmark_data(data, seed=seed, cache=cache, galaxy_catalog=None)
+    lcset = bd.lcset
+    split, train, val, test = split_sets(lcset, split_seed)
+    labels = lcset.labels.astype(str)
+    classes = sorted(np.unique(labels).tolist())
+    class_codes = {c: i + 1 for i, c in enumerate(classes)}
+    sntypes = {str(i + 1): c for i, c in enumerate(classes)}
+    keep = split.train[balanced_subset(labels[split.train], np.random.default_rng(seed))]
+    # the training database also holds our validation objects as SuperNNova's (unused) test set
+    used = lcset.subset(lcset.object_ids[np.sort(np.concatenate([keep, split.val]))])
+    ids = used.objects["object_id"].astype(str).to_numpy()
+    snid_of = {oid: i + 1 for i, oid in enumerate(ids)}
+    if work.exists():
+        shutil.rmtree(work)
+    raw, dump, raw_test, dump_test = work / "raw", work / "dump", work / "raw_test", work / "dump_test"
+    for d in (raw, dump, raw_test, dump_test):
+        d.mkdir(parents=True)
+    head, phot = to_snana_frames(used, snid_of, class_codes)
+    head.to_csv(raw / "skysift_HEAD.csv", index=False)
+    phot.to_csv(raw / "skysift_PHOT.csv", index=False)
+    pd.DataFrame({"SNID": [snid_of[i] for i in val.object_ids.astype(str)]}).to_csv(work / "testing_ids.csv",
+                                                                                    index=False)
+    # prediction database: every (part, n) copy under its own SNID
+    views, heads, phots, pred_of = [], [], [], {}
+    sid = 1
+    for part_name, part in (("val", val), ("test", test)):
+        for n in N_OBS:
+            cut = truncate(part, n)
+            m = {oid: sid + i for i, oid in enumerate(cut.objects["object_id"].astype(str))}
+            sid += len(m)
+            h, ph = to_snana_frames(cut, m, class_codes)
+            heads.append(h)
+            phots.append(ph)
+            views.append((part_name, n_key(n), m))
+    pd.concat(heads).to_csv(raw_test / "skysift_HEAD.csv", index=False)
+    pd.concat(phots).to_csv(raw_test / "skysift_PHOT.csv", index=False)
+    filters = sorted(phot["FLT"].unique().tolist())
+    use_z = redshift if redshift is not None else ("zpho" if "hostgal_photoz" in lcset.objects else "none")
+    common = ["--sntypes", json.dumps(sntypes), "--target_sntype", classes[0], "--list_filters", *filters,
+              "--seed", str(seed)]
+    log = work / "snn.log"
+    train_dirs = ["--dump_dir", str(dump), "--raw_dir", str(raw)]
+    test_dirs = ["--dump_dir", str(dump_test), "--raw_dir", str(raw_test)]
+    t0 = time.perf_counter()
+    _run([str(snn), "make_data", *train_dirs, *common, "--testing_ids", str(work / "testing_ids.csv"), "--debug"],
+         log, timeout)
+    train_args = ["--nb_classes", str(len(classes)), "--nb_epoch", str(nb_epoch), "--batch_size", str(batch_size),
+                  "--redshift", use_z]
+    _run([str(snn), "train_rnn", *train_dirs, *common, *train_args], log, timeout)
+    models = [m for m in sorted((dump / "models").glob("*/*.pt")) if not m.name.endswith("_swag.pt")]
+    if not models:
+        raise SupernnovaError(f"snn train_rnn wrote no model under {dump / 'models'} (log: {log})")
+    t_train = time.perf_counter() - t0
+    _run([str(snn), "make_data", *test_dirs, *common, "--data_testing", "--debug"], log, timeout)
+    _run([str(snn), "validate_rnn", *test_dirs, *common, *train_args, "--model_files", str(models[0])], log, timeout)
+    preds = sorted((dump_test / "models").glob("*/PRED_*.pickle"))
+    if not preds:
+        raise SupernnovaError(f"snn validate_rnn wrote no PRED_*.pickle under {dump_test / 'models'} (log: {log})")
+    csv = work / "predictions.csv"
+    k = len(classes)
+    code = (f"import pandas as pd; d = pd.read_pickle({str(preds[0])!r}); "
+            f"cols = ['SNID'] + [f'all_class{{i}}' for i in range({k})]; "
+            f"d[cols].groupby('SNID', as_index=False).mean().to_csv({str(csv)!r}, index=False)")
+    subprocess.run([str(py), "-c", code], check=True)
+    pred = pd.read_csv(csv).set_index("SNID")
+    order = [classes[0]] + [c for c in classes if c != classes[0]]  # SuperNNova's class order
+    back = [order.index(c) for c in classes]  # to our (sorted) order
+    prior = np.array([np.mean(labels[keep] == c) for c in classes])
+    out = {"val": {}, "test": {}}
+    missing = 0
+    for part_name, key, m in views:
+        p = pred.reindex(list(m.values()))[[f"all_class{i}" for i in range(k)]].to_numpy(float)[:, back]
+        bad = np.isnan(p).any(axis=1)
+        missing += int(bad.sum())
+        p[bad] = prior  # a light curve SuperNNova could not read: the training prior
+        out[part_name][key] = p
+    path = save_predictions(bd.name, "supernnova", split_seed, classes, val.object_ids, val.labels, test.object_ids,
+                            test.labels, out["val"], out["test"], nb_epoch=nb_epoch, n_train=int(len(keep)),
+                            train_seconds=t_train, missing_predictions=missing, redshift=use_z)
+    print(f"  supernnova {bd.name} seed {split_seed}: wrote {path} ({missing} missing predictions)", file=sys.stderr)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", required=True, help="crts3, plasticc3, plasticc14, a skysift dataset name or a directory")
@@ -275,9 +372,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--work", default=None, help="work directory (default: benchmarks/peers/snn_work/DATA_sSEED)")
     p.add_argument("--cache", help="directory to save/reuse the built data set")
     p.add_argument("--timeout", type=float, default=None, help="seconds allowed per SuperNNova command")
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", help="result JSON (the old single-split mode)")
+    p.add_argument("--protocol", action="store_true",
+                   help="the fair protocol: predictions at every n for benchmarks/peers/comparison.py")
     args = p.parse_args(argv)
     work = Path(args.work) if args.work else HERE / "snn_work" / f"{Path(args.data).name}_s{args.split_seed}"
+    if args.protocol:
+        try:
+            run_protocol(args.data, args.split_seed, work=work, venv=Path(args.snn_venv), nb_epoch=args.nb_epoch,
+                         seed=args.seed, batch_size=args.batch_size, cache=args.cache or f"runs/{args.data}",
+                         timeout=args.timeout, redshift=args.redshift)
+        except SupernnovaError as exc:
+            print(f"run_supernnova: SuperNNova could not be run: {exc}", file=sys.stderr)
+            return 3
+        return 0
+    if not args.out:
+        p.error("--out is needed without --protocol")
     try:
         rec = run_supernnova(args.data, args.split_seed, work=work, venv=Path(args.snn_venv), nb_epoch=args.nb_epoch,
                              balance=args.balance, seed=args.seed, batch_size=args.batch_size, cache=args.cache,

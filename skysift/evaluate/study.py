@@ -242,7 +242,9 @@ def run_study(
         grid = _default_grid(quick)
     if epochs is None and quick:
         epochs = QUICK_EPOCHS
-    base: dict[str, Any] = {"seed": seed, "epochs": epochs, "galaxy_catalog": galaxy_catalog, "progress": False}
+    # the study reproduces the paper: its model and training (preset "paper") unless base_params say otherwise
+    base: dict[str, Any] = {"seed": seed, "epochs": epochs, "galaxy_catalog": galaxy_catalog, "progress": False,
+                            "preset": "paper"}
     try:
         from skysift.context import ContextConfig
 

@@ -35,6 +35,8 @@ from skysift.errors import InputError
 PHOTOMETRY_REQUIRED = ("object_id", "mjd", "mag", "mag_err")
 OBJECTS_REQUIRED = ("object_id", "ra", "dec")
 RESERVED_OBJECT_COLUMNS = ("object_id", "ra", "dec", "label", "fine_label")
+#: File name of a set's own galaxy catalogue (ra, dec in degrees) in a saved set's directory.
+GALAXIES_FILE = "galaxies.parquet"
 
 OnInvalid = Literal["raise", "drop"]
 
@@ -70,13 +72,16 @@ class LightCurveSet:
     """Photometry and objects of one dataset, validated and consistent with each other.
 
     ``photometry`` is sorted by (object_id, mjd); every object has at least one detection
-    and every detection an object.
+    and every detection an object. ``galaxies``: optionally, the galaxy catalogue (ra, dec in
+    degrees) that the set's context features are meant to be computed from, when the set brings
+    its own (e.g. ``goto3``, whose extragalactic objects were placed on the sky with their hosts).
     """
 
     photometry: pd.DataFrame
     objects: pd.DataFrame
     name: str = "lightcurves"
     dropped: DropReport = field(default_factory=DropReport)
+    galaxies: pd.DataFrame | None = None
 
     @property
     def object_ids(self) -> np.ndarray:
@@ -112,7 +117,8 @@ class LightCurveSet:
         ids = pd.Index(np.asarray(object_ids).astype(str))
         objects = self.objects.set_index("object_id").loc[ids].reset_index()
         phot = self.photometry[self.photometry["object_id"].isin(ids)].reset_index(drop=True)
-        return LightCurveSet(phot, objects, name or self.name, DropReport(list(self.dropped.entries)))
+        return LightCurveSet(phot, objects, name or self.name, DropReport(list(self.dropped.entries)),
+                             self.galaxies)
 
     def __len__(self) -> int:
         return len(self.objects)
@@ -125,11 +131,14 @@ class LightCurveSet:
         )
 
     def save(self, directory: str | Path) -> Path:
-        """Write ``photometry.parquet`` and ``objects.parquet`` into ``directory``."""
+        """Write ``photometry.parquet`` and ``objects.parquet`` (and ``galaxies.parquet`` when the
+        set has its own galaxy catalogue) into ``directory``."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         self.photometry.to_parquet(directory / "photometry.parquet", index=False)
         self.objects.to_parquet(directory / "objects.parquet", index=False)
+        if self.galaxies is not None:
+            self.galaxies.to_parquet(directory / GALAXIES_FILE, index=False)
         return directory
 
     @classmethod
@@ -138,7 +147,10 @@ class LightCurveSet:
         directory = Path(directory)
         phot = _find_table(directory, "photometry")
         objs = _find_table(directory, "objects")
-        return from_files(phot, objs, name=name or directory.name)
+        lcset = from_files(phot, objs, name=name or directory.name)
+        if (directory / GALAXIES_FILE).exists():
+            lcset.galaxies = read_table(directory / GALAXIES_FILE)
+        return lcset
 
 
 def _find_table(directory: Path, stem: str) -> Path:

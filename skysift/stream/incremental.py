@@ -38,6 +38,8 @@ import pandas as pd
 import torch
 
 from skysift.errors import InputError, ModelMismatchError
+from skysift.stats import STATE_SIZE
+from skysift.stats import update as update_stats
 from skysift.stream.storage import Detection
 
 STATE_VERSION = 1
@@ -118,7 +120,7 @@ class _StatePool:
     (``torch.from_numpy`` shares the memory).
     """
 
-    def __init__(self, init_state, n_context: int, capacity: int = 1024) -> None:
+    def __init__(self, init_state, n_context: int, capacity: int = 1024, n_acc: int = 0, n_x: int = 0) -> None:
         with torch.no_grad():
             s1, s2 = init_state(1), init_state(2)
         self.structure = _structure(s1)
@@ -134,6 +136,9 @@ class _StatePool:
         self.capacity = 0
         self.buffers: list[np.ndarray] = [np.empty((0, *i.shape), i.dtype) for i in self.init]
         self.context = np.zeros((0, self.n_context), np.float32)
+        # light-curve statistics: each object's accumulator and its last step's scaled inputs
+        self.acc = np.zeros((0, int(n_acc)), np.float64)
+        self.last_x = np.zeros((0, int(n_x)), np.float32)
         self.free: list[int] = []
         self.used = 0
         self._grow(max(1, capacity))
@@ -148,7 +153,12 @@ class _StatePool:
             new_bufs.append(nb)
         ctx = np.zeros((capacity, self.n_context), np.float32)
         ctx[:old] = self.context
+        acc = np.zeros((capacity, self.acc.shape[1]), np.float64)
+        acc[:old] = self.acc
+        last_x = np.zeros((capacity, self.last_x.shape[1]), np.float32)
+        last_x[:old] = self.last_x
         self.buffers, self.context, self.capacity = new_bufs, ctx, capacity
+        self.acc, self.last_x = acc, last_x
 
     def allocate(self) -> int:
         if self.free:
@@ -167,6 +177,8 @@ class _StatePool:
     def reset(self, rows) -> None:
         for buf, init in zip(self.buffers, self.init):
             buf[rows] = init
+        self.acc[rows] = 0.0
+        self.last_x[rows] = 0.0
 
     def leaves(self, rows) -> list[np.ndarray]:
         """State leaves of these rows (an int slot gives a 1-row view; an index array, a copy)."""
@@ -257,8 +269,11 @@ class _NumpyNet:
         self.bn1, self.bn2, self.bn3 = bn(net.bn1), bn(net.bn2), bn(net.bn3)
         w1 = f32(net.dense1.weight).T
         self.use_context = bool(net.use_context)
+        self.n_stats = int(getattr(net, "n_head_stats", 0))
+        n_ctx = int(net.n_context) if self.use_context else 0
         self.w1r = w1[: self.units].copy()
-        self.w1c = w1[self.units :].copy() if self.use_context else None
+        self.w1c = w1[self.units : self.units + n_ctx].copy() if self.use_context else None
+        self.w1s = w1[self.units + n_ctx :].copy() if self.n_stats else None
         self.b1 = f32(net.dense1.bias)
         self.w2, self.b2 = f32(net.dense2.weight).T.copy(), f32(net.dense2.bias)
         self.wo, self.bo = f32(net.out.weight).T.copy(), f32(net.out.bias)
@@ -281,9 +296,9 @@ class _NumpyNet:
             ctx = torch.randn(n, max(0, int(n_context)), generator=gen)
             with torch.no_grad():
                 out_t, new_t = net.step(x, state)
-                logits_t = net.head(out_t, ctx if n_context else None)
+                logits_t = net.head(out_t, ctx if n_context else None, x)
             out_n, new_n = fast.step(x.numpy(), [t.numpy() for t in leaves])
-            logits_n = fast.head(out_n, ctx.numpy())
+            logits_n = fast.head(out_n, ctx.numpy(), x.numpy())
             ok = (np.abs(out_n - out_t.numpy()).max() < 1e-5
                   and all(np.abs(a - b.numpy()).max() < 1e-5 for a, b in zip(new_n, _flatten(new_t)))
                   and np.abs(_softmax(logits_n) - torch.softmax(logits_t, -1).numpy()).max() < 1e-5)
@@ -326,11 +341,14 @@ class _NumpyNet:
         h2 = self._gru(self.r2, o1, leaves[1])
         return h2 * self.bn2[0] + self.bn2[1], [h1, h2]
 
-    def head(self, r: np.ndarray, ctx: np.ndarray | None) -> np.ndarray:
-        """Logits (n, n_classes) from the recurrent summary and the context vectors."""
+    def head(self, r: np.ndarray, ctx: np.ndarray | None, x: np.ndarray | None = None) -> np.ndarray:
+        """Logits (n, n_classes) from the recurrent summary, the context vectors and (for a head
+        that reads light-curve statistics) the last step's inputs ``x`` (n, F)."""
         z = r @ self.w1r
         if self.use_context:
             z += ctx @ self.w1c
+        if self.n_stats:
+            z += x[:, -self.n_stats :] @ self.w1s
         z += self.b1
         z = np.maximum(z * self.bn3[0] + self.bn3[1], 0.0)
         z = np.maximum(z @ self.w2 + self.b2, 0.0)
@@ -361,6 +379,10 @@ class _Model:
         self.single_band = self.bands[0] if self.bands and len(self.bands) == 1 else None
         self.band_index = {b: i for i, b in enumerate(self.bands or [])}
         self.n_features = int(cfg.n_features)
+        self.n_stats = int(getattr(cfg, "n_stats", 0))
+        # the classifier's own last step (blend with boosted trees, temperature), if it has one
+        self.finish = getattr(clf, "finish", None)
+        self.keep_x = bool(self.n_stats or getattr(clf, "boost_", None) is not None)
         scaler = clf.seq_scaler_
         self.mean = np.asarray(scaler.mean, np.float32)
         self.std = np.asarray(scaler.std, np.float32)
@@ -369,20 +391,24 @@ class _Model:
                 f"sequence scaler has {len(self.mean)} features, the sequence config {self.n_features}"
             )
 
-    def features(self, dt: float, mag: float, err: float, band: str | None) -> np.ndarray:
+    def features(self, dt: float, mag: float, err: float, band: str | None,
+                 stats: np.ndarray | None = None) -> np.ndarray:
         """One scaled time step (1, F), computed as build_sequences + scale_sequences do
-        (float32 values, then (x - mean) / std in float32)."""
+        (float32 values, then (x - mean) / std in float32); ``stats`` (1, n_stats): the light-curve
+        statistics after this point (models with statistics)."""
         x = np.zeros((1, self.n_features), np.float32)
         x[0, 0], x[0, 1], x[0, 2] = dt, mag, err
         if self.multiband:
             x[0, 3 + self.band_index[band]] = 1.0
+        if self.n_stats:
+            x[:, -self.n_stats :] = stats
         x -= self.mean
         x /= self.std
         return x
 
     def features_many(self, dt: Sequence[float], mag: Sequence[float], err: Sequence[float],
-                      bands: Sequence[str | None]) -> np.ndarray:
-        """Scaled time steps (n, F) of many observations."""
+                      bands: Sequence[str | None], stats: np.ndarray | None = None) -> np.ndarray:
+        """Scaled time steps (n, F) of many observations (``stats``: (n, n_stats), as in :meth:`features`)."""
         x = np.zeros((len(dt), self.n_features), np.float32)
         x[:, 0] = np.asarray(dt, np.float64)
         x[:, 1] = np.asarray(mag, np.float64)
@@ -390,6 +416,8 @@ class _Model:
         if self.multiband and len(dt):
             bi = self.band_index
             x[np.arange(len(dt)), 3 + np.fromiter((bi[b] for b in bands), np.int64, len(dt))] = 1.0
+        if self.n_stats:
+            x[:, -self.n_stats :] = stats
         x -= self.mean
         x /= self.std
         return x
@@ -457,7 +485,9 @@ class IncrementalClassifier:
     # ------------------------------------------------------------------ bookkeeping
     def reset(self) -> None:
         """Forget every object."""
-        self._pool = _StatePool(self._m.net.init_state, self._n_context, self._capacity)
+        n_stats = self._m.n_stats
+        self._pool = _StatePool(self._m.net.init_state, self._n_context, self._capacity,
+                                n_acc=STATE_SIZE if n_stats else 0, n_x=self._m.n_features if self._m.keep_x else 0)
         self._objects: dict[str, ObjectState] = {}
 
     @property
@@ -549,26 +579,52 @@ class IncrementalClassifier:
                 return np.concatenate(parts)
             out, new = self._fast.step(x, pool.leaves(rows))
             pool.store(rows, new)
+            if self._m.keep_x:
+                pool.last_x[rows] = x
             if not head:
                 return out
-            return _softmax(self._fast.head(out, pool.ctx(rows)))
+            return self._probs(self._fast.head(out, pool.ctx(rows), x), x, rows)
         net = self._m.net
         with torch.no_grad():
             out, new = net.step(torch.from_numpy(x), pool.torch_state(rows))
             pool.torch_store(rows, new)
+            if self._m.keep_x:
+                pool.last_x[rows] = x
             if not head:
                 return out.numpy()
-            return torch.softmax(net.head(out, self._torch_ctx(rows)), -1).numpy()
+            logits = net.head(out, self._torch_ctx(rows), torch.from_numpy(x)).numpy()
+            return self._probs(logits, x, rows)
+
+    def _probs(self, logits: np.ndarray, x: np.ndarray | None, rows) -> np.ndarray:
+        """Probabilities from the head's logits: the classifier's own ``finish`` (blend, temperature)."""
+        if self._m.finish is None:
+            return _softmax(logits)
+        return self._m.finish(logits, x, self._pool.ctx(rows)).astype(np.float32)
 
     def _head(self, out: np.ndarray, rows) -> np.ndarray:
+        x = self._pool.last_x[rows] if self._m.keep_x else None
         if self._fast is not None:
             if len(rows) > _CHUNK:
                 return np.concatenate([self._head(out[i : i + _CHUNK], rows[i : i + _CHUNK])
                                        for i in range(0, len(rows), _CHUNK)])
-            return _softmax(self._fast.head(out, self._pool.ctx(rows)))
+            return self._probs(self._fast.head(out, self._pool.ctx(rows), x), x, rows)
         with torch.no_grad():
-            logits = self._m.net.head(torch.from_numpy(np.ascontiguousarray(out)), self._torch_ctx(rows))
-            return torch.softmax(logits, -1).numpy()
+            logits = self._m.net.head(torch.from_numpy(np.ascontiguousarray(out)), self._torch_ctx(rows),
+                                      None if x is None else torch.from_numpy(x)).numpy()
+            return self._probs(logits, x, rows)
+
+    def _stats(self, rows, dt, mag, err) -> np.ndarray | None:
+        """Add one point to the light-curve statistics of the objects in ``rows`` (a slot or an
+        array of slots); returns their statistics (n, n_stats), or None for a model without them.
+        The values pass through float32 first, as the batch path's sequence arrays do."""
+        if not self._m.n_stats:
+            return None
+        rows = np.atleast_1d(np.asarray(rows, np.int64))
+        acc = self._pool.acc[rows]
+        f32 = lambda v: np.asarray(v, np.float32).reshape(-1)  # noqa: E731
+        out = update_stats(acc, f32(dt), f32(mag), f32(err))
+        self._pool.acc[rows] = acc
+        return out
 
     def _torch_ctx(self, rows) -> torch.Tensor | None:
         if not self._n_context:
@@ -600,7 +656,9 @@ class IncrementalClassifier:
         if action == _STEP:
             if obj.n_seq == 0:
                 obj.first_mjd = mjd
-            obj.probs = self._step(obj.slot, self._m.features(mjd - obj.first_mjd, mag, err, band))[0]
+            dt = mjd - obj.first_mjd
+            st = self._stats(obj.slot, dt, mag, err)
+            obj.probs = self._step(obj.slot, self._m.features(dt, mag, err, band, st))[0]
             obj.n_seq += 1
             obj.seq_last_mjd = mjd
         elif action == _RERUN:
@@ -677,8 +735,9 @@ class IncrementalClassifier:
             if obj.n_seq == 0:
                 obj.first_mjd = d.mjd
             dt.append(d.mjd - obj.first_mjd)
-        x = self._m.features_many(dt, [d.mag for d in recs], [d.mag_err for d in recs], [d.band for d in recs])
         rows = objs[0].slot if len(objs) == 1 else np.fromiter((o.slot for o in objs), np.int64, len(objs))
+        mags, errs = [d.mag for d in recs], [d.mag_err for d in recs]
+        x = self._m.features_many(dt, mags, errs, [d.band for d in recs], self._stats(rows, dt, mags, errs))
         probs = self._step(rows, x)
         for k, (obj, d) in enumerate(zip(objs, recs)):
             obj.probs = probs[k]
@@ -704,12 +763,17 @@ class IncrementalClassifier:
             final = None
             if flat:
                 j_idx, t_idx, dt, mag, err, band = zip(*flat)
-                x = self._m.features_many(dt, mag, err, band)
-                values = np.zeros((len(part), t_max, self._m.n_features), np.float32)
-                values[np.asarray(j_idx), np.asarray(t_idx)] = x
+                ji, ti = np.asarray(j_idx), np.asarray(t_idx)
+                raw = np.zeros((3, len(part), t_max), np.float64)
+                raw[0, ji, ti], raw[1, ji, ti], raw[2, ji, ti] = dt, mag, err
+                bands = np.full((len(part), t_max), None, dtype=object)
+                bands[ji, ti] = band
                 for t in range(t_max):
                     rows = np.flatnonzero(lengths > t)
-                    out = self._step(slots[rows], values[rows, t], head=False)
+                    r_dt, r_mag, r_err = raw[0, rows, t], raw[1, rows, t], raw[2, rows, t]
+                    x = self._m.features_many(r_dt, r_mag, r_err, bands[rows, t],
+                                              self._stats(slots[rows], r_dt, r_mag, r_err))
+                    out = self._step(slots[rows], x, head=False)
                     if final is None:
                         final = np.zeros((len(part), out.shape[1]), np.float32)
                     ends = lengths[rows] == t + 1
@@ -790,6 +854,8 @@ class IncrementalClassifier:
             ],
             "state": [torch.from_numpy(b[idx].copy()) for b in self._pool.buffers],
             "context": torch.from_numpy(self._pool.context[idx].copy()),
+            "stats_acc": torch.from_numpy(self._pool.acc[idx].copy()),
+            "stats_last_x": torch.from_numpy(self._pool.last_x[idx].copy()),
         }
 
     def load_state_dict(self, state: dict) -> IncrementalClassifier:
@@ -809,6 +875,11 @@ class IncrementalClassifier:
             self._pool.store(slots, leaves)
             ctx = state["context"]
             self._pool.context[slots] = ctx.numpy() if isinstance(ctx, torch.Tensor) else ctx
+            for key, buf in (("stats_acc", self._pool.acc), ("stats_last_x", self._pool.last_x)):
+                if buf.shape[1]:
+                    if key not in state or tuple(state[key].shape[1:]) != buf.shape[1:]:
+                        raise ModelMismatchError("the saved light-curve statistics do not fit this model")
+                    buf[slots] = state[key].numpy()
         for slot, o in zip(slots.tolist(), state["objects"]):
             self._objects[o["object_id"]] = ObjectState(
                 o["object_id"], slot, o["ra"], o["dec"], [tuple(p) for p in o["points"]], o["n_obs"], o["n_seq"],

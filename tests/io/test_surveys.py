@@ -145,7 +145,8 @@ def test_missing_data_dir_is_clear(tmp_path):
 
 
 def test_registry_and_bad_arguments():
-    assert set(surveys.LOADERS) == {"crts_periodic", "mantra", "ztf_bts", "plasticc"}
+    assert set(surveys.LOADERS) == {"crts_periodic", "mantra", "ztf_bts", "plasticc", "css_north",
+                                    "sdss_s82_quasars", "macho_quasars"}
     with pytest.raises(InputError, match="unknown survey loader 'nope'"):
         surveys.load("nope")
     with pytest.raises(InputError, match="classes must be"):

@@ -1,0 +1,133 @@
+"""Gradient-boosted trees on light-curve statistics and context, stored as plain arrays.
+
+Trees are grown by scikit-learn's :class:`~sklearn.ensemble.HistGradientBoostingClassifier`;
+once fitted they are copied into flat NumPy arrays (:class:`BoostedTrees`) so that a model file
+needs no pickle (it loads with ``torch.load(weights_only=True)``) and prediction is a vectorised
+walk down every tree at once. The walk follows scikit-learn's own rule (``x <= threshold`` goes
+left, a missing value goes where the tree sent missing values in training), so the
+probabilities equal ``HistGradientBoostingClassifier.predict_proba`` (tested).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class BoostedTrees:
+    """Fitted trees as arrays: for tree t and node j, ``feature[t, j]``, ``threshold[t, j]``,
+    ``missing_left[t, j]``, ``left[t, j]``, ``right[t, j]``, ``is_leaf[t, j]``, ``value[t, j]``;
+    ``tree_class[t]`` is the class whose raw score tree t adds to; ``baseline`` (n_classes,)."""
+
+    feature: np.ndarray
+    threshold: np.ndarray
+    missing_left: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    is_leaf: np.ndarray
+    value: np.ndarray
+    tree_class: np.ndarray
+    baseline: np.ndarray
+    depth: int
+
+    @property
+    def n_classes(self) -> int:
+        return int(self.baseline.shape[0])
+
+    def raw(self, x: np.ndarray) -> np.ndarray:
+        """Raw scores (n, n_classes) of rows ``x`` (n, n_features); NaN means missing."""
+        x = np.asarray(x, np.float64)
+        n, n_trees = len(x), len(self.tree_class)
+        out = np.tile(self.baseline, (n, 1))
+        if n == 0 or n_trees == 0:
+            return out
+        m = self.feature.shape[1]
+        feat, thr = self.feature.ravel(), self.threshold.ravel()
+        miss, leaf = self.missing_left.ravel(), self.is_leaf.ravel()
+        base = (np.arange(n_trees) * m)[:, None]
+        left, right = self.left.ravel(), self.right.ravel()
+        g = np.repeat(base, n, axis=1).ravel()  # global node index per (tree, row)
+        row = np.tile(np.arange(n), n_trees)
+        active = np.flatnonzero(~leaf[g])
+        while active.size:
+            ga = g[active]
+            v = x[row[active], feat[ga]]
+            nan = np.isnan(v)
+            go_left = np.where(nan, miss[ga], v <= thr[ga])
+            local = np.where(go_left, left[ga], right[ga])
+            g[active] = ga - ga % m + local
+            active = active[~leaf[g[active]]]
+        leaf_values = self.value.ravel()[g].reshape(n_trees, n)
+        for k in range(self.n_classes):
+            out[:, k] += leaf_values[self.tree_class == k].sum(axis=0)
+        return out
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """Class probabilities (softmax of the raw scores; sigmoid for two classes, as scikit-learn)."""
+        z = self.raw(x)
+        if self.n_classes == 1:  # binary: one score
+            p1 = 1.0 / (1.0 + np.exp(-z[:, 0]))
+            return np.stack([1 - p1, p1], axis=1)
+        z = z - z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def to_dict(self) -> dict:
+        """Plain lists and numbers (for a ``weights_only`` model file)."""
+        import torch
+
+        return {k: torch.from_numpy(np.ascontiguousarray(getattr(self, k))) for k in
+                ("feature", "threshold", "missing_left", "left", "right", "is_leaf", "value", "tree_class",
+                 "baseline")} | {"depth": int(self.depth)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> BoostedTrees:
+        arr = {k: (v.numpy() if hasattr(v, "numpy") else np.asarray(v)) for k, v in d.items() if k != "depth"}
+        return cls(depth=int(d["depth"]), **arr)
+
+
+def from_sklearn(est) -> BoostedTrees:
+    """Copy a fitted :class:`~sklearn.ensemble.HistGradientBoostingClassifier` (numerical features) into arrays."""
+    trees = [(k, p) for it in est._predictors for k, p in enumerate(it)]
+    m = max(len(p.nodes) for _, p in trees)
+    t = len(trees)
+    feature = np.zeros((t, m), np.int64)
+    threshold = np.zeros((t, m))
+    missing_left = np.zeros((t, m), bool)
+    left = np.zeros((t, m), np.int64)
+    right = np.zeros((t, m), np.int64)
+    is_leaf = np.ones((t, m), bool)
+    value = np.zeros((t, m))
+    tree_class = np.zeros(t, np.int64)
+    depth = 0
+    for i, (k, p) in enumerate(trees):
+        nd = p.nodes
+        if np.any(nd["is_categorical"]):
+            raise ValueError("categorical splits are not supported")
+        j = len(nd)
+        feature[i, :j] = nd["feature_idx"]
+        threshold[i, :j] = nd["num_threshold"]
+        missing_left[i, :j] = nd["missing_go_to_left"].astype(bool)
+        left[i, :j] = nd["left"]
+        right[i, :j] = nd["right"]
+        is_leaf[i, :j] = nd["is_leaf"].astype(bool)
+        value[i, :j] = nd["value"]
+        tree_class[i] = k
+        depth = max(depth, int(nd["depth"].max()))
+    baseline = np.asarray(est._baseline_prediction, float).reshape(-1)
+    return BoostedTrees(feature, threshold, missing_left, left, right, is_leaf, value, tree_class, baseline, depth)
+
+
+def fit_boosted(x: np.ndarray, y: np.ndarray, *, seed: int = 0, max_iter: int = 200, learning_rate: float = 0.1,
+                max_leaf_nodes: int = 31, sample_weight: np.ndarray | None = None,
+                class_weight: str | None = "balanced") -> BoostedTrees:
+    """Grow gradient-boosted trees on (x, y) (class indices 0..K-1) and return them as arrays."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    est = HistGradientBoostingClassifier(max_iter=int(max_iter), learning_rate=float(learning_rate),
+                                         max_leaf_nodes=int(max_leaf_nodes), l2_regularization=1.0,
+                                         class_weight=class_weight, early_stopping=False, random_state=int(seed))
+    est.fit(np.asarray(x, np.float64), np.asarray(y), sample_weight=sample_weight)
+    return from_sklearn(est)

@@ -1,0 +1,74 @@
+"""Light-curve statistics: batch (cumulative) and one-at-a-time updates agree with direct formulas."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from skysift.stats import N_STATS, STAT_NAMES, cumulative_stats, init_state, update
+
+
+def _curve(rng, n):
+    t = np.sort(rng.uniform(0, 200, n))
+    m = 18 + rng.normal(0, 0.5, n)
+    e = rng.uniform(0.02, 0.2, n)
+    return t, m, e
+
+
+def test_last_step_matches_direct_formulas():
+    rng = np.random.default_rng(0)
+    t, m, e = _curve(rng, 12)
+    out = cumulative_stats(t[None], m[None], e[None], np.array([12]))[0, -1].astype(float)
+    f = dict(zip(STAT_NAMES, out))
+    assert np.isclose(f["log_n"], np.log1p(12), atol=1e-6)
+    assert np.isclose(f["log_span_days"], np.log1p(t[-1] - t[0]), atol=1e-5)
+    assert np.isclose(f["log_gap_days"], np.log1p(t[-1] - t[-2]), atol=1e-5)
+    assert np.isclose(f["dmag_prev"], m[-1] - m[-2], atol=1e-5)
+    assert np.isclose(f["dmag_first"], m[-1] - m[0], atol=1e-5)
+    assert np.isclose(f["mag_std"], m.std(), atol=1e-5)
+    assert np.isclose(f["amplitude"], m.max() - m.min(), atol=1e-5)
+    assert np.isclose(f["from_brightest"], m[-1] - m.min(), atol=1e-5)
+    assert np.isclose(f["log_days_since_brightest"], np.log1p(t[-1] - t[np.argmin(m)]), atol=1e-5)
+    slope = np.polyfit(t - t[0], m, 1)[0]
+    assert np.isclose(f["slope"], np.sign(slope) * np.log1p(abs(slope) * 100), atol=1e-4)
+    w = 1 / e**2
+    wm = (w * m).sum() / w.sum()
+    chi2 = (w * (m - wm) ** 2).sum() / 11
+    assert np.isclose(f["log_red_chi2"], np.log1p(chi2), rtol=1e-4)
+    eta = (np.diff(m) ** 2).sum() / 11 / m.var()
+    assert np.isclose(f["log_eta"], np.log1p(eta), rtol=1e-4)
+    rate = np.max(np.abs(np.diff(m)) / np.maximum(np.diff(t), 0.01))
+    assert np.isclose(f["log_max_rate"], np.log1p(rate), rtol=1e-5)
+    assert np.isclose(f["mean_err"], e.mean(), atol=1e-6)
+    assert np.isclose(f["mag_minus_wmean"], m[-1] - wm, atol=1e-5)
+
+
+def test_prefix_has_the_statistics_of_its_own_last_step_and_padding_is_zero():
+    rng = np.random.default_rng(1)
+    n, T = 5, 9
+    lengths = np.array([9, 4, 1, 7, 2])
+    t = np.zeros((n, T)); m = np.zeros((n, T)); e = np.ones((n, T))
+    for i, L in enumerate(lengths):
+        t[i, :L], m[i, :L], e[i, :L] = _curve(rng, L)
+    full = cumulative_stats(t, m, e, lengths)
+    assert full.shape == (n, T, N_STATS)
+    for i, L in enumerate(lengths):
+        assert np.all(full[i, L:] == 0)
+        for k in range(1, L + 1):
+            short = cumulative_stats(t[i : i + 1, :k], m[i : i + 1, :k], e[i : i + 1, :k], np.array([k]))
+            np.testing.assert_allclose(short[0, -1], full[i, k - 1], atol=1e-6)
+
+
+def test_one_observation_at_a_time_equals_batch():
+    rng = np.random.default_rng(2)
+    t, m, e = _curve(rng, 20)
+    batch = cumulative_stats(t[None], m[None], e[None], np.array([20]))[0]
+    acc = init_state(1)
+    for k in range(20):
+        step = update(acc, t[k : k + 1], m[k : k + 1], e[k : k + 1])
+        np.testing.assert_allclose(step[0], batch[k], atol=1e-5)
+
+
+def test_single_point_is_finite():
+    out = cumulative_stats(np.array([[5.0]]), np.array([[19.0]]), np.array([[0.1]]), np.array([1]))
+    assert np.all(np.isfinite(out))
+    assert out[0, 0, STAT_NAMES.index("mag_std")] == 0.0
