@@ -198,6 +198,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_consume(args: argparse.Namespace) -> int:
+    from skysift.stream.kafka import run_cli
+
+    run_cli(args)
+    return 0
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     from skysift.stream import replay as replay_mod
 
@@ -274,6 +281,17 @@ def build_parser() -> argparse.ArgumentParser:
     except ImportError:  # the service's optional dependencies are missing
         pass
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("consume", help="store and classify Avro alerts from Kafka topics (at-least-once)")
+    try:
+        from skysift.stream.kafka import add_arguments as add_kafka_arguments
+        from skysift.stream.service import add_security_arguments
+
+        add_kafka_arguments(p)
+        add_security_arguments(p, limits_only=True)
+    except ImportError:  # the service's optional dependencies are missing
+        pass
+    p.set_defaults(func=cmd_consume)
 
     p = sub.add_parser("replay", help="stream a labelled dataset into a running service, night by night")
     try:

@@ -18,12 +18,10 @@ in nJy turned into AB magnitudes, ``band``).
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import math
 import zlib
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -170,20 +168,21 @@ def _project(schema: Any, keep: dict | None) -> Any:
 
 class _SchemaCache:
     """Parsed (writer, projected reader) schemas by the writer schema's bytes (a few surveys and
-    schema versions: an LRU of 32)."""
+    schema versions: an LRU of 32). A look-up compares the bytes (a memory comparison), with no
+    hashing of the ~20 KB schema text of every message."""
 
     def __init__(self, size: int = 32) -> None:
-        self._cache: OrderedDict[tuple[bytes, str], tuple] = OrderedDict()
+        self._entries: list[tuple[bytes, str, Any, Any]] = []
         self._size = size
 
     def get(self, schema_bytes: bytes, mapping: AlertMapping) -> tuple:
         import fastavro
 
-        key = (hashlib.sha1(schema_bytes).digest(), mapping.name)
-        hit = self._cache.get(key)
-        if hit is not None:
-            self._cache.move_to_end(key)
-            return hit
+        for i, (raw, name, writer, reader) in enumerate(self._entries):
+            if name == mapping.name and raw == schema_bytes:
+                if i:
+                    self._entries.insert(0, self._entries.pop(i))
+                return writer, reader
         try:
             schema = json.loads(schema_bytes)
             writer = fastavro.parse_schema(schema)
@@ -194,9 +193,8 @@ class _SchemaCache:
             reader = fastavro.parse_schema(_project(schema, mapping.projection()))
         except Exception:  # noqa: BLE001 - e.g. a named type defined in a skipped field: decode all
             reader = None
-        self._cache[key] = (writer, reader)
-        if len(self._cache) > self._size:
-            self._cache.popitem(last=False)
+        self._entries.insert(0, (bytes(schema_bytes), mapping.name, writer, reader))
+        del self._entries[self._size :]
         return writer, reader
 
 
@@ -271,6 +269,47 @@ def _check_sizes(value: Any, limit: int, where: str = "alert") -> None:
     elif isinstance(value, list):
         for v in value:
             _check_sizes(v, limit, where)
+
+
+# ---------------------------------------------------------------------------- writing
+
+
+def _long(n: int) -> bytes:
+    """An Avro long (zig-zag varint)."""
+    n = (n << 1) ^ (n >> 63)
+    out = bytearray()
+    while n & ~0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+_WRITERS: dict[str, tuple[Any, bytes, bytes]] = {}
+
+
+def encode_records(records: list[dict], schema: dict) -> bytes:
+    """Records as one Avro container file (null codec), as ZTF alert messages are: readable with
+    ``fastavro.reader`` and needing no schema registry. The header is built once per schema."""
+    import fastavro
+
+    key = json.dumps(schema, sort_keys=True)
+    hit = _WRITERS.get(key)
+    if hit is None:
+        import os
+
+        parsed = fastavro.parse_schema(schema)
+        sync = os.urandom(SYNC_SIZE)
+        meta = {"avro.schema": json.dumps(schema).encode(), "avro.codec": b"null"}
+        header = MAGIC + _long(len(meta)) + b"".join(
+            _long(len(k)) + k.encode() + _long(len(v)) + v for k, v in meta.items()) + _long(0) + sync
+        hit = _WRITERS[key] = (parsed, header, sync)
+    parsed, header, sync = hit
+    buf = io.BytesIO()
+    for rec in records:
+        fastavro.schemaless_writer(buf, parsed, rec)
+    data = buf.getvalue()
+    return header + _long(len(records)) + _long(len(data)) + data + sync
 
 
 # ---------------------------------------------------------------------------- packets to detections

@@ -271,6 +271,16 @@ class StreamService:
         return rows
 
     # -------------------------------------------------------------- ingestion
+    def refusal(self, detections: Sequence[Detection]) -> str | None:
+        """Why the current model cannot take these detections (None when it can)."""
+        inc = self.classifier
+        if inc is not None:
+            for i, d in enumerate(detections):
+                reason = inc.check(d)
+                if reason:
+                    return f"detection {i} ({d.object_id}): {reason}"
+        return None
+
     def ingest(self, detections: Sequence[Detection], source: str = "api") -> dict:
         """Store (committed first), then classify the new detections; return a summary.
 
@@ -281,12 +291,9 @@ class StreamService:
                                 f"{self.limits.max_detections})")
         t0 = time.perf_counter()
         with self.lock:
-            inc = self.classifier
-            if inc is not None:
-                for i, d in enumerate(detections):
-                    reason = inc.check(d)
-                    if reason:
-                        raise Rejected(422, f"detection {i} ({d.object_id}): {reason}")
+            reason = self.refusal(detections)
+            if reason:
+                raise Rejected(422, reason)
             is_new = self.storage.add_detections(detections, source=source)
             new = [d for d, n in zip(detections, is_new) if n]
             rows = self._classify(new)
@@ -566,20 +573,26 @@ def serve(model_path: str | None, db_url: str | None = None, host: str = "127.0.
     uvicorn.run(app, host=host, port=port, log_level=log_level)
 
 
-def add_security_arguments(parser: argparse.ArgumentParser) -> None:
-    """``skysift serve``'s options for tokens, hosts, the model directory and limits."""
-    g = parser.add_argument_group("access and limits")
-    g.add_argument("--token-file", help="file holding the API bearer token (created with a new token when missing; "
-                                        "default: $SKYSIFT_TOKEN, else one generated on first start)")
-    g.add_argument("--read-token-required", action="store_true", help="require the token for reading objects too")
-    g.add_argument("--allowed-hosts", help="comma-separated Host names to accept (default: any)")
-    g.add_argument("--model-dir", help="directory POST /model may load models from (default: swapping disabled)")
+def add_security_arguments(parser: argparse.ArgumentParser, limits_only: bool = False) -> None:
+    """``skysift serve``'s options for tokens, hosts, the model directory and limits (only the
+    limits with ``limits_only``)."""
+    g = parser.add_argument_group("limits" if limits_only else "access and limits")
+    if not limits_only:
+        _add_access_arguments(g)
     g.add_argument("--max-json-mib", type=float, help="largest JSON body (MiB; default 32)")
     g.add_argument("--max-avro-mib", type=float, help="largest Avro alert file as sent (MiB; default 16)")
     g.add_argument("--max-avro-decompressed-mib", type=float, help="largest Avro alert file decompressed (MiB; default 64)")
     g.add_argument("--max-detections", type=int, help="detections per request, alert file or message (default 100000)")
     g.add_argument("--rejected-max-rows", type=int, help="rejected inputs kept (default 10000)")
     g.add_argument("--rejected-max-age-days", type=float, help="days rejected inputs are kept (default 7)")
+
+
+def _add_access_arguments(g: Any) -> None:
+    g.add_argument("--token-file", help="file holding the API bearer token (created with a new token when missing; "
+                                        "default: $SKYSIFT_TOKEN, else one generated on first start)")
+    g.add_argument("--read-token-required", action="store_true", help="require the token for reading objects too")
+    g.add_argument("--allowed-hosts", help="comma-separated Host names to accept (default: any)")
+    g.add_argument("--model-dir", help="directory POST /model may load models from (default: swapping disabled)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
