@@ -100,7 +100,7 @@ class ModelIn(BaseModel):
 
 
 _DETECTIONS = TypeAdapter(list[DetectionIn])
-_VALIDATION_CHUNK = 2000  # rows per validation call (gives other threads the interpreter in between)
+_VALIDATION_CHUNK = 500  # rows per validation call (gives other threads the interpreter in between)
 
 
 def validate_records(data: list, what: str = "detection") -> list[Detection]:
