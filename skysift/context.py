@@ -18,7 +18,7 @@ from astropy.coordinates import SkyCoord
 
 from skysift.errors import InputError
 from skysift.io.paths import dataset_path
-from skysift.io.tables import RESERVED_OBJECT_COLUMNS, read_table
+from skysift.io.tables import RESERVED_OBJECT_COLUMNS, check_number_dtype, read_table
 
 GALAXY_CATALOGS = {
     "mangrove": ("galaxy_catalogs", "mangrove_filtered.parquet", "ra", "dec"),
@@ -171,6 +171,7 @@ def context_features(
     dec = objects["dec"].to_numpy(float)
     cols = position_context(ra, dec, catalog, config)
     for col in extras:
+        check_number_dtype(objects[col], col, objects.attrs.get("source", "objects table"))
         cols[col] = pd.to_numeric(objects[col], errors="raise").to_numpy(float)
     return pd.DataFrame(cols, index=pd.RangeIndex(len(objects)))
 

@@ -340,3 +340,55 @@ def test_one_detection_limit_for_every_path(tiny_model_path, tmp_path, tiny_lcse
         r = c.post("/alerts", content=body, headers={"content-type": "application/avro"})
         assert r.status_code == 413 and "at most 10" in r.json()["detail"]
         assert c.get("/health").json()["counts"]["detections"] == 0
+
+
+# ---------------------------------------------------------------------------- damaged models, bad databases
+
+
+def _flipped_copy(src: Path, dst: Path) -> Path:
+    import torch
+
+    raw = bytearray(src.read_bytes())
+    blob = torch.load(src, weights_only=True)
+    weight = max(blob["state_dict"].values(), key=lambda t: t.numel())
+    at = bytes(raw).find(weight.contiguous().numpy().tobytes()[:32])
+    raw[at + 40] ^= 0x04
+    dst.write_bytes(bytes(raw))
+    return dst
+
+
+def test_a_damaged_model_is_refused_by_the_service(tiny_model_path, tmp_path):
+    models = tmp_path / "models"
+    models.mkdir()
+    _flipped_copy(Path(tiny_model_path), models / "flipped.skysift.pt")
+    with TestClient(create_app(tiny_model_path, tmp_path / "m.sqlite", security=SecurityConfig(model_dir=models)),
+                    headers=AUTH) as c:
+        r = c.post("/model", json={"path": "flipped.skysift.pt"})
+        assert r.status_code == 400 and "checksum" in r.json()["detail"]
+        assert c.get("/health").json()["model"]["path"] == str(tiny_model_path)
+
+
+def _cli(*args, timeout=180):
+    return subprocess.run([sys.executable, "-m", "skysift.cli", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=timeout, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+@pytest.mark.slow
+def test_serve_explains_bad_databases_and_models_in_one_line(tiny_model_path, tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    flipped = _flipped_copy(Path(tiny_model_path), tmp_path / "flipped.skysift.pt")
+    cases = [
+        (["--db", "postgresql://skysift:secret@127.0.0.1:9/nowhere"], "cannot connect"),
+        (["--db", "/proc/no/such/dir/x.sqlite"], "cannot open or write the SQLite database"),
+        (["--model", str(flipped), "--db", str(tmp_path / "ok.sqlite")], "checksum"),
+    ]
+    if os.geteuid() != 0:  # root may write anywhere
+        cases.append((["--db", str(ro / "x.sqlite")], "cannot open or write the SQLite database"))
+    for args, words in cases:
+        r = _cli("serve", *args, "--port", "9")
+        assert r.returncode == 2, (args, r.stderr[-1000:])
+        lines = [x for x in r.stderr.strip().splitlines() if x.strip()]
+        assert len(lines) == 1 and words in lines[0] and "Traceback" not in r.stderr, (args, r.stderr[-1000:])
+        assert "secret" not in r.stderr
