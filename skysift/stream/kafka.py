@@ -258,11 +258,24 @@ class AlertConsumer:
         return len(records)
 
     def _commit(self, offsets: dict[tuple[str, int], int]) -> None:
-        from confluent_kafka import TopicPartition
+        """Commit the batch's offsets. A commit refused because the group is rebalancing is only
+        logged: the partitions' new owner reads the batch again and finds it stored."""
+        from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
-        if offsets:
+        if not offsets:
+            return
+        try:
             self._consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()],
                                   asynchronous=False)
+        except KafkaException as exc:
+            err = exc.args[0] if exc.args else None
+            code = err.code() if hasattr(err, "code") else None
+            if code in (KafkaError.REBALANCE_IN_PROGRESS, KafkaError.ILLEGAL_GENERATION,
+                        KafkaError.UNKNOWN_MEMBER_ID, KafkaError._NO_OFFSET, KafkaError._STATE):
+                log.warning("Kafka: offsets not committed (%s); the batch, already stored, will be read again",
+                            err.str())
+                return
+            raise SkysiftError(f"Kafka: could not commit offsets: {exc}") from None
 
     # -------------------------------------------------------------- the loop
     def run(self, max_messages: int | None = None, idle_timeout_s: float | None = None,
