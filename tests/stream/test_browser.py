@@ -45,9 +45,13 @@ def live_server(tiny_model_path, tmp_path):
     uvicorn = pytest.importorskip("uvicorn", reason="the browser test needs uvicorn")
     from skysift.stream.service import create_app
 
+    yield from serve_in_thread(uvicorn, create_app(tiny_model_path, str(tmp_path / "live.sqlite")))
+
+
+def serve_in_thread(uvicorn, app):
+    """Run ``app`` with uvicorn on a free port of 127.0.0.1 in a thread; yield its base URL."""
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(tiny_model_path, str(tmp_path / "live.sqlite")),
-                                           host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -10,21 +10,13 @@ must stay. Skipped with the reason when Chromium or playwright is missing.
 from __future__ import annotations
 
 import http.server
-import os
 import shutil
-import socket
 import threading
-import time
 
 import pytest
 
 from tests.stream.conftest import AUTH, lcset_records
-
-CHROMIUM = os.environ.get("SKYSIFT_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
+from tests.stream.test_browser import CHROMIUM_ARGS, _chromium_or_skip, serve_in_thread
 
 pytestmark = pytest.mark.slow
 
@@ -59,20 +51,6 @@ async ({victim, payload}) => {
 """
 
 
-def _chromium_or_skip() -> str:
-    path = CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium")
-    if not path:
-        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
-    pytest.importorskip("playwright.sync_api", reason="the browser test needs the playwright package (pip install playwright)")
-    return path
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def victim(tiny_model_path, tmp_path):
     """The service (token from $SKYSIFT_TOKEN, a model directory with a second model) on 127.0.0.1."""
@@ -84,18 +62,7 @@ def victim(tiny_model_path, tmp_path):
     models.mkdir()
     shutil.copy(tiny_model_path, models / "other.skysift.pt")
     app = create_app(tiny_model_path, str(tmp_path / "victim.sqlite"), security=SecurityConfig(model_dir=models))
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    yield from serve_in_thread(uvicorn, app)
 
 
 @pytest.fixture

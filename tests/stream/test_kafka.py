@@ -79,6 +79,15 @@ def _topic() -> str:
     return f"alerts-{uuid.uuid4().hex[:8]}"
 
 
+def _stream(mock_cluster, schema, n_objects: int, repeats: int, seed: int) -> tuple[str, str, list]:
+    """(bootstrap servers, topic, messages) of a new topic holding :func:`_alerts`."""
+    producer, servers = mock_cluster
+    topic = _topic()
+    msgs = _alerts(schema, n_objects, repeats, seed=seed)
+    _produce(producer, topic, msgs)
+    return servers, topic, msgs
+
+
 def _read_topic(servers: str, topic: str, n: int, timeout: float = 30.0) -> list:
     c = ck.Consumer({"bootstrap.servers": servers, "group.id": f"reader-{uuid.uuid4().hex[:6]}",
                      "auto.offset.reset": "earliest", "enable.auto.commit": False})
@@ -133,10 +142,7 @@ def test_consume_stores_classifies_publishes_and_commits(mock_cluster, schema, t
 
 
 def test_redelivered_messages_are_absorbed_as_duplicates(mock_cluster, schema, tiny_model_path, tmp_path):
-    producer, servers = mock_cluster
-    topic = _topic()
-    msgs = _alerts(schema, 12, 4, seed=3)
-    _produce(producer, topic, msgs)
+    servers, topic, msgs = _stream(mock_cluster, schema, 12, 4, seed=3)
     fetched = _read_topic(servers, topic, len(msgs))
     st = open_storage(tmp_path / "d.sqlite")
     svc = StreamService(st, tiny_model_path)
@@ -158,10 +164,7 @@ def test_redelivered_messages_are_absorbed_as_duplicates(mock_cluster, schema, t
 def test_two_consumers_of_one_group_share_the_partitions(mock_cluster, schema, tiny_model_path, tmp_path):
     import threading
 
-    producer, servers = mock_cluster
-    topic = _topic()
-    msgs = _alerts(schema, 200, 0, seed=5)
-    _produce(producer, topic, msgs)
+    servers, topic, msgs = _stream(mock_cluster, schema, 200, 0, seed=5)
     db = tmp_path / "shared.sqlite"
     results = {}
 
@@ -226,10 +229,7 @@ def _count(db: Path) -> int:
 
 @pytest.mark.slow
 def test_kill_9_mid_stream_loses_nothing_and_stores_nothing_twice(mock_cluster, schema, tiny_model_path, tmp_path):
-    producer, servers = mock_cluster
-    topic = _topic()
-    msgs = _alerts(schema, 500, 100, seed=9)
-    _produce(producer, topic, msgs)
+    servers, topic, msgs = _stream(mock_cluster, schema, 500, 100, seed=9)
     expected = 600  # each alert brings one new detection (repeats carry the first one again)
     db = tmp_path / "kill.sqlite"
     cmd = [sys.executable, "-m", "skysift.cli", "consume", "-b", servers, "-t", topic, "--group", "killme",
