@@ -70,7 +70,8 @@ class KafkaConfig:
     output_topic: topic for the classifications (None: publish nothing).
     mapping: alert layout, ``"ztf"`` or ``"rubin"`` (:data:`skysift.stream.avro.MAPPINGS`).
     batch_size: messages per poll (each poll is stored and committed as one batch).
-    poll_timeout_s: how long one poll waits for messages (s).
+    poll_timeout_s: how long one poll waits to fill its batch (s): short, so that a batch goes
+        on as soon as messages stop arriving, rather than waiting to be full.
     auto_offset_reset: where a new group starts: ``"earliest"`` or ``"latest"``.
     options: further librdkafka settings (SASL/TLS, timeouts), for consumer and producer.
     """
@@ -81,7 +82,7 @@ class KafkaConfig:
     output_topic: str | None = None
     mapping: str = "ztf"
     batch_size: int = 1000
-    poll_timeout_s: float = 1.0
+    poll_timeout_s: float = 0.05
     auto_offset_reset: str = "earliest"
     options: dict[str, str] = field(default_factory=dict)
 
