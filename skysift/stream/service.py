@@ -27,9 +27,12 @@ Endpoints (all JSON unless said otherwise):
     alone: top probability >= min_prob. ``sort``: updated, created, top_prob, n_det,
     first_mjd, last_mjd, object_id, top_class, prob (of ``cls``) or prob_<CLASS>.
 ``POST /model``
-    ``{"path": "model.skysift.pt"}``: load another model; the per-object state is rebuilt and
-    every stored detection is re-classified (history recomputed in arrival order).
-``GET /rejected?limit=100``, ``GET /health``, ``GET /`` (the web page).
+    ``{"path": "model.skysift.pt"}``: load another model from the model directory; the
+    per-object state is rebuilt and every stored detection is re-classified (history
+    recomputed in arrival order).
+``GET /rejected?limit=100`` (needs the token), ``GET /health``, ``GET /`` (the web page).
+
+``POST`` endpoints need ``Authorization: Bearer <token>``.
 
 Malformed input gets a 4xx answer ``{"detail": reason, "errors": [...], "rejected_id": n}``.
 
