@@ -1,7 +1,8 @@
 """Alerts from Kafka: poll a batch, store, classify, publish, then commit (at-least-once).
 
 :class:`AlertConsumer` reads Avro alert messages (one Avro container file per message, as ZTF
-publishes them; the packet layout is an :class:`~skysift.stream.avro.AlertMapping`) from Kafka
+publishes them; the packet layout is an :class:`~skysift.stream.avro.AlertMapping`; messages in
+the Confluent wire format with a schema-registry id, as Rubin's, are not read yet) from Kafka
 topics with confluent-kafka, in a consumer group, so that several processes share the
 partitions. Each poll of up to ``batch_size`` messages is handled by :meth:`AlertConsumer.process`
 (a plain function, also called directly by tests):
