@@ -3,7 +3,7 @@
     python benchmarks/bench_stream.py                      # trains a paper-sized model for 1 epoch
     python benchmarks/bench_stream.py --model m.skysift.pt --objects 5000 --db postgresql://...
 
-Prints three tables:
+Prints five tables:
 
 1. Cost per object of one new observation: incremental one at a time, incremental batched
    (all objects with one new point stepped together), and a full rerun (the network over the
@@ -12,6 +12,12 @@ Prints three tables:
    no HTTP), night by night, with per-request latency p50/p99, for nightly batches and for
    one detection per request.
 3. The same through HTTP: a local uvicorn server in a subprocess and an httpx client.
+4. Cost of a detection of a new object against one of a known object (``StreamService.ingest``,
+   one detection per call), and HTTP single-detection latency p50/p99 with 1 and 4 concurrent
+   clients (client processes), with the server's peak RSS.
+5. Sustained alerts/s through Kafka: ZTF-schema Avro alerts (90% new objects) produced into
+   librdkafka's mock cluster, read by ``skysift consume`` processes (1, then 2 in one consumer
+   group) into SQLite, with their peak RSS.
 
 Runs on the CPU with one torch thread by default (``--threads``), as a 2-core machine serving
 requests would.
@@ -226,6 +232,23 @@ def _clear(st) -> None:
 # ---------------------------------------------------------------------------- 3. HTTP
 
 
+TOKEN = "bench-token-0123456789abcdef"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def _env(threads: int = 1) -> dict:
+    return {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), "SKYSIFT_TOKEN": TOKEN,
+            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+
+
+def _peak_rss_mb(pid: int) -> float:
+    """Peak resident memory (VmHWM) of a running process, MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -247,14 +270,13 @@ def bench_http(model_path: Path, db_url: str | None, lcset, single: int, threads
             _clear(st)
             st.close()
         port = _free_port()
-        env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
-               "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+        env = _env(threads)
         cmd = [sys.executable, "-m", "skysift.stream.service", "--model", str(model_path), "--db", url,
                "--port", str(port), "--log-level", "warning"]
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             base = f"http://127.0.0.1:{port}"
-            with httpx.Client(base_url=base, timeout=120) as client:
+            with httpx.Client(base_url=base, timeout=120, headers=AUTH) as client:
                 deadline = time.monotonic() + 60
                 while True:
                     try:
@@ -304,6 +326,213 @@ def bench_http(model_path: Path, db_url: str | None, lcset, single: int, threads
     return rows
 
 
+# ---------------------------------------------------------------------------- 4. new objects, HTTP clients
+
+
+def bench_new_objects(model_path: Path, n: int) -> list[list]:
+    """ms per single-detection ingest of a new object and of a known object (no HTTP)."""
+    from skysift.stream.service import StreamService
+    from skysift.stream.storage import Detection, open_storage
+
+    rng = np.random.default_rng(3)
+    with tempfile.TemporaryDirectory() as tmp:
+        st = open_storage(Path(tmp) / "new.sqlite")
+        svc = StreamService(st, model_path)
+        band = svc.classifier.bands[0] if svc.classifier.bands else None
+        new = [Detection(f"N{i:06d}", 60000.0 + i * 1e-4, 18.0, 0.1, band, float(rng.uniform(0, 360)),
+                         float(rng.uniform(-60, 80))) for i in range(n)]
+        known = [d._replace(mjd=d.mjd + 1.0) for d in new]
+        rows = []
+        for label, dets in (("new object (first detection)", new), ("known object (next detection)", known)):
+            lat = []
+            for d in dets:
+                t0 = time.perf_counter()
+                svc.ingest([d])
+                lat.append(time.perf_counter() - t0)
+            p50, p99 = _percentiles(lat)
+            rows.append([f"StreamService.ingest, 1 detection, {label}", n, f"{p50:.3f}", f"{p99:.3f}",
+                         f"{statistics.mean(lat) * 1e3:.3f}"])
+        ctx = svc.classifier._m
+        ra, dec = [d.ra for d in new[:1]], [d.dec for d in new[:1]]
+        t0 = time.perf_counter()
+        for _ in range(1000):
+            ctx.context(["x"], ra, dec)
+        per_call_ms = (time.perf_counter() - t0) / 1000 * 1e3
+        rows.append(["context vector of one new object (galactic l/b, scaling)", 1000, "", "", f"{per_call_ms:.3f}"])
+        st.close()
+    return rows
+
+
+def _http_client_worker(base: str, payloads: list, out) -> None:
+    import httpx
+
+    lat = []
+    with httpx.Client(base_url=base, timeout=60, headers=AUTH) as c:
+        for p in payloads:
+            t0 = time.perf_counter()
+            c.post("/detections", json=[p]).raise_for_status()
+            lat.append(time.perf_counter() - t0)
+    out.put(lat)
+
+
+def _start_server(model_path: Path, url: str, threads: int):
+    import httpx
+
+    port = _free_port()
+    cmd = [sys.executable, "-m", "skysift.stream.service", "--model", str(model_path), "--db", url,
+           "--port", str(port), "--log-level", "warning"]
+    proc = subprocess.Popen(cmd, env=_env(threads), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            if httpx.get(base + "/health", timeout=2).status_code == 200:
+                return proc, base
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise RuntimeError("the service did not start: " + proc.stderr.read().decode()[-2000:])
+        time.sleep(0.1)
+
+
+def bench_http_clients(model_path: Path, per_client: int, clients: list[int], threads: int) -> list[list]:
+    """Single-detection POSTs of new objects (90%) and known ones from 1..k client processes."""
+    import multiprocessing as mp
+
+    rows = []
+    ctx = mp.get_context("fork")
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, base = _start_server(model_path, str(Path(tmp) / "clients.sqlite"), threads)
+        try:
+            rng = np.random.default_rng(4)
+            serial = 0
+            for k in clients:
+                queues, workers = [], []
+                for w in range(k):
+                    payloads = []
+                    for i in range(per_client):
+                        serial += 1
+                        oid = f"C{k}_{w}_{i if i % 10 else max(i - 10, 0):06d}"  # 1 in 10: an object already sent
+                        payloads.append({"object_id": oid, "mjd": 60000.0 + serial * 1e-4, "mag": 18.0, "mag_err": 0.1,
+                                         "band": "g", "ra": float(rng.uniform(0, 360)),
+                                         "dec": float(rng.uniform(-60, 80))})
+                    q = ctx.Queue()
+                    queues.append(q)
+                    workers.append(ctx.Process(target=_http_client_worker, args=(base, payloads, q)))
+                t0 = time.perf_counter()
+                for w in workers:
+                    w.start()
+                lat = [x for q in queues for x in q.get(timeout=600)]
+                for w in workers:
+                    w.join()
+                el = time.perf_counter() - t0
+                p50, p99 = _percentiles(lat)
+                rows.append([f"HTTP, 1 detection per request (90% new objects), {k} client(s)", len(lat),
+                             f"{len(lat) / el:.0f}", f"{p50:.2f}", f"{p99:.2f}", f"{_peak_rss_mb(proc.pid):.0f}"])
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    return rows
+
+
+# ---------------------------------------------------------------------------- 5. Kafka
+
+
+def _kafka_alerts(n: int, new_fraction: float, cutout_bytes: int, seed: int = 0) -> list[tuple[str, bytes]]:
+    """(key, Avro message) of ZTF-schema alerts; a (1 - new_fraction) share are later alerts of
+    objects already sent (their earlier detection among the prv_candidates)."""
+    from tests.stream.ztf_packets import encode, packet, ztf_schema
+
+    schema = ztf_schema()
+    rng = np.random.default_rng(seed)
+    out, seen = [], []
+    for i in range(n):
+        if seen and rng.random() > new_fraction:
+            oid, ra, dec, first = seen[int(rng.integers(len(seen)))]
+            dets = [first, (first[0] + 1.0 + i * 1e-4, first[1] + 0.05, 0.1, first[3])]
+        else:
+            oid = f"ZTF26{seed:02d}{i:07d}"
+            ra, dec = float(rng.uniform(0, 360)), float(rng.uniform(-30, 85))
+            first = (60000.0 + i * 1e-4, float(rng.uniform(16, 20.5)), 0.1, "g" if i % 2 else "R")
+            seen.append((oid, ra, dec, first))
+            dets = [first]
+        p = packet(schema, oid, ra, dec, dets, 10**12 + i, nondetections=3, cutout_bytes=cutout_bytes, rng=rng)
+        out.append((oid, encode([p], schema)))
+    return out
+
+
+def _db_count(db: Path) -> int:
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM detections").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def bench_kafka(model_path: Path, messages: list[tuple[str, bytes]], consumers: int, batch_size: int) -> list:
+    """alerts/s from the first to the last stored detection of the stream, and peak RSS."""
+    from confluent_kafka import Producer
+
+    producer = Producer({"test.mock.num.brokers": 1, "linger.ms": 5, "log_level": 3})
+    servers = ",".join(f"{b.host}:{b.port}" for b in producer.list_topics(timeout=10).brokers.values())
+    topics = [f"bench-{consumers}-{j}" for j in range(8)]  # 8 x 4 partitions: room in the mock's logs
+    n_new_dets = len(messages)  # every alert brings one detection not seen before
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "kafka.sqlite"
+        from skysift.stream.storage import open_storage
+
+        open_storage(db).close()  # schema made before the consumers race for it
+        cmd = [sys.executable, "-m", "skysift.cli", "consume", "-b", servers, *[a for t in topics for a in ("-t", t)],
+               "--group", "bench",
+               "--db", str(db), "--model", str(model_path), "--batch-size", str(batch_size), "--idle-timeout", "15",
+               "--log-level", "error", "-X", "session.timeout.ms=6000"]
+        procs = [subprocess.Popen(cmd, env=_env(1), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                 for _ in range(consumers)]
+        try:
+            warm = messages[:200]
+            for i, (k, v) in enumerate(warm):  # the consumers join the group and load the model on these
+                producer.produce(topics[i % len(topics)], key=k.encode(), value=v)
+            producer.flush(30)
+            deadline = time.monotonic() + 180
+            while _db_count(db) < len(warm):
+                if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+                    raise RuntimeError("consumers did not start: " + procs[0].stderr.read().decode()[-2000:])
+                time.sleep(0.05)
+            rest = messages[len(warm):]
+            size = max(1, int(np.mean([len(v) for _, v in rest[:100]])))
+            # the mock keeps ~4.5 MB per partition: stay well behind that
+            max_lag = max(200, int(0.4 * 4 * len(topics) * 4.5e6 / size))
+            t0 = time.perf_counter()
+            done = 0
+            for sent, (k, v) in enumerate(rest):
+                while sent - done > max_lag:
+                    time.sleep(0.02)
+                    done = _db_count(db) - len(warm)
+                producer.produce(topics[sent % len(topics)], key=k.encode(), value=v)
+                if sent % 50 == 0:
+                    producer.poll(0)
+            producer.flush(60)
+            while _db_count(db) < n_new_dets:
+                if time.monotonic() > deadline + 3600 or all(p.poll() is not None for p in procs):
+                    break
+                time.sleep(0.01)
+            el = time.perf_counter() - t0
+            stored = _db_count(db)
+            rss = [_peak_rss_mb(p.pid) for p in procs if p.poll() is None]
+        finally:
+            for p in procs:
+                p.send_signal(2)
+            for p in procs:
+                try:
+                    p.wait(30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+    return [f"Kafka (mock) -> skysift consume x{consumers} -> SQLite", len(rest), stored == n_new_dets,
+            f"{len(rest) / el:.0f}", f"{size / 1024:.1f}", " / ".join(f"{r:.0f}" for r in rss)]
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", help="saved model (default: train a paper-sized one for 1 epoch)")
@@ -313,7 +542,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--db", default=None, help="postgresql:// URL (default: a temporary SQLite file)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads")
-    ap.add_argument("--no-http", action="store_true", help="skip the HTTP benchmark")
+    ap.add_argument("--no-http", action="store_true", help="skip the HTTP benchmarks")
+    ap.add_argument("--kafka-alerts", type=int, default=10000, help="alerts for the Kafka benchmark (0: skip it)")
+    ap.add_argument("--consumers", default="1,2", help="consumer processes to try, comma-separated")
+    ap.add_argument("--kafka-batch", type=int, default=500, help="messages per poll")
+    ap.add_argument("--cutout-bytes", type=int, default=4000, help="bytes of each of an alert's three cutouts")
+    ap.add_argument("--clients", default="1,4", help="concurrent HTTP clients to try, comma-separated")
+    ap.add_argument("--per-client", type=int, default=500, help="single-detection requests per HTTP client")
+    ap.add_argument("--only", choices=["new", "kafka", "clients"], help="run only this part")
     args = ap.parse_args(argv)
 
     import torch
@@ -331,18 +567,34 @@ def main(argv: list[str] | None = None) -> None:
         clf = Classifier.load(model_path)
         print(f"model: {model_path.name}, classes {list(clf.classes_)}, torch threads {torch.get_num_threads()}, "
               f"{os.cpu_count()} CPUs")
-        rows = bench_update_cost(clf, args.objects, args.repeat)
-        _table("Cost of one new observation per object", ["method", "objects", "us/object (median)", "best"], rows)
-
-        lcset = synthetic_lcset(max(1, args.objects // 3), seed=11)
-        n_det = len(lcset.photometry)
-        print(f"\nstream set: {len(lcset)} objects, {n_det} detections")
-        hdr = ["path", "detections", "calls", "det/s", "p50 ms/call", "p99 ms/call"]
-        rows = bench_service(model_path, args.db, lcset, args.single)
-        if not args.no_http:
-            rows += bench_http(model_path, args.db, lcset, args.single, args.threads)
-        _table("Sustained ingestion (store, classify, store probabilities)", hdr, rows)
-
+        if args.only is None:
+            rows = bench_update_cost(clf, args.objects, args.repeat)
+            _table("Cost of one new observation per object", ["method", "objects", "us/object (median)", "best"], rows)
+            lcset = synthetic_lcset(max(1, args.objects // 3), seed=11)
+            n_det = len(lcset.photometry)
+            print(f"\nstream set: {len(lcset)} objects, {n_det} detections")
+            hdr = ["path", "detections", "calls", "det/s", "p50 ms/call", "p99 ms/call"]
+            rows = bench_service(model_path, args.db, lcset, args.single)
+            if not args.no_http:
+                rows += bench_http(model_path, args.db, lcset, args.single, args.threads)
+            _table("Sustained ingestion (store, classify, store probabilities)", hdr, rows)
+        if args.only in (None, "new"):
+            rows = bench_new_objects(model_path, args.single)
+            _table("New objects against known ones (one detection per call)",
+                   ["path", "calls", "p50 ms", "p99 ms", "mean ms"], rows)
+        if args.only in (None, "clients") and not args.no_http:
+            clients = [int(c) for c in args.clients.split(",") if c.strip()]
+            rows = bench_http_clients(model_path, args.per_client, clients, args.threads)
+            _table("HTTP single-detection latency with concurrent clients (SQLite)",
+                   ["path", "requests", "req/s", "p50 ms", "p99 ms", "server peak RSS MB"], rows)
+        if args.only in (None, "kafka") and args.kafka_alerts > 0:
+            t0 = time.perf_counter()
+            msgs = _kafka_alerts(args.kafka_alerts + 200, 0.9, args.cutout_bytes)
+            print(f"\nencoded {len(msgs)} ZTF-schema alerts in {time.perf_counter() - t0:.1f} s")
+            rows = [bench_kafka(model_path, msgs, int(c), args.kafka_batch)
+                    for c in args.consumers.split(",") if c.strip()]
+            _table("Sustained alerts through Kafka (90% new objects, SQLite)",
+                   ["path", "alerts", "all stored", "alerts/s", "KB/alert", "consumer peak RSS MB"], rows)
 
 if __name__ == "__main__":
     main()

@@ -622,6 +622,7 @@ class Classifier:
             "boost": None if getattr(self, "boost_", None) is None else self.boost_.to_dict(),
             "blend_alpha": float(getattr(self, "blend_alpha_", 1.0)),
         }
+        blob["content_sha256"] = _content_digest(blob)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
         torch.save(blob, tmp)
@@ -650,6 +651,10 @@ class Classifier:
             raise ModelMismatchError(f"{path}: not a skysift model file (could not be read: {exc})") from exc
         if not isinstance(blob, dict) or blob.get("format") != MODEL_FORMAT:
             raise ModelMismatchError(f"{path}: not a skysift model file")
+        stored_digest = blob.pop("content_sha256", None)  # files saved before checksums have none
+        if stored_digest is not None and stored_digest != _content_digest(blob):
+            raise ModelMismatchError(f"{path}: damaged skysift model file (the checksum of its content does not "
+                                     "match: the file was changed or corrupted after it was saved)")
         if blob.get("format_version") != MODEL_FORMAT_VERSION:
             raise ModelMismatchError(
                 f"{path}: model file format {blob.get('format_version')} is not supported by this skysift "
@@ -748,6 +753,39 @@ def _config_dict(cfg: Any) -> dict:
     if hasattr(cfg, "to_dict"):
         return cfg.to_dict()
     return asdict(cfg)
+
+
+def _content_digest(blob: Any) -> str:
+    """SHA-256 (hex) of a model file's content: every key, value and tensor (dtype, shape, bytes),
+    in a fixed order; ``content_sha256`` itself is left out."""
+    import hashlib
+
+    h = hashlib.sha256()
+
+    def feed(x: Any) -> None:
+        if isinstance(x, dict):
+            h.update(b"{")
+            for k in sorted(x, key=str):
+                if k == "content_sha256":
+                    continue
+                h.update(repr(str(k)).encode() + b":")
+                feed(x[k])
+            h.update(b"}")
+        elif isinstance(x, (list, tuple)):
+            h.update(b"[")
+            for v in x:
+                feed(v)
+                h.update(b",")
+            h.update(b"]")
+        elif isinstance(x, torch.Tensor):
+            t = x.detach().cpu().contiguous()
+            h.update(f"tensor({t.dtype},{tuple(t.shape)})".encode())
+            h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        else:
+            h.update(f"{type(x).__name__}:{x!r};".encode())
+
+    feed(blob)
+    return h.hexdigest()
 
 
 def _plain(x: Any) -> Any:

@@ -195,9 +195,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from skysift.stream.service import serve
+    from skysift.stream.service import limits_from_args, security_from_args, serve
 
-    serve(args.model, db_url=args.db, host=args.host, port=args.port)
+    serve(args.model, db_url=args.db, host=args.host, port=args.port,
+          security=security_from_args(args), limits=limits_from_args(args))
+    return 0
+
+
+def cmd_consume(args: argparse.Namespace) -> int:
+    from skysift.stream.kafka import run_cli
+
+    run_cli(args)
     return 0
 
 
@@ -273,7 +281,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", default=None, help="SQLite file or postgresql:// URL (default: skysift.sqlite)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    try:
+        from skysift.stream.service import add_security_arguments
+
+        add_security_arguments(p)
+    except ImportError:  # the service's optional dependencies are missing
+        pass
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("consume", help="store and classify Avro alerts from Kafka topics (at-least-once)")
+    try:
+        from skysift.stream.kafka import add_arguments as add_kafka_arguments
+        from skysift.stream.service import add_security_arguments
+
+        add_kafka_arguments(p)
+        add_security_arguments(p, limits_only=True)
+    except ImportError:  # the service's optional dependencies are missing
+        pass
+    p.set_defaults(func=cmd_consume)
 
     p = sub.add_parser("replay", help="stream a labelled dataset into a running service, night by night")
     try:

@@ -18,7 +18,7 @@ from astropy.coordinates import SkyCoord
 
 from skysift.errors import InputError
 from skysift.io.paths import dataset_path
-from skysift.io.tables import RESERVED_OBJECT_COLUMNS, read_table
+from skysift.io.tables import RESERVED_OBJECT_COLUMNS, check_number_dtype, read_table
 
 GALAXY_CATALOGS = {
     "mangrove": ("galaxy_catalogs", "mangrove_filtered.parquet", "ra", "dec"),
@@ -48,11 +48,38 @@ class ContextConfig:
         return asdict(self)
 
 
+_ICRS_TO_GALACTIC: np.ndarray | None = None
+
+
+def _icrs_to_galactic_matrix() -> np.ndarray:
+    """astropy's ICRS -> Galactic transformation (a fixed rotation) as a 3x3 matrix, taken once
+    from astropy itself by transforming the three unit vectors."""
+    global _ICRS_TO_GALACTIC
+    if _ICRS_TO_GALACTIC is None:
+        eye = SkyCoord(x=[1.0, 0.0, 0.0], y=[0.0, 1.0, 0.0], z=[0.0, 0.0, 1.0], unit="", frame="icrs",
+                       representation_type="cartesian")
+        g = eye.galactic.cartesian
+        _ICRS_TO_GALACTIC = np.vstack([g.x.value, g.y.value, g.z.value])  # column j = image of unit vector j
+    return _ICRS_TO_GALACTIC
+
+
+def _unit_vectors(ra_deg: np.ndarray, dec_deg: np.ndarray) -> np.ndarray:
+    """(n, 3) Cartesian unit vectors of positions in degrees."""
+    ra, dec = np.radians(np.asarray(ra_deg, float)), np.radians(np.asarray(dec_deg, float))
+    cd = np.cos(dec)
+    return np.column_stack([cd * np.cos(ra), cd * np.sin(ra), np.sin(dec)])
+
+
 def galactic_coordinates(ra_deg: np.ndarray, dec_deg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Galactic longitude and latitude (degrees) of ICRS positions given in degrees."""
-    c = SkyCoord(ra=np.asarray(ra_deg, float) * u.deg, dec=np.asarray(dec_deg, float) * u.deg, frame="icrs")
-    g = c.galactic
-    return g.l.deg, g.b.deg
+    """Galactic longitude and latitude (degrees) of ICRS positions given in degrees.
+
+    The rotation is astropy's (``SkyCoord(...).galactic``, to 1e-9 deg), applied as one matrix
+    product: a few microseconds per call instead of milliseconds.
+    """
+    v = _unit_vectors(np.ravel(ra_deg), np.ravel(dec_deg)) @ _icrs_to_galactic_matrix().T
+    lon = np.degrees(np.arctan2(v[:, 1], v[:, 0])) % 360.0
+    lat = np.degrees(np.arctan2(v[:, 2], np.hypot(v[:, 0], v[:, 1])))
+    return lon, lat
 
 
 class GalaxyCatalog:
@@ -74,6 +101,7 @@ class GalaxyCatalog:
             raise InputError("galaxy catalogue has no valid positions", source=name)
         self.name = name
         self.coords = SkyCoord(ra=ra[good] * u.deg, dec=dec[good] * u.deg, frame="icrs")
+        self._tree = None  # KD-tree on the unit vectors, built on the first look-up
 
     def __len__(self) -> int:
         return len(self.coords)
@@ -98,13 +126,18 @@ class GalaxyCatalog:
         return cls.from_frame(df, name=key)
 
     def nearest_distance(self, ra_deg: np.ndarray, dec_deg: np.ndarray) -> np.ndarray:
-        """Angular distance (arcsec) from each position to its nearest catalogue galaxy."""
-        ra = np.asarray(ra_deg, float)
+        """Angular distance (arcsec) from each position to its nearest catalogue galaxy
+        (a KD-tree on unit vectors, built once per catalogue)."""
+        ra = np.ravel(np.asarray(ra_deg, float))
         if ra.size == 0:
             return np.zeros(0)
-        c = SkyCoord(ra=ra * u.deg, dec=np.asarray(dec_deg, float) * u.deg, frame="icrs")
-        _, sep, _ = c.match_to_catalog_sky(self.coords)
-        return sep.arcsec
+        if self._tree is None:
+            from scipy.spatial import cKDTree
+
+            self._tree = cKDTree(_unit_vectors(self.coords.ra.deg, self.coords.dec.deg))
+        chord, _ = self._tree.query(_unit_vectors(ra, np.ravel(dec_deg)))
+        # chord length -> angle (as SkyCoord.match_to_catalog_sky, which also searches unit vectors)
+        return np.degrees(2.0 * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0))) * 3600.0
 
 
 def nearest_galaxy_distance(
@@ -128,23 +161,37 @@ def context_features(
     ``gal_l``, ``gal_b`` (degrees), ``galaxy_dist_arcsec`` and any extra columns.
     """
     config = config or ContextConfig()
-    out = pd.DataFrame(index=objects.index)
-    if config.galactic:
-        out["gal_l"], out["gal_b"] = galactic_coordinates(objects["ra"], objects["dec"])
-    if config.galaxy_distance:
-        if catalog is None:
-            raise InputError(
-                "a galaxy catalogue is needed for the galaxy-distance context feature "
-                "(pass one, or set galaxy_distance=False)"
-            )
-        out["galaxy_dist_arcsec"] = nearest_galaxy_distance(
-            objects["ra"], objects["dec"], catalog, config.match_radius_arcsec, config.dummy_distance_arcsec
-        )
     extras = config.extra_columns
     if extras is None:
         extras = [c for c in objects.columns if c not in RESERVED_OBJECT_COLUMNS]
     for col in extras:
         if col not in objects.columns:
             raise InputError("context column not in the object table", source="objects table", column=col)
-        out[col] = pd.to_numeric(objects[col], errors="raise").astype(float)
-    return out.reset_index(drop=True)
+    ra = objects["ra"].to_numpy(float)
+    dec = objects["dec"].to_numpy(float)
+    cols = position_context(ra, dec, catalog, config)
+    for col in extras:
+        check_number_dtype(objects[col], col, objects.attrs.get("source", "objects table"))
+        cols[col] = pd.to_numeric(objects[col], errors="raise").to_numpy(float)
+    return pd.DataFrame(cols, index=pd.RangeIndex(len(objects)))
+
+
+def position_context(ra_deg: np.ndarray, dec_deg: np.ndarray, catalog: GalaxyCatalog | None = None,
+                     config: ContextConfig | None = None) -> dict[str, np.ndarray]:
+    """The position-only context features of ICRS positions (degrees), as arrays by name:
+    ``gal_l``, ``gal_b`` (degrees) and ``galaxy_dist_arcsec`` (arcsec), as configured. Cheap for
+    one position or many (no per-call set-up)."""
+    config = config or ContextConfig()
+    cols: dict[str, np.ndarray] = {}
+    if config.galactic:
+        cols["gal_l"], cols["gal_b"] = galactic_coordinates(ra_deg, dec_deg)
+    if config.galaxy_distance:
+        if catalog is None:
+            raise InputError(
+                "a galaxy catalogue is needed for the galaxy-distance context feature "
+                "(pass one, or set galaxy_distance=False)"
+            )
+        cols["galaxy_dist_arcsec"] = nearest_galaxy_distance(
+            ra_deg, dec_deg, catalog, config.match_radius_arcsec, config.dummy_distance_arcsec
+        )
+    return cols

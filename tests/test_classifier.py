@@ -230,3 +230,25 @@ def test_lstm_and_losses_train(data):
     for loss in ("ce", "wce"):
         clf = tiny(rnn="lstm", loss=loss, epochs=1).fit(train, val)
         assert np.isfinite(clf.history_[0]["train_loss"])
+
+
+def test_a_flipped_byte_in_the_weights_is_detected_on_load(fitted, tmp_path):
+    path = fitted.save(tmp_path / "m.pt")
+    raw = bytearray(path.read_bytes())
+    weight = max(fitted.model_.state_dict().values(), key=lambda t: t.numel())
+    at = bytes(raw).find(weight.detach().cpu().contiguous().numpy().tobytes()[:64])
+    assert at > 0
+    raw[at + 100] ^= 0x01  # one bit of one weight (the zip CRC is now wrong too)
+    bad = tmp_path / "flipped.pt"
+    bad.write_bytes(bytes(raw))
+    with pytest.raises(ModelMismatchError, match="checksum"):
+        Classifier.load(bad)
+    assert Classifier.load(path).classes_ == fitted.classes_  # the intact file still loads
+
+
+def test_model_files_without_a_checksum_still_load(fitted, tmp_path):
+    path = fitted.save(tmp_path / "m.pt")
+    blob = torch.load(path, weights_only=True)
+    assert len(blob.pop("content_sha256")) == 64
+    torch.save(blob, tmp_path / "old.pt")
+    assert Classifier.load(tmp_path / "old.pt").classes_ == fitted.classes_

@@ -272,7 +272,28 @@ def _require(df: pd.DataFrame, columns: tuple[str, ...], table: str) -> None:
             )
 
 
+def check_number_dtype(values: pd.Series, column: str, source: str) -> None:
+    """Refuse a column whose type is not a number although it could pass for one: booleans
+    (``True`` as 1.0), dates and durations (as nanoseconds), e.g. from a Parquet file."""
+    dtype = values.dtype
+    kind = None
+    if pd.api.types.is_bool_dtype(dtype):
+        kind = "booleans"
+    elif pd.api.types.is_datetime64_any_dtype(dtype) or isinstance(dtype, pd.PeriodDtype):
+        kind = "dates"
+    elif pd.api.types.is_timedelta64_dtype(dtype):
+        kind = "durations"
+    elif dtype == object:
+        is_bool = values.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy(dtype=bool)
+        if is_bool.any():
+            rows = np.flatnonzero(is_bool).tolist()
+            raise InputError("values are booleans, not numbers", source=source, column=column, rows=rows)
+    if kind is not None:
+        raise InputError(f"column holds {kind} ({dtype}), not numbers", source=source, column=column)
+
+
 def _numeric(df: pd.DataFrame, col: str, table: str) -> pd.Series:
+    check_number_dtype(df[col], col, df.attrs.get("source", f"{table} table"))
     try:
         return pd.to_numeric(df[col], errors="raise").astype(float)
     except (ValueError, TypeError):

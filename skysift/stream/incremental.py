@@ -390,6 +390,8 @@ class _Model:
             raise ModelMismatchError(
                 f"sequence scaler has {len(self.mean)} features, the sequence config {self.n_features}"
             )
+        self._position_context = False
+        self._position_context = self._check_position_context()
 
     def features(self, dt: float, mag: float, err: float, band: str | None,
                  stats: np.ndarray | None = None) -> np.ndarray:
@@ -423,10 +425,44 @@ class _Model:
         return x
 
     def context(self, object_ids: Sequence[str], ra: Sequence[float], dec: Sequence[float]) -> np.ndarray:
-        """Scaled context vectors (n, n_context) of objects at these positions (degrees)."""
+        """Scaled context vectors (n, n_context) of objects at these positions (degrees).
+
+        When the model's context is made of position features only (galactic l/b, nearest-galaxy
+        distance) they are computed straight from the arrays (:func:`skysift.context.position_context`),
+        one vectorised call for all the new objects of a batch and no table on the way; otherwise
+        through the classifier's own ``context_vectors``.
+        """
+        if self._position_context:
+            return self._context_from_positions(np.asarray(ra, float), np.asarray(dec, float))
         objects = pd.DataFrame({"object_id": list(object_ids), "ra": np.asarray(ra, float),
                                 "dec": np.asarray(dec, float)})
         return np.asarray(_context_vectors(self.clf, objects), np.float32).reshape(len(objects), -1)
+
+    def _context_from_positions(self, ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
+        from skysift.context import position_context
+
+        clf = self.clf
+        cols = position_context(ra, dec, clf.catalog_, clf.context_config_)
+        raw = np.column_stack([cols[c] for c in clf.context_columns_])
+        return clf.ctx_scaler_.transform(raw)
+
+    def _check_position_context(self) -> bool:
+        """Whether the array path gives the classifier's own context vectors (checked on random
+        positions to 1e-6)."""
+        clf = self.clf
+        cols = list(getattr(clf, "context_columns_", None) or [])
+        if not cols or not set(cols) <= {"gal_l", "gal_b", "galaxy_dist_arcsec"} or \
+                getattr(clf, "ctx_scaler_", None) is None or getattr(clf, "context_config_", None) is None:
+            return False
+        try:
+            rng = np.random.default_rng(0)
+            ra, dec = rng.uniform(0, 360, 16), np.degrees(np.arcsin(rng.uniform(-1, 1, 16)))
+            fast = self._context_from_positions(ra, dec)
+            ref = np.asarray(_context_vectors(clf, pd.DataFrame({"object_id": [str(i) for i in range(16)],
+                                                                 "ra": ra, "dec": dec})), np.float32)
+            return fast.shape == ref.shape and bool(np.abs(fast - ref).max() < 1e-6)
+        except Exception:  # noqa: BLE001 - any mismatch means: use the classifier itself
+            return False
 
 
 def _sequence_config(clf: Any):

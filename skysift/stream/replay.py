@@ -31,12 +31,16 @@ from skysift.errors import InputError
 from skysift.io.tables import LightCurveSet
 
 
-def _client(target: Any, timeout: float):
-    """An HTTP client from a base URL, or the given client (httpx.Client, fastapi TestClient)."""
+def _client(target: Any, timeout: float, token_file: str | None = None):
+    """An HTTP client from a base URL (with the API token of ``token_file`` or ``$SKYSIFT_TOKEN``),
+    or the given client (httpx.Client, fastapi TestClient)."""
     if isinstance(target, str):
         import httpx
 
-        return httpx.Client(base_url=target.rstrip("/"), timeout=timeout), True
+        from skysift.stream.security import client_headers
+
+        return httpx.Client(base_url=target.rstrip("/"), timeout=timeout,
+                            headers=client_headers(token_file=token_file)), True
     if not hasattr(target, "post"):
         raise InputError("replay target must be a base URL or an HTTP client with .post/.get")
     return target, False
@@ -73,6 +77,7 @@ def replay(
     every: int = 1,
     evaluate: bool = True,
     timeout: float = 120.0,
+    token_file: str | None = None,
 ) -> dict:
     """Stream ``lcset`` into the service night by night.
 
@@ -94,6 +99,8 @@ def replay(
         Called with a line of text after every ``every`` nights (None: silent).
     evaluate:
         For a labelled set, fetch the final classifications and report the accuracy of the top class.
+    token_file:
+        File with the service's API token (default: ``$SKYSIFT_TOKEN``), for a URL target.
 
     Returns a summary dict (nights, detections, stored, duplicates, objects, seconds, rate,
     and accuracy when evaluated).
@@ -102,7 +109,7 @@ def replay(
         raise InputError(f"speed must be >= 0 days per second, got {speed}")
     if batch_size < 1:
         raise InputError(f"batch_size must be >= 1, got {batch_size}")
-    client, owned = _client(target, timeout)
+    client, owned = _client(target, timeout, token_file)
     groups = night_groups(lcset)
     if start_night is not None:
         groups = [(n, g) for n, g in groups if n >= start_night]
@@ -195,6 +202,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--start-night", type=int, default=None, help="skip nights before this MJD")
     parser.add_argument("--batch-size", type=int, default=5000, help="detections per request")
     parser.add_argument("--every", type=int, default=1, help="print progress every N nights")
+    parser.add_argument("--token-file", help="file with the service's API token (default: $SKYSIFT_TOKEN)")
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -213,7 +221,7 @@ def run(args: argparse.Namespace) -> dict:
     else:
         raise InputError("give a dataset (directory or --data NAME) or --photometry and --objects")
     return replay(lcset, args.url, speed=args.speed, nights=args.nights, start_night=args.start_night,
-                  batch_size=args.batch_size, every=args.every)
+                  batch_size=args.batch_size, every=args.every, token_file=getattr(args, "token_file", None))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -27,11 +27,19 @@ Endpoints (all JSON unless said otherwise):
     alone: top probability >= min_prob. ``sort``: updated, created, top_prob, n_det,
     first_mjd, last_mjd, object_id, top_class, prob (of ``cls``) or prob_<CLASS>.
 ``POST /model``
-    ``{"path": "model.skysift.pt"}``: load another model; the per-object state is rebuilt and
-    every stored detection is re-classified (history recomputed in arrival order).
-``GET /rejected?limit=100``, ``GET /health``, ``GET /`` (the web page).
+    ``{"path": "model.skysift.pt"}``: load another model from the model directory; the
+    per-object state is rebuilt and every stored detection is re-classified (history
+    recomputed in arrival order).
+``GET /rejected?limit=100`` (needs the token), ``GET /health``, ``GET /`` (the web page).
+
+``POST`` endpoints need ``Authorization: Bearer <token>``.
 
 Malformed input gets a 4xx answer ``{"detail": reason, "errors": [...], "rejected_id": n}``.
+
+Authentication, JSON-only bodies, the Host allow-list and the model directory are described in
+:mod:`skysift.stream.security`; the size limits (the same for every ingestion path, Kafka
+included) in :mod:`skysift.stream.limits`. Parsing, validation, storage and classification run
+in worker threads, so reads stay fast while a large upload is processed.
 """
 
 from __future__ import annotations
@@ -46,57 +54,82 @@ import time
 from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, TypeAdapter, ValidationError
 
 from skysift.errors import SkysiftError
+from skysift.stream.limits import DEFAULT_LIMITS, Limits, Rejected, check_identifier, parse_json, read_body
+from skysift.stream.security import Guard, SecurityConfig, model_file, resolve_token_digest
 from skysift.stream.storage import Detection, ProbabilityRow, Storage, open_storage
 
 log = logging.getLogger("skysift.stream")
 
 WEB_DIR = Path(__file__).resolve().parent / "web"
-MAX_DETECTIONS_PER_REQUEST = 100_000
-MAX_BODY_BYTES = 64 * 1024 * 1024
+MAX_DETECTIONS_PER_REQUEST = DEFAULT_LIMITS.max_detections
 AVRO_CONTENT_TYPES = ("application/avro", "avro/binary", "application/octet-stream", "application/vnd.apache.avro")
 
 
 # ------------------------------------------------------------------------------------ schemas
 
 
+Number = Annotated[float, Strict()]  # a JSON number: no booleans, no numeric strings
+ObjectId = Annotated[str, AfterValidator(check_identifier)]
+BandName = Annotated[str, AfterValidator(lambda v: check_identifier(v, "band"))]
+
+
 class DetectionIn(BaseModel):
-    """One detection as posted to ``/detections``."""
+    """One detection as posted to ``/detections`` (numbers must be JSON numbers; an object id
+    may also be an integer)."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, coerce_numbers_to_str=True)
 
-    object_id: str = Field(min_length=1, max_length=128, description="object identifier")
-    mjd: float = Field(ge=0, lt=1e6, description="time of the detection, MJD (days)")
-    mag: float = Field(gt=-50, lt=50, description="magnitude (mag)")
-    mag_err: float = Field(ge=0, lt=100, description="1-sigma magnitude error (mag)")
-    band: str | None = Field(default=None, min_length=1, max_length=16, description="passband name, optional")
-    ra: float = Field(ge=0, lt=360, description="ICRS right ascension (deg)")
-    dec: float = Field(ge=-90, le=90, description="ICRS declination (deg)")
+    object_id: ObjectId = Field(min_length=1, max_length=128, description="object identifier")
+    mjd: Number = Field(ge=0, lt=1e6, description="time of the detection, MJD (days)")
+    mag: Number = Field(gt=-50, lt=50, description="magnitude (mag)")
+    mag_err: Number = Field(ge=0, lt=100, description="1-sigma magnitude error (mag)")
+    band: BandName | None = Field(default=None, min_length=1, max_length=16, description="passband name, optional")
+    ra: Number = Field(ge=0, lt=360, description="ICRS right ascension (deg)")
+    dec: Number = Field(ge=-90, le=90, description="ICRS declination (deg)")
 
 
 class ModelIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    path: str = Field(min_length=1, description="path of a saved skysift model on the server")
+    path: str = Field(min_length=1, max_length=1024,
+                      description="file name of a saved skysift model inside the service's model directory")
 
 
 _DETECTIONS = TypeAdapter(list[DetectionIn])
+_VALIDATION_CHUNK = 500  # rows per validation call (gives other threads the interpreter in between)
 
 
-class Rejected(Exception):
-    """Refused input: HTTP status, reason, optional details; recorded in storage by the handler."""
+def validate_records(data: list, what: str = "detection") -> list[Detection]:
+    """Detections from JSON-like rows, validated with :class:`DetectionIn` (422 naming the first
+    bad row and field); rows are numbered from 0 across the whole list."""
+    out: list[Detection] = []
+    for start in range(0, len(data), _VALIDATION_CHUNK):
+        try:
+            items = _DETECTIONS.validate_python(data[start : start + _VALIDATION_CHUNK])
+        except ValidationError as exc:
+            reason, errors = _pydantic_errors(exc, what=what, offset=start)
+            raise Rejected(422, reason, errors) from None
+        out.extend(Detection(d.object_id, d.mjd, d.mag, d.mag_err, d.band, d.ra, d.dec) for d in items)
+    return out
 
-    def __init__(self, status: int, reason: str, errors: list | None = None) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-        self.errors = errors or []
+
+def validate_detections(dets: Sequence[Detection], what: str = "alert detection") -> list[Detection]:
+    """The same checks for detections read from an alert (422 naming the object and MJD)."""
+    try:
+        return validate_records([d._asdict() for d in dets], what=what)
+    except Rejected as exc:
+        loc = exc.errors[0]["loc"].split(".")[0] if exc.errors else ""
+        if loc.isdigit() and int(loc) < len(dets):
+            d = dets[int(loc)]
+            exc.reason = exc.reason.replace(f"{what} {loc}", f"{what} of {d.object_id!r} at MJD {d.mjd}", 1)
+        raise
 
 
 def _json_safe(value: Any) -> Any:
@@ -109,11 +142,15 @@ def _json_safe(value: Any) -> Any:
     return text if len(text) <= 200 else text[:200] + "..."
 
 
-def _pydantic_errors(exc: ValidationError, what: str = "detection", max_errors: int = 20) -> tuple[str, list[dict]]:
-    """A one-line reason naming the row and field of the first error, and the error list."""
+def _pydantic_errors(exc: ValidationError, what: str = "detection", max_errors: int = 20,
+                     offset: int = 0) -> tuple[str, list[dict]]:
+    """A one-line reason naming the row (``offset`` + its position) and field of the first error,
+    and the error list."""
     errors = []
     for e in exc.errors(include_url=False)[:max_errors]:
         loc = [str(p) for p in e["loc"]]
+        if offset and loc and loc[0].isdigit():
+            loc[0] = str(int(loc[0]) + offset)
         if loc and loc[0].isdigit():
             where = f"{what} {loc[0]}" + (f", field '{'.'.join(loc[1:])}'" if len(loc) > 1 else "")
         else:
@@ -140,8 +177,12 @@ class StreamService:
     """Storage + incremental classifier behind one ingestion lock (detections are classified
     in the order they are stored)."""
 
-    def __init__(self, storage: Storage, model_path: str | Path | None = None, use_stored_model: bool = True) -> None:
+    def __init__(self, storage: Storage, model_path: str | Path | None = None, use_stored_model: bool = True,
+                 limits: Limits = DEFAULT_LIMITS) -> None:
         self.storage = storage
+        self.limits = limits
+        storage.set_rejected_retention(limits.rejected_max_rows, limits.rejected_max_age_s,
+                                       limits.rejected_payload_chars)
         self.lock = threading.RLock()
         self.classifier = None  # skysift.stream.incremental.IncrementalClassifier
         self.model_path: str | None = None
@@ -233,16 +274,29 @@ class StreamService:
         return rows
 
     # -------------------------------------------------------------- ingestion
+    def refusal(self, detections: Sequence[Detection]) -> str | None:
+        """Why the current model cannot take these detections (None when it can)."""
+        inc = self.classifier
+        if inc is not None:
+            for i, d in enumerate(detections):
+                reason = inc.check(d)
+                if reason:
+                    return f"detection {i} ({d.object_id}): {reason}"
+        return None
+
     def ingest(self, detections: Sequence[Detection], source: str = "api") -> dict:
-        """Store (committed first), then classify the new detections; return a summary."""
+        """Store (committed first), then classify the new detections; return a summary.
+
+        At most ``limits.max_detections`` per call (413), whatever the path they came by.
+        """
+        if len(detections) > self.limits.max_detections:
+            raise Rejected(413, f"too many detections in one request ({len(detections)}; at most "
+                                f"{self.limits.max_detections})")
         t0 = time.perf_counter()
         with self.lock:
-            inc = self.classifier
-            if inc is not None:
-                for i, d in enumerate(detections):
-                    reason = inc.check(d)
-                    if reason:
-                        raise Rejected(422, f"detection {i} ({d.object_id}): {reason}")
+            reason = self.refusal(detections)
+            if reason:
+                raise Rejected(422, reason)
             is_new = self.storage.add_detections(detections, source=source)
             new = [d for d, n in zip(detections, is_new) if n]
             rows = self._classify(new)
@@ -284,34 +338,23 @@ class StreamService:
 # ------------------------------------------------------------------------------------ alerts
 
 
-def alert_detections(body: bytes) -> list[Detection]:
-    """Detections (candidate + previous detections) of every packet in one ZTF Avro file."""
-    from skysift.io.alerts import alert_to_tables, read_avro_alerts
+def alert_detections(body: bytes, limits: Limits = DEFAULT_LIMITS) -> list[Detection]:
+    """Detections (candidate + previous detections) of every packet in one ZTF Avro file, read
+    within ``limits`` and validated (:class:`Rejected` otherwise)."""
+    from skysift.stream.avro import ZTF, container_detections
 
-    alerts = read_avro_alerts(body)
-    out: list[Detection] = []
-    for alert in alerts:
-        phot, objs = alert_to_tables(alert)
-        if len(phot) == 0:
-            continue
-        pos = objs.set_index(objs["object_id"].astype(str))[["ra", "dec"]]
-        has_band = "band" in phot.columns
-        for row in phot.itertuples(index=False):
-            oid = str(row.object_id)
-            band = getattr(row, "band", None) if has_band else None
-            band = None if band is None or (isinstance(band, float) and band != band) else str(band)
-            ra, dec = pos.loc[oid, "ra"], pos.loc[oid, "dec"]
-            out.append(Detection(oid, float(row.mjd), float(row.mag), float(row.mag_err), band,
-                                 float(ra), float(dec)))
-    out.sort(key=lambda d: d.mjd)
-    return out
+    dets = container_detections(body, ZTF, limits)
+    if not dets:
+        raise Rejected(422, "the alert holds no detections")
+    return validate_detections(dets)
 
 
 # ------------------------------------------------------------------------------------ app
 
 
 def create_app(model_path: str | Path | None = None, db_url: str | Path | None = None,
-               storage: Storage | None = None, use_stored_model: bool = True) -> FastAPI:
+               storage: Storage | None = None, use_stored_model: bool = True,
+               security: SecurityConfig | None = None, limits: Limits | None = None) -> FastAPI:
     """The FastAPI application.
 
     model_path: a saved :class:`skysift.classifier.Classifier`. None: the model the database
@@ -319,12 +362,18 @@ def create_app(model_path: str | Path | None = None, db_url: str | Path | None =
         (detections are stored only, until a model is posted to ``/model``).
     db_url: SQLite path (default ``skysift.sqlite``) or ``postgresql://`` URL.
     storage: an open :class:`Storage` to use instead of ``db_url``.
+    security: tokens, Host allow-list, model directory (:class:`SecurityConfig`; default: a
+        token from ``$SKYSIFT_TOKEN`` or generated, no model directory).
+    limits: sizes and counts accepted (:class:`Limits`; default :data:`DEFAULT_LIMITS`).
     """
+    security = security or SecurityConfig()
+    limits = limits or DEFAULT_LIMITS
     store = storage if storage is not None else open_storage(db_url)
     try:
-        service = StreamService(store, model_path, use_stored_model)
+        service = StreamService(store, model_path, use_stored_model, limits=limits)
     except Rejected as exc:
         raise SkysiftError(exc.reason) from exc
+    guard = Guard(security, resolve_token_digest(security, store))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -332,9 +381,14 @@ def create_app(model_path: str | Path | None = None, db_url: str | Path | None =
         if storage is None:
             store.close()
 
-    app = FastAPI(title="skysift stream", version="0.1.0", lifespan=lifespan,
+    app = FastAPI(title="skysift stream", version="0.1.0", lifespan=lifespan, dependencies=[Depends(guard)],
                   description="Real-time light-curve classification (VS/SN/AGN) of streamed detections.")
     app.state.service = service
+    app.state.security = security
+    if security.allowed_hosts:
+        from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(security.allowed_hosts))
 
     @app.exception_handler(Rejected)
     async def _rejected(request: Request, exc: Rejected) -> JSONResponse:
@@ -344,7 +398,7 @@ def create_app(model_path: str | Path | None = None, db_url: str | Path | None =
                 payload = payload.decode("utf-8")
             except UnicodeDecodeError:
                 pass  # kept as bytes (stored as base64)
-        rid = service.storage.record_rejected(exc.reason, payload, source=f"{request.method} {request.url.path}")
+        rid = await _run(service.storage.record_rejected, exc.reason, payload, f"{request.method} {request.url.path}")
         return JSONResponse(status_code=exc.status,
                             content={"detail": exc.reason, "errors": exc.errors, "rejected_id": rid})
 
@@ -352,27 +406,13 @@ def create_app(model_path: str | Path | None = None, db_url: str | Path | None =
     async def _skysift_error(request: Request, exc: SkysiftError) -> JSONResponse:
         return JSONResponse(status_code=422, content={"detail": str(exc)})
 
-    async def _body(request: Request) -> bytes:
-        body = await request.body()
+    async def _body(request: Request, limit: int) -> bytes:
+        body = await read_body(request, limit)
         request.state.raw_body = body
-        if len(body) > MAX_BODY_BYTES:
-            raise Rejected(413, f"request body too large ({len(body)} bytes; at most {MAX_BODY_BYTES})")
-        if not body:
-            raise Rejected(400, "empty request body")
         return body
 
-    @app.post(
-        "/detections",
-        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "array", "items": DetectionIn.model_json_schema()}}}}},
-    )
-    async def post_detections(request: Request) -> dict:
-        """Store and classify detections: a JSON list of {object_id, mjd, mag, mag_err, band?, ra, dec}."""
-        body = await _body(request)
-        try:
-            data = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise Rejected(400, f"body is not valid JSON: {exc}") from None
+    def _ingest_json(body: bytes) -> dict:
+        data = parse_json(body, limits)
         if isinstance(data, dict) and "detections" in data:
             data = data["detections"]
         if isinstance(data, dict):
@@ -381,45 +421,40 @@ def create_app(model_path: str | Path | None = None, db_url: str | Path | None =
             raise Rejected(400, "body must be a JSON list of detections (or {\"detections\": [...]})")
         if not data:
             raise Rejected(422, "no detections in the request")
-        if len(data) > MAX_DETECTIONS_PER_REQUEST:
-            raise Rejected(413, f"too many detections in one request ({len(data)}; at most {MAX_DETECTIONS_PER_REQUEST})")
-        try:
-            items = _DETECTIONS.validate_python(data)
-        except ValidationError as exc:
-            reason, errors = _pydantic_errors(exc)
-            raise Rejected(422, reason, errors) from None
-        dets = [Detection(d.object_id, d.mjd, d.mag, d.mag_err, d.band, d.ra, d.dec) for d in items]
-        return await _run(service.ingest, dets, "detections")
+        if len(data) > limits.max_detections:
+            raise Rejected(413, f"too many detections in one request ({len(data)}; at most {limits.max_detections})")
+        return service.ingest(validate_records(data), "detections")
+
+    def _ingest_alert(body: bytes) -> dict:
+        return service.ingest(alert_detections(body, limits), "alert")
+
+    @app.post(
+        "/detections",
+        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "array", "items": DetectionIn.model_json_schema()}}}}},
+    )
+    async def post_detections(request: Request) -> dict:
+        """Store and classify detections: a JSON list of {object_id, mjd, mag, mag_err, band?, ra, dec}."""
+        body = await _body(request, limits.max_json_bytes)
+        return await _run(_ingest_json, body)
 
     @app.post("/alerts", openapi_extra={"requestBody": {"required": True, "content": {
         "application/avro": {"schema": {"type": "string", "format": "binary"}}}}})
     async def post_alerts(request: Request) -> dict:
         """Store and classify the detections of a ZTF Avro alert file (body = the file)."""
-        body = await _body(request)
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype not in AVRO_CONTENT_TYPES:
             raise Rejected(415, f"content type '{ctype or 'none'}' is not an Avro alert "
                                 f"(use {', '.join(AVRO_CONTENT_TYPES[:3])})")
-        try:
-            dets = alert_detections(body)
-        except (SkysiftError, ValueError, TypeError, KeyError, EOFError, OSError, StopIteration) as exc:
-            raise Rejected(422, f"not a readable ZTF Avro alert: {type(exc).__name__}: {exc}") from None
-        if not dets:
-            raise Rejected(422, "the alert holds no detections")
-        for d in dets:
-            try:
-                DetectionIn(**d._asdict())
-            except ValidationError as exc:
-                reason, errors = _pydantic_errors(exc, what=f"alert detection of {d.object_id} at MJD {d.mjd}")
-                raise Rejected(422, reason, errors) from None
-        return await _run(service.ingest, dets, "alert")
+        body = await _body(request, limits.max_avro_bytes)
+        return await _run(_ingest_alert, body)
 
     @app.get("/objects")
     def list_objects(
         cls: str | None = Query(None, description="class name"),
         min_prob: float | None = Query(None, ge=0, le=1, description="minimum probability"),
         limit: int = Query(100, ge=1, le=10000),
-        offset: int = Query(0, ge=0),
+        offset: int = Query(0, ge=0, le=1_000_000_000),
         sort: str = Query("updated"),
         order: str | None = Query(None, pattern="^(asc|desc)$"),
     ) -> dict:
@@ -451,14 +486,15 @@ def create_app(model_path: str | Path | None = None, db_url: str | Path | None =
 
     @app.post("/model")
     async def post_model(request: Request) -> dict:
-        """Load (swap to) another saved model: {"path": "..."}; the state is rebuilt."""
-        body = await _body(request)
+        """Load (swap to) another saved model from the model directory: {"path": "name.skysift.pt"};
+        the state is rebuilt."""
+        body = await _body(request, 64 * 1024)
         try:
-            m = ModelIn.model_validate_json(body)
+            m = ModelIn.model_validate(parse_json(body, limits))
         except ValidationError as exc:
             reason, errors = _pydantic_errors(exc, what="model request")
             raise Rejected(422, reason, errors) from None
-        return await _run(service.load_model, m.path)
+        return await _run(service.load_model, model_file(security, m.path))
 
     @app.get("/rejected")
     def rejected(limit: int = Query(100, ge=1, le=10000)) -> dict:
@@ -487,12 +523,47 @@ async def _run(fn, *args):
 # ------------------------------------------------------------------------------------ CLI
 
 
+def security_from_args(args: argparse.Namespace) -> SecurityConfig:
+    """The :class:`SecurityConfig` of ``skysift serve``'s options."""
+    hosts = [h.strip() for h in (getattr(args, "allowed_hosts", None) or "").split(",") if h.strip()]
+    return SecurityConfig(token_file=getattr(args, "token_file", None),
+                          read_token_required=bool(getattr(args, "read_token_required", False)),
+                          allowed_hosts=hosts, model_dir=getattr(args, "model_dir", None))
+
+
+def limits_from_args(args: argparse.Namespace) -> Limits:
+    """The :class:`Limits` of the size options (MiB and counts); unset options keep the defaults."""
+    from dataclasses import replace
+
+    from skysift.stream.limits import MiB
+
+    changes: dict[str, Any] = {}
+    for name, scale in (("max_json_mib", "max_json_bytes"), ("max_avro_mib", "max_avro_bytes"),
+                        ("max_avro_decompressed_mib", "max_avro_decompressed_bytes")):
+        v = getattr(args, name, None)
+        if v is not None:
+            if v <= 0:
+                raise SkysiftError(f"--{name.replace('_', '-')} must be positive, got {v}")
+            changes[scale] = int(v * MiB)
+    for name in ("max_detections", "rejected_max_rows"):
+        v = getattr(args, name, None)
+        if v is not None:
+            if v < 1:
+                raise SkysiftError(f"--{name.replace('_', '-')} must be at least 1, got {v}")
+            changes[name] = int(v)
+    if getattr(args, "rejected_max_age_days", None) is not None:
+        changes["rejected_max_age_s"] = float(args.rejected_max_age_days) * 86400.0
+    return replace(DEFAULT_LIMITS, **changes)
+
+
 def serve(model_path: str | None, db_url: str | None = None, host: str = "127.0.0.1", port: int = 8000,
-          log_level: str = "info", torch_threads: int | None = 1) -> None:
+          log_level: str = "info", torch_threads: int | None = 1, security: SecurityConfig | None = None,
+          limits: Limits | None = None) -> None:
     """Run the service with uvicorn (blocks).
 
     torch_threads: intra-op threads for torch (default 1: the per-observation work is made of
         tiny tensors, for which more threads only contend); None leaves torch's default.
+    security, limits: see :func:`create_app`.
     """
     import uvicorn
 
@@ -501,7 +572,30 @@ def serve(model_path: str | None, db_url: str | None = None, host: str = "127.0.
 
         torch.set_num_threads(int(torch_threads))
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    uvicorn.run(create_app(model_path, db_url), host=host, port=port, log_level=log_level)
+    app = create_app(model_path, db_url, security=security, limits=limits)
+    uvicorn.run(app, host=host, port=port, log_level=log_level)
+
+
+def add_security_arguments(parser: argparse.ArgumentParser, limits_only: bool = False) -> None:
+    """``skysift serve``'s options for tokens, hosts, the model directory and limits (only the
+    limits with ``limits_only``)."""
+    g = parser.add_argument_group("limits" if limits_only else "access and limits")
+    if not limits_only:
+        _add_access_arguments(g)
+    g.add_argument("--max-json-mib", type=float, help="largest JSON body (MiB; default 32)")
+    g.add_argument("--max-avro-mib", type=float, help="largest Avro alert file as sent (MiB; default 16)")
+    g.add_argument("--max-avro-decompressed-mib", type=float, help="largest Avro alert file decompressed (MiB; default 64)")
+    g.add_argument("--max-detections", type=int, help="detections per request, alert file or message (default 100000)")
+    g.add_argument("--rejected-max-rows", type=int, help="rejected inputs kept (default 10000)")
+    g.add_argument("--rejected-max-age-days", type=float, help="days rejected inputs are kept (default 7)")
+
+
+def _add_access_arguments(g: Any) -> None:
+    g.add_argument("--token-file", help="file holding the API bearer token (created with a new token when missing; "
+                                        "default: $SKYSIFT_TOKEN, else one generated on first start)")
+    g.add_argument("--read-token-required", action="store_true", help="require the token for reading objects too")
+    g.add_argument("--allowed-hosts", help="comma-separated Host names to accept (default: any)")
+    g.add_argument("--model-dir", help="directory POST /model may load models from (default: swapping disabled)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -511,13 +605,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--log-level", default="info")
+    add_security_arguments(parser)
 
 
 def main(argv: list[str] | None = None) -> None:
+    import sys
+
     parser = argparse.ArgumentParser(prog="skysift serve", description="Run the skysift streaming service.")
     add_arguments(parser)
     args = parser.parse_args(argv)
-    serve(args.model, args.db, args.host, args.port, args.log_level)
+    try:
+        serve(args.model, args.db, args.host, args.port, args.log_level,
+              security=security_from_args(args), limits=limits_from_args(args))
+    except SkysiftError as exc:
+        print(f"skysift serve: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -24,13 +24,17 @@ Tables (created when missing):
 ``history``
     The probabilities after each observation, in arrival order.
 ``rejected``
-    Input that was refused, with the reason.
+    Input that was refused, with the reason (kept for a bounded number of rows and time, see
+    :meth:`Storage.set_rejected_retention`).
 ``meta``
     Key/value settings (the model tag the stored classifications were made with).
 
 Detections are committed by :meth:`Storage.add_detections` in their own transaction, before
 anything is classified, so that a crash between the two loses nothing: on restart the
 service rebuilds its state from :meth:`Storage.all_detections`.
+
+Reads go through a second connection where the back end allows it (a SQLite file in WAL mode,
+PostgreSQL), so that they are not queued behind a long write.
 """
 
 from __future__ import annotations
@@ -117,21 +121,24 @@ def _json_probs(probs: dict[str, float]) -> str:
     return tpl % tuple(float(v) for v in probs.values())
 
 
-def _payload_text(payload: Any) -> str:
-    """A storable (bounded) text form of a rejected payload: text as is, bytes as base64."""
+def _payload_text(payload: Any, max_chars: int = MAX_PAYLOAD_CHARS) -> str:
+    """A storable (bounded) text form of a rejected payload: text as is, bytes as base64; NUL and
+    lone surrogates escaped (neither can be stored as text)."""
     if payload is None:
         return ""
     if isinstance(payload, (bytes, bytearray, memoryview)):
         b = bytes(payload)
-        text = "base64:" + base64.b64encode(b[: MAX_PAYLOAD_CHARS * 3 // 4]).decode()
-        if len(b) > MAX_PAYLOAD_CHARS * 3 // 4:
+        text = "base64:" + base64.b64encode(b[: max_chars * 3 // 4]).decode()
+        if len(b) > max_chars * 3 // 4:
             text += f" ... (truncated, {len(b)} bytes in all)"
         return text
     if not isinstance(payload, str):
         payload = json.dumps(payload, default=str)
-    payload = payload.replace("\x00", "\\x00")  # PostgreSQL text cannot hold NUL
-    if len(payload) > MAX_PAYLOAD_CHARS:
-        return payload[:MAX_PAYLOAD_CHARS] + f" ... (truncated, {len(payload)} characters in all)"
+    n = len(payload)
+    payload = payload[:max_chars].replace("\x00", "\\x00")  # PostgreSQL text cannot hold NUL
+    payload = payload.encode("utf-8", "backslashreplace").decode("utf-8")
+    if n > max_chars:
+        return payload + f" ... (truncated, {n} characters in all)"
     return payload
 
 
@@ -150,6 +157,10 @@ class Storage:
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
+        self._read_lock = self._lock  # back ends with a reading connection replace both
+        self._rejected_rows: int | None = None
+        self._rejected_age_s: float | None = None
+        self._payload_chars = MAX_PAYLOAD_CHARS
 
     # ------------------------------------------------------------------ back-end hooks
     def _execute(self, sql: str, params: Sequence = ()) -> Any:  # pragma: no cover - abstract
@@ -179,6 +190,15 @@ class Storage:
     def _query(self, sql: str, params: Sequence = ()) -> list[tuple]:
         cur = self._execute(self._sql(sql), params)
         return cur.fetchall()
+
+    def _read(self, sql: str, params: Sequence = ()) -> list[tuple]:
+        """A read-only query, through the reading connection when there is one."""
+        with self._read_lock:
+            return self._read_query(self._sql(sql), params)
+
+    def _read_query(self, sql: str, params: Sequence) -> list[tuple]:
+        with self._lock:
+            return self._execute(sql, params).fetchall()
 
     # ------------------------------------------------------------------ schema
     def _create_schema(self) -> None:
@@ -269,14 +289,30 @@ class Storage:
                 )
         return is_new
 
+    def set_rejected_retention(self, max_rows: int | None = None, max_age_s: float | None = None,
+                               payload_chars: int = MAX_PAYLOAD_CHARS) -> None:
+        """Keep at most ``max_rows`` rejected inputs, none older than ``max_age_s`` seconds, each
+        payload cut to ``payload_chars`` characters (None: no bound); applied on every record."""
+        self._rejected_rows = None if max_rows is None else max(1, int(max_rows))
+        self._rejected_age_s = None if max_age_s is None else float(max_age_s)
+        self._payload_chars = max(0, int(payload_chars))
+
     def record_rejected(self, reason: str, payload: Any = None, source: str = "") -> int:
-        """Record refused input (the payload is stored as text, bytes as base64, both bounded)."""
+        """Record refused input (the payload is stored as text, bytes as base64, both bounded);
+        older records beyond the retention are deleted in the same transaction."""
+        now = time.time()
         with self._lock, self._transaction():
             cur = self._execute(
                 self._sql("INSERT INTO rejected (received_at, source, reason, payload) VALUES (?, ?, ?, ?) RETURNING id"),
-                (time.time(), source, str(reason), _payload_text(payload)),
+                (now, _payload_text(source, 200), _payload_text(str(reason), 2000),
+                 _payload_text(payload, self._payload_chars)),
             )
-            return int(cur.fetchone()[0])
+            rid = int(cur.fetchone()[0])
+            if self._rejected_rows is not None:
+                self._execute(self._sql("DELETE FROM rejected WHERE id <= ?"), (rid - self._rejected_rows,))
+            if self._rejected_age_s is not None:
+                self._execute(self._sql("DELETE FROM rejected WHERE received_at < ?"), (now - self._rejected_age_s,))
+            return rid
 
     def add_probabilities(self, rows: Sequence[ProbabilityRow], model: str | None = None) -> None:
         """Append history rows (in the order given) and make each object's last row its current
@@ -332,8 +368,7 @@ class Storage:
             )
 
     def get_meta(self, key: str) -> str | None:
-        with self._lock:
-            rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        rows = self._read("SELECT value FROM meta WHERE key = ?", (key,))
         return rows[0][0] if rows else None
 
     # ------------------------------------------------------------------ reading
@@ -354,18 +389,16 @@ class Storage:
 
     def get_object(self, object_id: str) -> dict | None:
         """The object's row (position, counts, current probabilities) or None when unknown."""
-        with self._lock:
-            rows = self._query(f"SELECT {self._OBJECT_COLS} FROM objects o WHERE o.object_id = ?", (str(object_id),))
+        rows = self._read(f"SELECT {self._OBJECT_COLS} FROM objects o WHERE o.object_id = ?", (str(object_id),))
         return self._object_dict(rows[0]) if rows else None
 
     def get_detections(self, object_id: str) -> list[dict]:
         """The object's detections sorted by MJD (then arrival)."""
-        with self._lock:
-            rows = self._query(
-                "SELECT id, mjd, mag, mag_err, band, ra, dec, received_at FROM detections "
-                "WHERE object_id = ? ORDER BY mjd, id",
-                (str(object_id),),
-            )
+        rows = self._read(
+            "SELECT id, mjd, mag, mag_err, band, ra, dec, received_at FROM detections "
+            "WHERE object_id = ? ORDER BY mjd, id",
+            (str(object_id),),
+        )
         keys = ("id", "mjd", "mag", "mag_err", "band", "ra", "dec", "received_at")
         out = [dict(zip(keys, r)) for r in rows]
         for d in out:
@@ -433,18 +466,16 @@ class Storage:
             sql += " WHERE " + " AND ".join(where)
         sql += f" ORDER BY ({expr} IS NULL), {expr} {direction.upper()}, o.object_id ASC LIMIT ? OFFSET ?"
         all_params = join_params + where_params + [limit, int(offset)]
-        with self._lock:
-            rows = self._query(sql, all_params)
+        rows = self._read(sql, all_params)
         return [self._object_dict(r) for r in rows]
 
     def get_history(self, object_id: str) -> list[dict]:
         """Probabilities after each observation, in arrival order:
         ``[{n_obs, mjd, probabilities, model, created_at}, ...]``."""
-        with self._lock:
-            rows = self._query(
-                "SELECT n_obs, mjd, probs, model, created_at FROM history WHERE object_id = ? ORDER BY id",
-                (str(object_id),),
-            )
+        rows = self._read(
+            "SELECT n_obs, mjd, probs, model, created_at FROM history WHERE object_id = ? ORDER BY id",
+            (str(object_id),),
+        )
         return [
             {"n_obs": r[0], "mjd": r[1], "probabilities": json.loads(r[2]), "model": r[3], "created_at": r[4]}
             for r in rows
@@ -467,19 +498,17 @@ class Storage:
 
     def list_rejected(self, limit: int = 100) -> list[dict]:
         """The most recently rejected inputs first."""
-        with self._lock:
-            rows = self._query(
-                "SELECT id, received_at, source, reason, payload FROM rejected ORDER BY id DESC LIMIT ?",
-                (int(limit),),
-            )
+        rows = self._read(
+            "SELECT id, received_at, source, reason, payload FROM rejected ORDER BY id DESC LIMIT ?",
+            (int(limit),),
+        )
         return [dict(zip(("id", "received_at", "source", "reason", "payload"), r)) for r in rows]
 
     def counts(self) -> dict[str, int]:
         """Numbers of objects, detections, classified objects and rejected inputs."""
-        with self._lock:
-            n_obj, n_cls = self._query("SELECT COUNT(*), COUNT(top_class) FROM objects")[0]
-            n_det = self._query("SELECT COUNT(*) FROM detections")[0][0]
-            n_rej = self._query("SELECT COUNT(*) FROM rejected")[0][0]
+        n_obj, n_cls = self._read("SELECT COUNT(*), COUNT(top_class) FROM objects")[0]
+        n_det = self._read("SELECT COUNT(*) FROM detections")[0][0]
+        n_rej = self._read("SELECT COUNT(*) FROM rejected")[0][0]
         return {"objects": int(n_obj), "classified": int(n_cls), "detections": int(n_det), "rejected": int(n_rej)}
 
 
@@ -499,16 +528,25 @@ class SQLiteStorage(Storage):
     def __init__(self, path: str | Path = DEFAULT_SQLITE_PATH, synchronous: str = "NORMAL") -> None:
         super().__init__()
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30.0)
-        if self.path != ":memory:":
-            self._conn.execute("PRAGMA journal_mode=WAL")
         if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise InputError(f"unknown SQLite synchronous mode '{synchronous}'")
-        self._conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
         self._depth = 0
-        self._create_schema()
+        self._rconn = None
+        try:
+            if self.path != ":memory:":
+                Path(self.path).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30.0)
+            if self.path != ":memory:":
+                self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
+            self._create_schema()
+            if self.path != ":memory:":
+                self._rconn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30.0)
+                self._rconn.execute("PRAGMA query_only=1")
+                self._read_lock = threading.Lock()
+        except (sqlite3.Error, OSError) as exc:
+            msg = getattr(exc, "strerror", None) or str(exc)
+            raise InputError(f"cannot open or write the SQLite database: {msg}", source=self.path) from None
 
     def __repr__(self) -> str:
         return f"SQLiteStorage({self.path!r})"
@@ -536,6 +574,11 @@ class SQLiteStorage(Storage):
     def _transaction(self):
         return SQLiteStorage._Tx(self)
 
+    def _read_query(self, sql: str, params: Sequence) -> list[tuple]:
+        if self._rconn is None:
+            return super()._read_query(sql, params)
+        return self._rconn.execute(sql, tuple(params)).fetchall()
+
     def _insert_detections(self, rows: list[tuple]) -> list[bool]:
         sql = (
             "INSERT OR IGNORE INTO detections (object_id, mjd, mag, mag_err, band, ra, dec, source, received_at) "
@@ -551,6 +594,9 @@ class SQLiteStorage(Storage):
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+        if self._rconn is not None:
+            with self._read_lock:
+                self._rconn.close()
 
 
 # ---------------------------------------------------------------------------------- PostgreSQL
@@ -575,18 +621,32 @@ class PostgresStorage(Storage):
             ) from exc
         self.url = url
         self._psycopg = psycopg
-        self._conn = psycopg.connect(url, autocommit=True, connect_timeout=int(max(1, connect_timeout)))
         self._tx_depth = 0
-        self._create_schema()
+        try:
+            self._conn = psycopg.connect(url, autocommit=True, connect_timeout=int(max(1, connect_timeout)))
+            self._create_schema()
+            self._rconn = psycopg.connect(url, autocommit=True, connect_timeout=int(max(1, connect_timeout)))
+        except psycopg.Error as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise InputError(f"cannot connect to or write the PostgreSQL database {self._safe_url()}: {first}") from None
+        self._read_lock = threading.Lock()
 
-    def __repr__(self) -> str:
-        # never print the password
+    def _safe_url(self) -> str:
+        """The URL without its password."""
         safe = self.url
         if "@" in safe and "://" in safe:
             scheme, rest = safe.split("://", 1)
             creds, host = rest.rsplit("@", 1)
             safe = f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
-        return f"PostgresStorage({safe!r})"
+        return safe
+
+    def __repr__(self) -> str:
+        return f"PostgresStorage({self._safe_url()!r})"
+
+    def _read_query(self, sql: str, params: Sequence) -> list[tuple]:
+        with self._rconn.cursor() as cur:
+            cur.execute(sql, tuple(params) if params else None)
+            return cur.fetchall()
 
     def _execute(self, sql: str, params: Sequence = ()) -> Any:
         cur = self._conn.cursor()
@@ -627,6 +687,8 @@ class PostgresStorage(Storage):
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+        with self._read_lock:
+            self._rconn.close()
 
 
 def open_storage(url: str | Path | None = None, **kwargs: Any) -> Storage:

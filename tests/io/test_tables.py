@@ -102,6 +102,28 @@ def test_non_numeric_values_are_refused():
     assert exc.value.column == "mag" and exc.value.rows == [1]
 
 
+@pytest.mark.parametrize("table, col, values, words", [
+    ("photometry", "mag", [True, False, True, True, False], "booleans"),
+    ("photometry", "mjd", pd.to_datetime(["2021-01-01"] * 5), "dates"),
+    ("photometry", "mag_err", pd.to_timedelta([1, 2, 3, 4, 5], unit="s"), "durations"),
+    ("objects", "ra", [True, False], "booleans"),
+    ("objects", "host_z", [True, False], "booleans"),
+])
+def test_parquet_boolean_and_date_columns_are_not_numbers(tmp_path, table, col, values, words):
+    phot, objs = (_phot(**{col: values}), _objs()) if table == "photometry" else (_phot(), _objs(**{col: values}))
+    phot.to_parquet(tmp_path / "p.parquet")
+    objs.to_parquet(tmp_path / "o.parquet")
+    with pytest.raises(InputError, match=words) as exc:
+        from_files(tmp_path / "p.parquet", tmp_path / "o.parquet")
+    assert exc.value.column == col and "parquet" in str(exc.value)
+
+
+def test_booleans_mixed_into_a_column_are_refused_with_their_rows():
+    with pytest.raises(InputError, match="booleans") as exc:
+        validate_photometry(_phot(mag=[18.0, True, 18.1, 19.0, 19.5]))
+    assert exc.value.column == "mag" and exc.value.rows == [1]
+
+
 def test_negative_errors_are_refused_zero_allowed():
     with pytest.raises(InputError, match="negative magnitude errors") as exc:
         validate_photometry(_phot(mag_err=[0.1, -0.1, 0.0, 0.2, 0.2]))

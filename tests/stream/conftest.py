@@ -18,6 +18,16 @@ from skysift.stream.storage import Detection, open_storage
 from tests.stream.synth import synthetic_lcset
 
 PG_ENV = "SKYSIFT_TEST_POSTGRES_URL"
+#: The API token every stream test's service accepts (through $SKYSIFT_TOKEN).
+TEST_TOKEN = "test-token-0123456789abcdef"
+AUTH = {"Authorization": f"Bearer {TEST_TOKEN}"}
+
+
+@pytest.fixture(autouse=True)
+def api_token(monkeypatch):
+    """Services started by the tests accept :data:`TEST_TOKEN`; clients send it with :data:`AUTH`."""
+    monkeypatch.setenv("SKYSIFT_TOKEN", TEST_TOKEN)
+    return TEST_TOKEN
 
 
 @pytest.fixture(scope="package", autouse=True)

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from tests.stream.conftest import lcset_records
+from tests.stream.conftest import AUTH, lcset_records
 
 CHROMIUM = os.environ.get("SKYSIFT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -45,9 +45,13 @@ def live_server(tiny_model_path, tmp_path):
     uvicorn = pytest.importorskip("uvicorn", reason="the browser test needs uvicorn")
     from skysift.stream.service import create_app
 
+    yield from serve_in_thread(uvicorn, create_app(tiny_model_path, str(tmp_path / "live.sqlite")))
+
+
+def serve_in_thread(uvicorn, app):
+    """Run ``app`` with uvicorn on a free port of 127.0.0.1 in a thread; yield its base URL."""
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(tiny_model_path, str(tmp_path / "live.sqlite")),
-                                           host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -83,7 +87,7 @@ def test_page_lists_objects_and_shows_light_curve_and_history(live_server, brows
     ids = list(tiny_lcset.object_ids[:4])
     recs = [r for r in lcset_records(tiny_lcset) if r.object_id in ids]
     payload = [{k: v for k, v in r._asdict().items() if v is not None} for r in recs]
-    with httpx.Client(base_url=live_server, timeout=30) as http:
+    with httpx.Client(base_url=live_server, timeout=30, headers=AUTH) as http:
         assert http.post("/detections", json=payload).status_code == 200
         classes = http.get("/health").json()["model"]["classes"]
         current = {oid: http.get(f"/objects/{oid}").json() for oid in ids}

@@ -16,6 +16,7 @@ with warnings.catch_warnings():
 from skysift.errors import InputError  # noqa: E402
 from skysift.stream.replay import add_arguments, night_groups, replay, run  # noqa: E402
 from skysift.stream.service import create_app  # noqa: E402
+from tests.stream.conftest import AUTH  # noqa: E402
 from tests.stream.test_incremental import ATOL, proba  # noqa: E402
 
 
@@ -31,7 +32,7 @@ def test_night_groups_are_in_time_order(tiny_lcset):
 
 def test_replay_streams_everything_and_matches_a_rerun(tiny_model_path, tiny_clf, tiny_lcset, tmp_path):
     lines: list[str] = []
-    with TestClient(create_app(tiny_model_path, str(tmp_path / "r.sqlite"))) as c:
+    with TestClient(create_app(tiny_model_path, str(tmp_path / "r.sqlite")), headers=AUTH) as c:
         summary = replay(tiny_lcset, c, speed=0, progress=lines.append, every=10, batch_size=50)
         assert summary["detections"] == summary["stored"] == len(tiny_lcset.photometry)
         assert summary["objects"] == len(tiny_lcset) and summary["duplicates"] == 0
@@ -49,7 +50,7 @@ def test_replay_streams_everything_and_matches_a_rerun(tiny_model_path, tiny_clf
 def test_replay_paces_nights_by_speed(tiny_model_path, tiny_lcset, tmp_path):
     groups = night_groups(tiny_lcset)[:3]
     span = groups[-1][0] - groups[0][0]
-    with TestClient(create_app(tiny_model_path, str(tmp_path / "r.sqlite"))) as c:
+    with TestClient(create_app(tiny_model_path, str(tmp_path / "r.sqlite")), headers=AUTH) as c:
         s = replay(tiny_lcset, c, speed=span / 0.3, nights=3, progress=None, evaluate=False)
     assert s["seconds"] >= 0.29
 
@@ -70,11 +71,11 @@ def test_replay_from_a_saved_directory(tiny_model_path, tiny_lcset, tmp_path):
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     args = parser.parse_args([str(d), "--nights", "2"])
-    with TestClient(create_app(tiny_model_path, str(tmp_path / "r.sqlite"))) as c:
+    with TestClient(create_app(tiny_model_path, str(tmp_path / "r.sqlite")), headers=AUTH) as c:
         import skysift.stream.replay as rp
 
         orig = rp._client
-        rp._client = lambda target, timeout: (c, False)
+        rp._client = lambda target, timeout, *rest: (c, False)
         try:
             s = run(args)
         finally:

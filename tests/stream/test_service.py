@@ -16,9 +16,10 @@ with warnings.catch_warnings():  # starlette's note about httpx2
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient  # noqa: E402
 
+from skysift.stream.security import SecurityConfig  # noqa: E402
 from skysift.stream.service import create_app  # noqa: E402
 from skysift.stream.storage import open_storage  # noqa: E402
-from tests.stream.conftest import lcset_records  # noqa: E402
+from tests.stream.conftest import AUTH, lcset_records  # noqa: E402
 from tests.stream.test_incremental import ATOL, proba  # noqa: E402
 
 
@@ -28,7 +29,7 @@ def as_json(records):
 
 @pytest.fixture
 def client(tiny_model_path, db_url):
-    with TestClient(create_app(tiny_model_path, db_url)) as c:
+    with TestClient(create_app(tiny_model_path, db_url), headers=AUTH) as c:
         yield c
 
 
@@ -159,10 +160,10 @@ def test_health_and_page(client):
 def test_restart_recovers_the_state(tiny_model_path, db_url, some_records, tmp_path):
     half = len(some_records) // 2
     first, second = as_json(some_records[:half]), as_json(some_records[half:])
-    with TestClient(create_app(tiny_model_path, db_url)) as c1:
+    with TestClient(create_app(tiny_model_path, db_url), headers=AUTH) as c1:
         c1.post("/detections", json=first)
         before = {o["object_id"]: o for o in c1.get("/objects", params={"limit": 1000}).json()["objects"]}
-    with TestClient(create_app(tiny_model_path, db_url)) as c2:  # restart on the same database
+    with TestClient(create_app(tiny_model_path, db_url), headers=AUTH) as c2:  # restart on the same database
         after = {o["object_id"]: o for o in c2.get("/objects", params={"limit": 1000}).json()["objects"]}
         assert after.keys() == before.keys()
         for oid in before:
@@ -175,7 +176,7 @@ def test_restart_recovers_the_state(tiny_model_path, db_url, some_records, tmp_p
         resumed = {o["object_id"]: o for o in c2.get("/objects", params={"limit": 1000}).json()["objects"]}
         hist_resumed = c2.get(f"/objects/{some_records[0].object_id}/history").json()["history"]
     # the same detections without a restart
-    with TestClient(create_app(tiny_model_path, str(tmp_path / "ref.sqlite"))) as ref:
+    with TestClient(create_app(tiny_model_path, str(tmp_path / "ref.sqlite")), headers=AUTH) as ref:
         ref.post("/detections", json=first)
         ref.post("/detections", json=second)
         straight = {o["object_id"]: o for o in ref.get("/objects", params={"limit": 1000}).json()["objects"]}
@@ -188,31 +189,34 @@ def test_restart_recovers_the_state(tiny_model_path, db_url, some_records, tmp_p
 
 
 def test_detections_stored_before_a_crash_are_classified_on_restart(tiny_model_path, db_url, some_records):
-    with TestClient(create_app(tiny_model_path, db_url)) as c:
+    with TestClient(create_app(tiny_model_path, db_url), headers=AUTH) as c:
         c.post("/detections", json=as_json(some_records[:5]))
     # a crash after storing, before classifying: the detections are in the database only
     st = open_storage(db_url)
     st.add_detections(some_records[5:12])
     st.close()
-    with TestClient(create_app(tiny_model_path, db_url)) as c:
+    with TestClient(create_app(tiny_model_path, db_url), headers=AUTH) as c:
         objs = c.get("/objects", params={"limit": 1000}).json()["objects"]
         assert all(o["n_obs_classified"] == o["n_det"] for o in objs)
         assert all(o["probabilities"] is not None for o in objs)
-    with TestClient(create_app(tiny_model_path, db_url)) as c:  # and once more: nothing left to do
+    with TestClient(create_app(tiny_model_path, db_url), headers=AUTH) as c:  # and once more: nothing left to do
         assert c.get("/health").json()["counts"]["classified"] == len(objs)
 
 
 def test_model_swap_rebuilds_the_state(tiny_model_path, db_url, some_records, tmp_path):
-    other = tmp_path / "other.skysift.pt"
+    models = tmp_path / "models"
+    models.mkdir()
+    other = models / "other.skysift.pt"
     shutil.copy(tiny_model_path, other)
-    with TestClient(create_app(tiny_model_path, db_url)) as c:
+    sec = SecurityConfig(model_dir=models)
+    with TestClient(create_app(tiny_model_path, db_url, security=sec), headers=AUTH) as c:
         c.post("/detections", json=as_json(some_records))
         before = {o["object_id"]: o["probabilities"] for o in c.get("/objects", params={"limit": 1000}).json()["objects"]}
-        r = c.post("/model", json={"path": str(other)})
+        r = c.post("/model", json={"path": "other.skysift.pt"})
         assert r.status_code == 200, r.text
         assert r.json()["mode"] == "reclassified" and r.json()["detections"] == len(some_records)
         h = c.get("/health").json()["model"]
-        assert h["path"] == str(other) and h["tag"].startswith("other.skysift.pt:")
+        assert h["path"] == str(other.resolve()) and h["tag"].startswith("other.skysift.pt:")
         after = {o["object_id"]: o for o in c.get("/objects", params={"limit": 1000}).json()["objects"]}
         for oid, p in before.items():  # same weights: same probabilities, now tagged with the new model
             assert after[oid]["probabilities"] == pytest.approx(p, abs=1e-6)
@@ -220,18 +224,19 @@ def test_model_swap_rebuilds_the_state(tiny_model_path, db_url, some_records, tm
         oid = some_records[0].object_id
         hist = c.get(f"/objects/{oid}/history").json()["history"]
         assert len(hist) == after[oid]["n_det"] and {x["model"] for x in hist} == {h["tag"]}
-        r = c.post("/model", json={"path": str(tmp_path / "missing.pt")})
-        assert r.status_code == 400 and "not found" in r.json()["detail"]
+        r = c.post("/model", json={"path": "missing.pt"})
+        assert r.status_code == 404 and "no model file 'missing.pt'" in r.json()["detail"]
         assert c.post("/model", json={"file": "x"}).status_code == 422
-        assert c.get("/health").json()["model"]["path"] == str(other)  # unchanged after a failed swap
+        assert c.get("/health").json()["model"]["path"] == str(other.resolve())  # unchanged after a failed swap
 
 
 def test_service_without_a_model_stores_then_classifies_when_one_is_loaded(tiny_model_path, db_url, some_records):
-    with TestClient(create_app(None, db_url)) as c:
+    sec = SecurityConfig(model_dir=tiny_model_path.parent)
+    with TestClient(create_app(None, db_url, security=sec), headers=AUTH) as c:
         assert c.get("/health").json()["model"] is None
         body = c.post("/detections", json=as_json(some_records[:8])).json()
         assert body["stored"] == 8 and not any(o["classified"] for o in body["objects"])
-        r = c.post("/model", json={"path": str(tiny_model_path)})
+        r = c.post("/model", json={"path": tiny_model_path.name})
         assert r.status_code == 200, r.text
         objs = c.get("/objects").json()["objects"]
         assert objs and all(o["probabilities"] is not None for o in objs)
@@ -260,7 +265,7 @@ def test_real_ztf_alert_is_stored_and_classified(tiny_model_path, tmp_path, avro
     packets = alerts.read_avro_alerts(body)
     phot, objs = alerts.alert_to_tables(packets[0])
     oid = str(objs["object_id"].iloc[0])
-    with TestClient(create_app(tiny_model_path, str(tmp_path / "a.sqlite"))) as c:
+    with TestClient(create_app(tiny_model_path, str(tmp_path / "a.sqlite")), headers=AUTH) as c:
         bands = c.get("/health").json()["model"]["bands"]
         if "band" in phot.columns and bands and len(bands) > 1 and not set(phot["band"].astype(str)) <= set(bands):
             pytest.skip(f"alert bands {sorted(set(phot['band']))} are not the tiny model's {bands}")
@@ -280,7 +285,7 @@ def test_real_ztf_alert_is_stored_and_classified(tiny_model_path, tmp_path, avro
 @pytest.mark.data
 def test_every_sample_alert_is_accepted(tiny_model_path, tmp_path, avro_files):
     pytest.importorskip("skysift.io.alerts", reason="skysift.io.alerts is not available")
-    with TestClient(create_app(tiny_model_path, str(tmp_path / "a.sqlite"))) as c:
+    with TestClient(create_app(tiny_model_path, str(tmp_path / "a.sqlite")), headers=AUTH) as c:
         for p in avro_files:
             r = c.post("/alerts", content=p.read_bytes(), headers={"content-type": "application/avro"})
             assert r.status_code in (200, 422), r.text
@@ -329,11 +334,11 @@ def test_concurrent_requests_are_all_stored_and_classified(client, tiny_lcset):
 
 
 def test_restart_without_a_model_argument_uses_the_stored_model(tiny_model_path, db_url, some_records):
-    with TestClient(create_app(tiny_model_path, db_url)) as c:
+    with TestClient(create_app(tiny_model_path, db_url), headers=AUTH) as c:
         c.post("/detections", json=as_json(some_records[:6]))
         before = c.get("/objects").json()["objects"]
-    with TestClient(create_app(None, db_url)) as c:
+    with TestClient(create_app(None, db_url), headers=AUTH) as c:
         assert c.get("/health").json()["model"]["path"] == str(tiny_model_path)
         assert c.get("/objects").json()["objects"] == before
-    with TestClient(create_app(None, db_url, use_stored_model=False)) as c:
+    with TestClient(create_app(None, db_url, use_stored_model=False), headers=AUTH) as c:
         assert c.get("/health").json()["model"] is None

@@ -1,0 +1,424 @@
+"""Alerts from Kafka: poll a batch, store, classify, publish, then commit (at-least-once).
+
+:class:`AlertConsumer` reads Avro alert messages (one Avro container file per message, as ZTF
+publishes them; the packet layout is an :class:`~skysift.stream.avro.AlertMapping`; messages in
+the Confluent wire format with a schema-registry id, as Rubin's, are not read yet) from Kafka
+topics with confluent-kafka, in a consumer group, so that several processes share the
+partitions. Each poll of up to ``batch_size`` messages is handled by :meth:`AlertConsumer.process`
+(a plain function, also called directly by tests):
+
+1. every message is read and validated on its own, within the service's
+   :class:`~skysift.stream.limits.Limits`; a bad one is recorded in the rejected table (with
+   its topic, partition and offset) and skipped, never retried forever;
+2. the detections of all good messages are stored in one transaction (committed: durable),
+   then classified together: new objects' context (galactic transform, nearest galaxy) is
+   computed in one vectorised call for the whole poll;
+3. with an output topic, one classification per message is published (Avro, with the model
+   version) and flushed;
+4. only then are the offsets committed. A crash anywhere before that redelivers the batch,
+   whose detections are then found already stored and counted as duplicates.
+
+Connection settings are librdkafka's (``bootstrap.servers``, ``security.protocol``,
+``sasl.mechanism``, ``sasl.username``, ``ssl.ca.location``, ...), given as ``options``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from skysift.errors import InputError, SkysiftError
+from skysift.stream.avro import MAPPINGS, AlertMapping, encode_records, packet_detections, read_container
+from skysift.stream.limits import Rejected
+from skysift.stream.storage import Detection
+
+log = logging.getLogger("skysift.stream.kafka")
+
+#: Avro schema of the classifications published on the output topic.
+CLASSIFICATION_SCHEMA = {
+    "type": "record", "name": "classification", "namespace": "skysift",
+    "doc": "Class probabilities of an object after the detections of one alert",
+    "fields": [
+        {"name": "objectId", "type": "string"},
+        {"name": "candid", "type": ["null", "long"], "default": None,
+         "doc": "id of the alert's triggering detection (ZTF candid, Rubin diaSourceId)"},
+        {"name": "classified", "type": "boolean"},
+        {"name": "n_obs", "type": "int", "doc": "observations the probabilities are based on"},
+        {"name": "top_class", "type": ["null", "string"], "default": None},
+        {"name": "top_prob", "type": ["null", "double"], "default": None},
+        {"name": "probabilities", "type": {"type": "map", "values": "double"}},
+        {"name": "model_version", "type": ["null", "string"], "default": None,
+         "doc": "model file name and the first 12 hex digits of its SHA-256"},
+        {"name": "classified_at", "type": "double", "doc": "Unix time (s)"},
+        {"name": "source_topic", "type": "string"},
+        {"name": "source_partition", "type": "int"},
+        {"name": "source_offset", "type": "long"},
+    ],
+}
+
+
+@dataclass
+class KafkaConfig:
+    """Where to read alerts and what to do with them.
+
+    bootstrap_servers: ``host:port[,host:port...]`` of the brokers.
+    topics: topics to subscribe to (regular expressions start with ``^``).
+    group_id: consumer group; processes with the same group share the partitions.
+    output_topic: topic for the classifications (None: publish nothing).
+    mapping: alert layout, ``"ztf"`` or ``"rubin"`` (:data:`skysift.stream.avro.MAPPINGS`).
+    batch_size: messages per poll (each poll is stored and committed as one batch).
+    poll_timeout_s: how long one poll waits to fill its batch (s): short, so that a batch goes
+        on as soon as messages stop arriving, rather than waiting to be full.
+    auto_offset_reset: where a new group starts: ``"earliest"`` or ``"latest"``.
+    options: further librdkafka settings (SASL/TLS, timeouts), for consumer and producer.
+    """
+
+    bootstrap_servers: str
+    topics: list[str]
+    group_id: str = "skysift"
+    output_topic: str | None = None
+    mapping: str = "ztf"
+    batch_size: int = 1000
+    poll_timeout_s: float = 0.05
+    auto_offset_reset: str = "earliest"
+    options: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.topics:
+            raise InputError("give at least one Kafka topic to read")
+        if self.mapping not in MAPPINGS:
+            raise InputError(f"unknown alert format '{self.mapping}' (known: {', '.join(MAPPINGS)})")
+        if self.batch_size < 1:
+            raise InputError(f"batch size must be at least 1, got {self.batch_size}")
+        if self.auto_offset_reset not in ("earliest", "latest"):
+            raise InputError(f"auto offset reset must be 'earliest' or 'latest', got '{self.auto_offset_reset}'")
+
+    def consumer_settings(self) -> dict[str, Any]:
+        return {"bootstrap.servers": self.bootstrap_servers, "group.id": self.group_id,
+                "enable.auto.commit": False, "enable.auto.offset.store": False,
+                "auto.offset.reset": self.auto_offset_reset, **self.options}
+
+    def producer_settings(self) -> dict[str, Any]:
+        keep = {k: v for k, v in self.options.items() if not k.startswith(("group.", "auto.", "enable.auto",
+                                                                              "session.", "max.poll", "fetch."))}
+        return {"bootstrap.servers": self.bootstrap_servers, "enable.idempotence": True, "acks": "all",
+                "linger.ms": 5, **keep}
+
+
+@dataclass
+class BatchResult:
+    """What one poll's batch did."""
+
+    messages: int = 0
+    rejected: int = 0
+    detections: int = 0
+    stored: int = 0
+    published: int = 0
+    offsets: dict[tuple[str, int], int] = field(default_factory=dict)  # next offset per (topic, partition)
+
+
+class AlertConsumer:
+    """Kafka alerts into a :class:`~skysift.stream.service.StreamService` (see the module notes).
+
+    consumer, producer: confluent-kafka clients to use (default: made from ``config``).
+    """
+
+    def __init__(self, service: Any, config: KafkaConfig, consumer: Any = None, producer: Any = None) -> None:
+        self.service = service
+        self.config = config
+        self.mapping: AlertMapping = MAPPINGS[config.mapping]
+        self._fatal: str | None = None
+        self._consumer = consumer
+        self._producer = producer
+        self.totals = BatchResult()
+        self.started = time.time()
+
+    # -------------------------------------------------------------- clients
+    def _error_cb(self, err: Any) -> None:
+        from confluent_kafka import KafkaError
+
+        code = err.code()
+        if err.fatal() or code in (KafkaError._AUTHENTICATION, KafkaError.SASL_AUTHENTICATION_FAILED,
+                                   KafkaError._SSL, KafkaError.TOPIC_AUTHORIZATION_FAILED,
+                                   KafkaError.GROUP_AUTHORIZATION_FAILED):
+            self._fatal = err.str()
+        else:
+            log.warning("Kafka: %s", err.str())
+
+    def _clients(self) -> tuple[Any, Any]:
+        try:
+            from confluent_kafka import Consumer, KafkaException, Producer
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise InputError('reading alerts from Kafka needs confluent-kafka: pip install "skysift[kafka]"') from exc
+        try:
+            if self._consumer is None:
+                self._consumer = Consumer({**self.config.consumer_settings(), "error_cb": self._error_cb})
+                self._consumer.subscribe(list(self.config.topics))
+            if self._producer is None and self.config.output_topic:
+                self._producer = Producer({**self.config.producer_settings(), "error_cb": self._error_cb})
+        except (KafkaException, ValueError, TypeError) as exc:
+            raise InputError(f"bad Kafka settings: {exc}") from None
+        return self._consumer, self._producer
+
+    # -------------------------------------------------------------- one batch
+    def process(self, messages: Sequence[Any]) -> BatchResult:
+        """Store, classify and publish one batch of Kafka messages; return what was done and the
+        offsets to commit. Storage errors propagate (nothing is committed then)."""
+
+        res = BatchResult()
+        decoded: list[tuple[Any, list[Detection], Any]] = []
+        service = self.service
+        for msg in messages:
+            if msg.error() is not None:
+                continue
+            res.messages += 1
+            key = (msg.topic(), msg.partition())
+            res.offsets[key] = max(res.offsets.get(key, -1), msg.offset() + 1)
+            try:
+                decoded.append(self._decode(msg))
+            except Rejected as exc:
+                res.rejected += self._reject(msg, exc)
+        # validation: the whole batch in one call; message by message only when something is wrong
+        try:
+            self._validate([d for _, dets, _ in decoded for d in dets])
+            good = decoded
+        except Rejected:
+            good = []
+            for item in decoded:
+                try:
+                    self._validate(item[1])
+                    good.append(item)
+                except Rejected as exc:
+                    res.rejected += self._reject(item[0], exc)
+        all_dets = [d for _, dets, _ in good for d in dets]
+        summary_objects: dict[str, dict] = {}
+        limit = service.limits.max_detections
+        for start in range(0, len(all_dets), limit):
+            summary = service.ingest(all_dets[start : start + limit], source="kafka")
+            res.stored += summary["stored"]
+            summary_objects.update({o["object_id"]: o for o in summary["objects"]})
+        res.detections = len(all_dets)
+        if self._producer is not None and self.config.output_topic and good:
+            res.published = self._publish(good, summary_objects)
+        return res
+
+    def _decode(self, msg: Any) -> tuple[Any, list[Detection], Any]:
+        """(message, its detections, the candidate's id) of one Kafka message (Rejected otherwise)."""
+        limits = self.service.limits
+        value = msg.value()
+        if not value:
+            raise Rejected(422, "empty Kafka message")
+        packets = read_container(value, self.mapping, limits)
+        dets = [d for p in packets for d in packet_detections(p, self.mapping)]
+        if len(dets) > limits.max_detections:
+            raise Rejected(413, f"too many detections in one message (at most {limits.max_detections})")
+        if not dets:
+            raise Rejected(422, "the alert holds no detections")
+        cand = packets[-1].get(self.mapping.candidate) or {}
+        return msg, dets, cand.get(self.mapping.extra[0]) if self.mapping.extra else None
+
+    def _validate(self, dets: list[Detection]) -> None:
+        from skysift.stream.service import validate_detections
+
+        validate_detections(dets)
+        reason = self.service.refusal(dets)
+        if reason:
+            raise Rejected(422, reason)
+
+    def _reject(self, msg: Any, exc: Rejected) -> int:
+        self.service.storage.record_rejected(exc.reason, msg.value(),
+                                             source=f"kafka {msg.topic()}[{msg.partition()}]@{msg.offset()}")
+        log.warning("Kafka message %s[%d]@%d refused: %s", msg.topic(), msg.partition(), msg.offset(), exc.reason)
+        return 1
+
+    def _publish(self, good: list, objects: dict[str, dict]) -> int:
+        now = time.time()
+        tag = self.service.model_tag
+        records = []
+        for msg, dets, candid in good:
+            oid = dets[0].object_id
+            o = objects.get(oid) or {}
+            records.append({
+                "objectId": oid, "candid": candid if isinstance(candid, int) else None,
+                "classified": bool(o.get("classified")), "n_obs": int(o.get("n_obs") or 0),
+                "top_class": o.get("top_class"), "top_prob": o.get("top_prob"),
+                "probabilities": o.get("probabilities") or {}, "model_version": tag, "classified_at": now,
+                "source_topic": msg.topic(), "source_partition": msg.partition(), "source_offset": msg.offset(),
+            })
+        for rec in records:
+            self._producer.produce(self.config.output_topic, key=rec["objectId"].encode("utf-8"),
+                                   value=encode_records([rec], CLASSIFICATION_SCHEMA))
+            self._producer.poll(0)
+        left = self._producer.flush(30)
+        if left:
+            raise SkysiftError(f"could not publish {left} classifications to '{self.config.output_topic}' "
+                               "within 30 s (the batch will be read again)")
+        return len(records)
+
+    def _commit(self, offsets: dict[tuple[str, int], int]) -> None:
+        """Commit the batch's offsets. A commit refused because the group is rebalancing is only
+        logged: the partitions' new owner reads the batch again and finds it stored."""
+        from confluent_kafka import KafkaError, KafkaException, TopicPartition
+
+        if not offsets:
+            return
+        try:
+            self._consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()],
+                                  asynchronous=False)
+        except KafkaException as exc:
+            err = exc.args[0] if exc.args else None
+            code = err.code() if hasattr(err, "code") else None
+            if code in (KafkaError.REBALANCE_IN_PROGRESS, KafkaError.ILLEGAL_GENERATION,
+                        KafkaError.UNKNOWN_MEMBER_ID, KafkaError._NO_OFFSET, KafkaError._STATE):
+                log.warning("Kafka: offsets not committed (%s); the batch, already stored, will be read again",
+                            err.str())
+                return
+            raise SkysiftError(f"Kafka: could not commit offsets: {exc}") from None
+
+    # -------------------------------------------------------------- the loop
+    def run(self, max_messages: int | None = None, idle_timeout_s: float | None = None,
+            stop: threading.Event | None = None, progress: Any = None) -> BatchResult:
+        """Poll, process and commit until ``stop`` is set, ``max_messages`` were handled, or no
+        message came for ``idle_timeout_s`` seconds; return the totals."""
+        from confluent_kafka import KafkaError, KafkaException
+
+        consumer, _ = self._clients()
+        tot = self.totals
+        last_message = time.monotonic()
+        try:
+            while not (stop is not None and stop.is_set()):
+                if self._fatal:
+                    raise SkysiftError(f"Kafka: {self._fatal}")
+                n = self.config.batch_size
+                if max_messages is not None:
+                    n = min(n, max_messages - tot.messages)
+                    if n <= 0:
+                        break
+                try:
+                    msgs = consumer.consume(num_messages=n, timeout=self.config.poll_timeout_s)
+                except KafkaException as exc:
+                    raise SkysiftError(f"Kafka: {exc}") from None
+                for m in msgs:
+                    err = m.error()
+                    if err is not None and err.code() != KafkaError._PARTITION_EOF:
+                        if err.fatal():
+                            raise SkysiftError(f"Kafka: {err.str()}")
+                        log.warning("Kafka: %s", err.str())
+                if not any(m.error() is None for m in msgs):
+                    if idle_timeout_s is not None and time.monotonic() - last_message > idle_timeout_s:
+                        break
+                    continue
+                last_message = time.monotonic()
+                res = self.process(msgs)
+                self._commit(res.offsets)
+                for f in ("messages", "rejected", "detections", "stored", "published"):
+                    setattr(tot, f, getattr(tot, f) + getattr(res, f))
+                if progress is not None:
+                    progress(tot)
+        finally:
+            self.close()
+        return tot
+
+    def close(self) -> None:
+        """Leave the group (its partitions go to the other members) and close the clients."""
+        if self._producer is not None:
+            self._producer.flush(10)
+        if self._consumer is not None:
+            try:
+                self._consumer.close()
+            except RuntimeError:  # already closed
+                pass
+            self._consumer = None
+
+
+def parse_options(pairs: Sequence[str]) -> dict[str, str]:
+    """librdkafka settings from ``key=value`` strings (``-X`` options, as kcat takes them)."""
+    out: dict[str, str] = {}
+    for p in pairs:
+        key, sep, value = p.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"Kafka option '{p}' is not key=value (e.g. -X security.protocol=SASL_SSL)")
+        out[key.strip()] = value.strip()
+    return out
+
+
+# ---------------------------------------------------------------------------- CLI
+
+
+def add_arguments(parser: Any) -> None:
+    """``skysift consume``'s options."""
+    parser.add_argument("--bootstrap-servers", "-b", required=True, help="Kafka brokers, host:port[,host:port]")
+    parser.add_argument("--topic", "-t", action="append", required=True, dest="topics",
+                        help="topic to read (repeat for several; '^regex' for a pattern)")
+    parser.add_argument("--group", default="skysift", help="consumer group id (processes of one group share partitions)")
+    parser.add_argument("--model", help="saved skysift model (default: the one the database was classified with)")
+    parser.add_argument("--db", default=None, help="SQLite file or postgresql:// URL (default: skysift.sqlite)")
+    parser.add_argument("--output-topic", help="publish each alert's classification (Avro) to this topic")
+    parser.add_argument("--format", default="ztf", choices=sorted(MAPPINGS), help="alert packet layout")
+    parser.add_argument("--batch-size", type=int, default=1000, help="messages per poll, stored and committed together")
+    parser.add_argument("--from", dest="auto_offset_reset", default="earliest", choices=["earliest", "latest"],
+                        help="where a new consumer group starts reading")
+    parser.add_argument("-X", dest="options", action="append", default=[], metavar="KEY=VALUE",
+                        help="librdkafka setting, e.g. -X security.protocol=SASL_SSL -X sasl.mechanism=SCRAM-SHA-512 "
+                             "-X sasl.username=U -X sasl.password=P -X ssl.ca.location=ca.pem")
+    parser.add_argument("--max-messages", type=int, default=None, help="stop after this many messages")
+    parser.add_argument("--idle-timeout", type=float, default=None, help="stop after this many seconds without messages")
+    parser.add_argument("--log-level", default="warning")
+
+
+def run_cli(args: Any) -> BatchResult:
+    """``skysift consume``: read until interrupted (SIGINT/SIGTERM finish the current batch)."""
+    import signal
+    import sys
+
+    from skysift.stream.service import StreamService, limits_from_args
+    from skysift.stream.storage import open_storage
+
+    logging.basicConfig(level=str(args.log_level).upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = KafkaConfig(args.bootstrap_servers, list(args.topics), group_id=args.group,
+                         output_topic=args.output_topic, mapping=args.format, batch_size=args.batch_size,
+                         auto_offset_reset=args.auto_offset_reset, options=parse_options(args.options))
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # pragma: no cover
+        pass
+    storage = open_storage(args.db)
+    try:
+        from skysift.stream.limits import Rejected as _Rejected
+
+        try:
+            service = StreamService(storage, args.model, limits=limits_from_args(args))
+        except _Rejected as exc:
+            raise SkysiftError(exc.reason) from None
+        stop = threading.Event()
+
+        def _stop(signum, frame):  # noqa: ARG001
+            stop.set()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, _stop)
+        t0 = time.monotonic()
+        last = [t0]
+
+        def _progress(tot: BatchResult) -> None:
+            now = time.monotonic()
+            if now - last[0] >= 10:
+                last[0] = now
+                print(f"consumed {tot.messages} messages ({tot.messages / (now - t0):.0f}/s), stored {tot.stored} "
+                      f"detections, rejected {tot.rejected}, published {tot.published}", file=sys.stderr, flush=True)
+
+        consumer = AlertConsumer(service, config)
+        tot = consumer.run(max_messages=args.max_messages, idle_timeout_s=args.idle_timeout, stop=stop,
+                           progress=_progress)
+        dt = time.monotonic() - t0
+        print(f"consumed {tot.messages} messages in {dt:.1f} s: stored {tot.stored} of {tot.detections} detections, "
+              f"rejected {tot.rejected} messages, published {tot.published} classifications", file=sys.stderr)
+        return tot
+    finally:
+        storage.close()
