@@ -465,7 +465,9 @@ class Classifier:
         try:
             blob = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # noqa: BLE001 - pickle, zip or format errors
-            raise ModelMismatchError(f"{path}: not a skysift model file (could not be read: {exc})") from exc
+            # torch's own text (e.g. advice to pass weights_only=False) is not for our users
+            raise ModelMismatchError(f"{path}: not a skysift model file (give the file written by 'skysift train'; "
+                                     f"reading it failed with {type(exc).__name__})") from exc
         if not isinstance(blob, dict) or blob.get("format") != MODEL_FORMAT:
             raise ModelMismatchError(f"{path}: not a skysift model file")
         if blob.get("format_version") != MODEL_FORMAT_VERSION:
