@@ -51,9 +51,12 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from skysift.errors import SkysiftError
+from skysift.io.tables import MAG_LIMITS, NON_DETECTION_HINT
+from skysift.stream.observer import router as observer_router
+from skysift.stream.observer import store_alert_upper_limits
 from skysift.stream.storage import Detection, ProbabilityRow, Storage, open_storage
 
 log = logging.getLogger("skysift.stream")
@@ -74,11 +77,18 @@ class DetectionIn(BaseModel):
 
     object_id: str = Field(min_length=1, max_length=128, description="object identifier")
     mjd: float = Field(ge=0, lt=1e6, description="time of the detection, MJD (days)")
-    mag: float = Field(gt=-50, lt=50, description="magnitude (mag)")
+    mag: float = Field(description="magnitude (mag), inside (-50, 50): 99 is a non-detection placeholder")
     mag_err: float = Field(ge=0, lt=100, description="1-sigma magnitude error (mag)")
     band: str | None = Field(default=None, min_length=1, max_length=16, description="passband name, optional")
     ra: float = Field(ge=0, lt=360, description="ICRS right ascension (deg)")
     dec: float = Field(ge=-90, le=90, description="ICRS declination (deg)")
+
+    @field_validator("mag")
+    @classmethod
+    def _measured(cls, v: float) -> float:
+        if not MAG_LIMITS[0] < v < MAG_LIMITS[1]:
+            raise ValueError(NON_DETECTION_HINT)  # the same rule and words as for files
+        return v
 
 
 class ModelIn(BaseModel):
@@ -240,7 +250,7 @@ class StreamService:
             inc = self.classifier
             if inc is not None:
                 for i, d in enumerate(detections):
-                    reason = inc.check(d)
+                    reason = inc.check(d, strict_bands=True)
                     if reason:
                         raise Rejected(422, f"detection {i} ({d.object_id}): {reason}")
             is_new = self.storage.add_detections(detections, source=source)
@@ -406,6 +416,7 @@ def create_app(model_path: str | Path | None = None, db_url: str | Path | None =
             raise Rejected(422, f"not a readable ZTF Avro alert: {type(exc).__name__}: {exc}") from None
         if not dets:
             raise Rejected(422, "the alert holds no detections")
+        store_alert_upper_limits(service, body)  # non-detections, shown as upper limits
         for d in dets:
             try:
                 DetectionIn(**d._asdict())
@@ -423,11 +434,17 @@ def create_app(model_path: str | Path | None = None, db_url: str | Path | None =
         sort: str = Query("updated"),
         order: str | None = Query(None, pattern="^(asc|desc)$"),
     ) -> dict:
-        """Objects filtered by class/probability and sorted."""
+        """Objects filtered by class/probability and sorted; ``total`` counts every match (pagination)."""
+        inc = service.classifier
+        if cls is not None and inc is not None and cls not in inc.classes:
+            raise HTTPException(422, f"unknown class '{cls}' (the model's classes: {', '.join(inc.classes)})")
         objs = service.storage.list_objects(cls=cls, min_prob=min_prob, limit=limit, sort=sort, order=order,
                                             offset=offset)
-        inc = service.classifier
-        return {"classes": list(inc.classes) if inc else [], "count": len(objs), "objects": objs}
+        labels = service.storage.current_labels([o["object_id"] for o in objs])
+        for o in objs:
+            o["human_label"] = labels.get(o["object_id"])
+        return {"classes": list(inc.classes) if inc else [], "count": len(objs), "objects": objs,
+                "total": service.storage.count_objects(cls=cls, min_prob=min_prob), "offset": offset, "limit": limit}
 
     @app.get("/objects/{object_id}")
     def get_object(object_id: str) -> dict:
@@ -473,6 +490,7 @@ def create_app(model_path: str | Path | None = None, db_url: str | Path | None =
     def index() -> FileResponse:
         return FileResponse(WEB_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
+    app.include_router(observer_router)  # links out, context, upper limits, human labels, GET /model
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
     return app
 
