@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -212,6 +213,9 @@ def fetch_catalog(name: str, url: str | None = None, sha256: str | None = None,
                          "register your own table with 'skysift catalogs add FILE'")
     src = KNOWN_CATALOGS[name]
     url = url or src.url
+    pooch.get_logger().setLevel("WARNING")  # skysift says what it does itself, on one line
+    if progress and _fetched(name) is None:
+        print(f"fetching catalogue '{name}' from {url} ...", file=sys.stderr, flush=True)
     known_hash = f"sha256:{sha256 or src.sha256}"
     folder = cache_dir() / "downloads"
     folder.mkdir(parents=True, exist_ok=True)
