@@ -152,9 +152,15 @@ def cmd_datasets(args: argparse.Namespace) -> int:
         if not args.name or not args.out:
             raise SkysiftError("usage: skysift datasets build NAME --out DIR (names: 'skysift datasets list')")
         _check_output_dir(args.out)
-        lcset = load_dataset(args.name, seed=args.seed, galaxy_catalog="none").lcset
+        demo = args.name == "demo" or args.name.startswith("demo:")
+        ds = load_dataset(args.name, seed=args.seed, galaxy_catalog=None if demo else "none")
+        lcset = ds.lcset
         out = lcset.save(args.out, format=args.format)
         print(f"wrote {lcset!r} to {out}")
+        if demo and ds.galaxy_catalog is not None:  # the demo survey's own galaxies, for 'skysift catalogs add'
+            gal = Path(out) / "galaxies.csv"
+            ds.galaxy_catalog.to_frame().to_csv(gal, index=False)
+            print(f"wrote the demo survey's {len(ds.galaxy_catalog)} galaxies to {gal}")
         if lcset.dropped:
             print(f"dropped: {lcset.dropped}")
         return 0

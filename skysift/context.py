@@ -102,6 +102,10 @@ class GalaxyCatalog:
 
         return load_catalog(key)
 
+    def to_frame(self) -> pd.DataFrame:
+        """The galaxy positions as a table with ``ra``, ``dec`` columns (ICRS, degrees)."""
+        return pd.DataFrame({"ra": self.coords.ra.deg, "dec": self.coords.dec.deg})
+
     def nearest_distance(self, ra_deg: np.ndarray, dec_deg: np.ndarray) -> np.ndarray:
         """Angular distance (arcsec) from each position to its nearest catalogue galaxy."""
         ra = np.asarray(ra_deg, float)
