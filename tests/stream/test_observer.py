@@ -52,8 +52,8 @@ def ztf_alert_bytes(object_id: str = "ZTF21abcdefg", ra: float = 150.1, dec: flo
 
 
 @pytest.fixture
-def client(tiny_model_path, tmp_path):
-    with TestClient(create_app(tiny_model_path, str(tmp_path / "obs.sqlite"))) as c:
+def client(tiny_model_path, db_url):
+    with TestClient(create_app(tiny_model_path, db_url)) as c:
         yield c
 
 
