@@ -364,21 +364,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "catalogs", "fetch, register or list galaxy catalogues for the context features",
                  "skysift catalogs fetch mangrove    (or: skysift catalogs add my_galaxies.csv --name mine)")
     csub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-    c = csub.add_parser("list", help="catalogues known and available here",
-                        description="Catalogues known and available on this machine, and where they are.")
-    c = csub.add_parser("fetch", help="download a public catalogue into the user cache (checksum verified)",
-                        description="Download a public galaxy catalogue into the user cache ($SKYSIFT_CACHE_DIR "
-                                    "or ~/.cache/skysift) and verify its SHA-256.",
-                        epilog="example:\n  skysift catalogs fetch mangrove",
-                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    _command(csub, "list", "catalogues known and available here", "skysift catalogs list",
+             description="Catalogues known and available on this machine, and where they are.")
+    c = _command(csub, "fetch", "download a public catalogue into the user cache (checksum verified)",
+                 "skysift catalogs fetch mangrove",
+                 description="Download a public galaxy catalogue into the user cache ($SKYSIFT_CACHE_DIR "
+                             "or ~/.cache/skysift) and verify its SHA-256.")
     c.add_argument("name", help="mangrove (GLADE-derived, 295k galaxies) or gwgc (47k galaxies)")
     c.add_argument("--url", help="download from this mirror (https:// or file://) instead")
     c.add_argument("--sha256", help="expected SHA-256 of what --url serves (default: the known file's)")
-    c = csub.add_parser("add", help="register your own galaxy table (ra/dec in degrees)",
-                        description="Register your own galaxy table (CSV or Parquet with RA/Dec columns in "
-                                    "degrees) under a name usable with --galaxy-catalog.",
-                        epilog="example:\n  skysift catalogs add galaxies.csv --name mine --ra RAJ2000 --dec DEJ2000",
-                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    c = _command(csub, "add", "register your own galaxy table (ra/dec in degrees)",
+                 "skysift catalogs add galaxies.csv --name mine --ra RAJ2000 --dec DEJ2000",
+                 description="Register your own galaxy table (CSV or Parquet with RA/Dec columns in degrees) "
+                             "under a name usable with --galaxy-catalog.")
     c.add_argument("path", help="the table (CSV or Parquet)")
     c.add_argument("--name", help="name to register it under (default: the file name without extension)")
     c.add_argument("--ra", default="ra", help="right-ascension column, degrees (default: ra)")

@@ -183,3 +183,17 @@ def test_predict_needs_no_labels_and_train_removes_its_checkpoint(tmp_path, caps
     assert "label" not in pd.read_csv(tmp_path / "p2.csv").columns
     assert main(["evaluate", "--model", str(model), "--data", str(u), "--out", str(tmp_path / "r")]) == 2
     assert "no 'label' column" in capsys.readouterr().err
+
+
+def test_demo_says_what_it_is(tmp_path, capsys, monkeypatch):
+    seen = {}
+
+    def fake_run_study(lcset, out, **kwargs):
+        seen.update(kwargs, n=len(lcset))
+        return {}
+
+    monkeypatch.setattr("skysift.evaluate.study.run_study", fake_run_study)
+    assert main(["demo", "--n-objects", "120", "--epochs", "3", "--out", str(tmp_path / "d")]) == 0
+    err = capsys.readouterr().err
+    assert "synthetic survey" in err and "not on real observations" in err and "not the paper's results" in err
+    assert seen["n"] == 120 and seen["epochs"] == 3 and "synthetic survey" in seen["statement"]
