@@ -311,6 +311,15 @@ class Classifier:
             )
         return df
 
+    def context_table(self, objects: pd.DataFrame) -> pd.DataFrame:
+        """The raw context features (degrees, arcsec, extra columns) the model computes for an object
+        table (object_id, ra, dec and its extra context columns), one row per object; no columns when
+        the model uses no context."""
+        self._check_fitted()
+        if not self.n_context_:
+            return pd.DataFrame(index=range(len(objects)))
+        return self._raw_context(objects)
+
     def context_frame(self, lcset: LightCurveSet, scaled: bool = False) -> pd.DataFrame:
         """The context features the model sees for each object (index: object_id), raw (degrees,
         arcsec, ...) or ``scaled`` as fed to the network."""
@@ -439,6 +448,7 @@ class Classifier:
         self.train_seconds_ = result.seconds
         self.stopped_early_ = result.stopped_early
         self.validation_ids_ = val.object_ids.astype(str).tolist()
+        self.train_bands_ = [str(b) for b in train.bands]  # recorded so that a service can refuse unseen bands
         self.boost_, self.blend_alpha_ = None, 1.0
         if hp["boost"] and not seq_cfg.n_stats and self.boost is True:
             raise InputError("boost=True needs the light-curve statistics (stats=True, or a sequence "
@@ -602,6 +612,7 @@ class Classifier:
             "model_config": _plain(self.model_.config()),
             "state_dict": {k: v.detach().cpu().clone() for k, v in self.model_.state_dict().items()},
             "classes": [str(c) for c in self.classes_],
+            "train_bands": [str(b) for b in (getattr(self, "train_bands_", None) or [])],
             "sequence_config": _plain(self.sequence_config_.to_dict()),
             "context_config": _plain(self.context_config_.to_dict()),
             "seq_scaler": _plain(self.seq_scaler_.to_dict()),
@@ -648,7 +659,9 @@ class Classifier:
         try:
             blob = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # noqa: BLE001 - pickle, zip or format errors
-            raise ModelMismatchError(f"{path}: not a skysift model file (could not be read: {exc})") from exc
+            # torch's own text (e.g. advice to pass weights_only=False) is not for our users
+            raise ModelMismatchError(f"{path}: not a skysift model file (give the file written by 'skysift train'; "
+                                     f"reading it failed with {type(exc).__name__})") from exc
         if not isinstance(blob, dict) or blob.get("format") != MODEL_FORMAT:
             raise ModelMismatchError(f"{path}: not a skysift model file")
         stored_digest = blob.pop("content_sha256", None)  # files saved before checksums have none
@@ -686,6 +699,8 @@ class Classifier:
             clf.best_val_auc_ = float(blob["best_val_auc"])
             clf.train_seconds_ = float(blob["train_seconds"])
             clf.stopped_early_ = None
+            clf.skysift_version_ = str(blob.get("skysift_version", ""))
+            clf.train_bands_ = [str(b) for b in blob.get("train_bands", [])]
             clf.validation_ids_ = list(blob.get("validation_ids", []))
             clf.catalog_ = catalog
             n_classes = len(clf.classes_)

@@ -2,6 +2,10 @@
 
 A user mistake (a bad file, column, value or model) ends with a one-line message naming what
 is wrong and exit status 2, never a stack trace; ``--debug`` shows the trace.
+
+Heavy libraries (torch, astropy, pandas, scikit-learn, matplotlib) are imported inside the
+commands that need them, so that ``--help`` and input errors answer at once
+(``benchmarks/bench_cli_startup.py`` measures it).
 """
 
 from __future__ import annotations
@@ -12,7 +16,24 @@ import sys
 from pathlib import Path
 
 from skysift import __version__
-from skysift.errors import SkysiftError
+from skysift.errors import InputError, SkysiftError
+
+DESCRIPTION = "skysift: real-time classification of astronomical light curves (variable stars, supernovae, AGN)."
+EPILOG = """examples:
+  skysift demo --out demo_report                         the whole study on the built-in synthetic survey
+  skysift train --data my_survey/ --out model.skysift.pt  train on your photometry.csv + objects.csv
+  skysift predict --model model.skysift.pt --data new/    class probabilities per object
+  skysift serve --model model.skysift.pt                  the live service and web page
+  skysift catalogs fetch mangrove                        a galaxy catalogue for the context features
+
+'skysift COMMAND --help' shows each command's options and an example; docs/tutorial.md walks
+from your own CSV files to objects classified live."""
+
+
+def _command(sub, name: str, help: str, example: str, description: str | None = None) -> argparse.ArgumentParser:
+    """A sub-command parser with its help line, description and an example in the epilog."""
+    return sub.add_parser(name, help=help, description=description or help[0].upper() + help[1:] + ".",
+                          epilog=f"example:\n  {example}", formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def _add_dataset_args(p: argparse.ArgumentParser, required: bool = True) -> None:
@@ -20,8 +41,12 @@ def _add_dataset_args(p: argparse.ArgumentParser, required: bool = True) -> None
                    help="'demo' (or 'demo:N'), a real-data name (see 'skysift datasets list'), "
                         "or a directory with photometry and objects tables (CSV or Parquet)")
     p.add_argument("--galaxy-catalog", default=None, metavar="NAME|FILE",
-                   help="galaxy catalogue for the nearest-galaxy context: mangrove, gwgc, a file with ra/dec "
-                        "columns (deg), or none (default: the dataset's own, else mangrove)")
+                   help="galaxy catalogue for the nearest-galaxy context: a name from 'skysift catalogs list' "
+                        "(mangrove, gwgc, or one you added), a file with ra/dec columns (deg), or none "
+                        "(default: the dataset's own, else mangrove when available)")
+    p.add_argument("--on-invalid", choices=["error", "drop"], default="error",
+                   help="bad rows in your tables: stop with a message naming them (error, the default) or "
+                        "drop them and report how many (drop)")
     p.add_argument("--seed", type=int, default=0, help="random seed (splits, demo data, training)")
 
 
@@ -43,18 +68,66 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
                    help="torch CPU threads for training (default 1: faster than 2 on small CPU batches)")
     g.add_argument("--early-stopping", type=int, default=None, metavar="EPOCHS",
                    help="stop after this many epochs without a better validation AUC (default: off)")
-    g.add_argument("--device", default="auto", help="cpu, cuda or auto")
+    g.add_argument("--device", default="auto", help="cpu, cuda or auto (default: auto)")
 
 
-def _load(args: argparse.Namespace):
+def _load(args: argparse.Namespace, warn_no_context: bool = False, labels_required: bool = True):
     from skysift.datasets import load_dataset
 
     print(f"loading dataset '{args.data}' ...", file=sys.stderr)
-    ds = load_dataset(args.data, galaxy_catalog=args.galaxy_catalog, seed=args.seed)
+    on_invalid = "drop" if getattr(args, "on_invalid", "error") == "drop" else "raise"
+    ds = load_dataset(args.data, galaxy_catalog=args.galaxy_catalog, seed=args.seed, on_invalid=on_invalid,
+                      labels_required=labels_required)
     print(f"  {ds.lcset!r}", file=sys.stderr)
     if ds.lcset.dropped:
         print(f"  dropped while reading: {ds.lcset.dropped}", file=sys.stderr)
+    if warn_no_context and ds.galaxy_catalog is None and not getattr(args, "no_context", False) \
+            and str(args.galaxy_catalog) != "none":
+        from skysift.catalogs import MISSING_CONTEXT_HINT
+
+        print(f"skysift {args.command}: warning: {MISSING_CONTEXT_HINT}", file=sys.stderr)
     return ds
+
+
+def _check_model_file(path: str | Path) -> Path:
+    """A cheap check before anything heavy is imported: the file exists and is a torch zip archive
+    (or is the name of a shipped pretrained model, e.g. 'goto3')."""
+    import zipfile
+
+    from skysift.pretrained import pretrained_path
+
+    p = Path(path)
+    if not p.exists() and pretrained_path(str(path)) is not None:
+        p = pretrained_path(str(path))
+        if not p.exists():
+            raise InputError(f"the pretrained model is not installed ({p} is missing); remake it with: "
+                             f"python -m skysift.pretrained {path}", source=str(path))
+    if not p.exists():
+        raise InputError("model file not found", source=str(p))
+    if p.is_dir():
+        raise InputError("is a directory, not a model file (give the file written by 'skysift train')", source=str(p))
+    if not zipfile.is_zipfile(p):
+        raise InputError("not a skysift model file (give the file written by 'skysift train')", source=str(p))
+    return p
+
+
+def _check_output_file(path: str | Path, what: str = "--out") -> Path:
+    """An output file path that can be written once the work is done (checked before the work)."""
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{what} is an existing directory; give a file name, e.g. {p / 'model.skysift.pt'}",
+                         source=str(p))
+    if p.parent.exists() and not p.parent.is_dir():
+        raise InputError(f"{what}: {p.parent} is a file, not a directory", source=str(p))
+    p.parent.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def _check_output_dir(path: str | Path, what: str = "--out") -> Path:
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise InputError(f"{what} must be a directory, but a file of that name exists", source=str(p))
+    return p
 
 
 def _classifier_from_args(args: argparse.Namespace, galaxy_catalog):
@@ -76,54 +149,94 @@ def _classifier_from_args(args: argparse.Namespace, galaxy_catalog):
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
-    from skysift.datasets import load_dataset, real_dataset_names
-
     if args.action == "list":
+        from skysift.datasets import real_dataset_names
+
         print("demo (built in; 'demo:N' for N objects)")
         for name in real_dataset_names():
             print(name)
         return 0
     if args.action == "build":
+        from skysift.datasets import load_dataset
+
         if not args.name or not args.out:
             raise SkysiftError("usage: skysift datasets build NAME --out DIR (names: 'skysift datasets list')")
-        lcset = load_dataset(args.name, seed=args.seed, galaxy_catalog="none").lcset
-        out = lcset.save(args.out)
+        _check_output_dir(args.out)
+        demo = args.name == "demo" or args.name.startswith("demo:")
+        ds = load_dataset(args.name, seed=args.seed, galaxy_catalog=None if demo else "none")
+        lcset = ds.lcset
+        out = lcset.save(args.out, format=args.format)
         print(f"wrote {lcset!r} to {out}")
+        if demo and ds.galaxy_catalog is not None:  # the demo survey's own galaxies, for 'skysift catalogs add'
+            gal = Path(out) / "galaxies.csv"
+            ds.galaxy_catalog.to_frame().to_csv(gal, index=False)
+            print(f"wrote the demo survey's {len(ds.galaxy_catalog)} galaxies to {gal}")
         if lcset.dropped:
             print(f"dropped: {lcset.dropped}")
         return 0
     raise AssertionError(args.action)
 
 
+def cmd_catalogs(args: argparse.Namespace) -> int:
+    from skysift import catalogs
+
+    if args.action == "list":
+        for row in catalogs.describe():
+            where = f" -> {row['path']}" if row["path"] else ""
+            print(f"{row['name']:<12} {row['state']:<15} {row['description']}{where}")
+        print(f"(cache: {catalogs.cache_dir()})")
+        return 0
+    if args.action == "fetch":
+        entry = catalogs.fetch_catalog(args.name, url=args.url, sha256=args.sha256)
+        n = len(entry.load())
+        print(f"{entry.name}: {n} galaxies, checksum verified, in {entry.path}")
+        print(f"use it with --galaxy-catalog {entry.name} (the default for your own data when it is mangrove)")
+        return 0
+    if args.action == "add":
+        entry = catalogs.add_catalog(args.path, name=args.name, ra=args.ra, dec=args.dec, replace=args.replace)
+        print(f"registered '{entry.name}' -> {entry.path}; use it with --galaxy-catalog {entry.name}")
+        return 0
+    raise AssertionError(args.action)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
+    out_path = _check_output_file(args.out)
+    split_path = _check_output_file(args.split_out, "--split-out") if args.split_out else \
+        Path(str(out_path) + ".split.json")
+    ds = _load(args, warn_no_context=True)
     from skysift.splits import split_lightcurves
 
-    ds = _load(args)
     lcset = ds.lcset
     split, train, val, test = split_lightcurves(lcset, seed=args.seed)
     ids = lcset.object_ids
     print(f"split: train {len(train)}, validation {len(val)}, test {len(test)} objects", file=sys.stderr)
     clf = _classifier_from_args(args, ds.galaxy_catalog)
-    checkpoint = Path(str(args.out) + ".ckpt")
+    checkpoint = Path(str(out_path) + ".ckpt")
     clf.fit(train, val, checkpoint=checkpoint, resume=args.resume)
-    clf.save(args.out)
-    out = {"model": str(args.out), "best_epoch": clf.best_epoch_,
+    clf.save(out_path)
+    if not args.keep_checkpoint:
+        checkpoint.unlink(missing_ok=True)  # the model file holds everything; the checkpoint is for resuming
+    out = {"model": str(out_path), "best_epoch": clf.best_epoch_,
            "best_val_auc": max(h["val_auc"] for h in clf.history_)}
-    split_path = Path(args.split_out) if args.split_out else Path(str(args.out) + ".split.json")
     parts = {"train": split.train, "validation": split.val, "test": split.test}  # same keys as a study's split.json
     split_path.write_text(json.dumps({"seed": args.seed, "object_ids": {k: ids[v].tolist() for k, v in parts.items()}}))
     out["split"] = str(split_path)
+    if args.keep_checkpoint:
+        out["checkpoint"] = str(checkpoint)
     print(json.dumps(out, indent=2))
     return 0
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    model_path = _check_model_file(args.model)
+    if args.out:
+        _check_output_file(args.out)
+    ds = _load(args, labels_required=False)
     import pandas as pd
 
     from skysift.classifier import Classifier
 
-    clf = Classifier.load(args.model)
-    ds = _load(args)
+    clf = Classifier.load(model_path)
     proba = clf.predict_proba(ds.lcset, max_observations=args.max_observations)
     df = pd.DataFrame(proba, columns=[f"p_{c}" for c in clf.classes_])
     df.insert(0, "object_id", ds.lcset.object_ids)
@@ -139,11 +252,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    model_path = _check_model_file(args.model)
+    _check_output_dir(args.out)
+    ds = _load(args)
+    if ds.lcset.labels is None:
+        raise InputError("the dataset has no 'label' column: evaluation compares predictions with labels "
+                         "('skysift predict' needs none)")
     from skysift.classifier import Classifier
     from skysift.evaluate.report import evaluate_model
 
-    clf = Classifier.load(args.model)
-    ds = _load(args)
+    clf = Classifier.load(model_path)
     test, val = ds.lcset, None
     split_file = Path(args.split) if args.split else Path(str(args.model) + ".split.json")
     if split_file.exists():
@@ -167,9 +285,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_study(args: argparse.Namespace) -> int:
+    _check_output_dir(args.out)
+    ds = _load(args, warn_no_context=True)
     from skysift.evaluate.study import run_study
 
-    ds = _load(args)
     grid = None
     if args.grid:
         from skysift.search import load_grid
@@ -181,20 +300,34 @@ def cmd_study(args: argparse.Namespace) -> int:
     return 0
 
 
+DEMO_STATEMENT = (
+    "This demo runs on a synthetic survey made by skysift's GOTO-like emulator ({n} objects), not on real "
+    "observations; it trains a reduced grid ({grid}) for {epochs} epochs per model, not the paper's study. "
+    "Its figures show the method works end to end; they are not the paper's results, nor a measure of "
+    "performance on a real survey."
+)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """The main job end to end on the embedded default dataset: data -> study -> report."""
-    from skysift.evaluate.study import run_study
-
+    _check_output_dir(args.out)
     args.data = f"demo:{args.n_objects}"
     args.galaxy_catalog = None
+    statement = DEMO_STATEMENT.format(n=args.n_objects, epochs=args.epochs,
+                                      grid="the paper's 32-model grid" if args.full else "the quick grid")
+    print(statement, file=sys.stderr)
     ds = _load(args)
+    from skysift.evaluate.study import run_study
+
     run_study(ds.lcset, args.out, grid=None, epochs=args.epochs, seed=args.seed, n_jobs=args.jobs,
-              galaxy_catalog=ds.galaxy_catalog, quick=not args.full)
+              galaxy_catalog=ds.galaxy_catalog, quick=not args.full, statement=statement)
     print(f"report: {Path(args.out) / 'index.html'}")
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    if args.model:
+        _check_model_file(args.model)
     from skysift.stream.service import limits_from_args, security_from_args, serve
 
     serve(args.model, db_url=args.db, host=args.host, port=args.port,
@@ -217,38 +350,73 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="skysift", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="skysift", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"skysift {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("demo", help="run the paper's study on the embedded GOTO-like demo survey")
-    p.add_argument("--out", default="demo_report", help="report directory")
-    p.add_argument("--n-objects", type=int, default=20000)
+    p = _command(sub, "demo", "run the study on the built-in synthetic GOTO-like survey and write a report",
+                 "skysift demo --n-objects 5000 --epochs 10 --out demo_report",
+                 description="Run the paper's study end to end on a synthetic survey made by skysift's GOTO-like "
+                             "emulator (not real data): data, training of each configuration, HTML report.")
+    p.add_argument("--out", default="demo_report", help="report directory (default: demo_report)")
+    p.add_argument("--n-objects", type=int, default=20000, help="objects in the synthetic survey (default: 20000)")
     p.add_argument("--epochs", type=int, default=40,
                    help="epochs per model (the paper: 200; 40 keeps the demo to minutes)")
-    p.add_argument("--jobs", type=int, default=1, help="models trained in parallel processes")
+    p.add_argument("--jobs", type=int, default=1, help="models trained in parallel processes (default: 1)")
     p.add_argument("--full", action="store_true", help="the paper's full 32-model grid, not the quick one")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the synthetic survey, the split and training")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("datasets", help="list or build datasets")
-    p.add_argument("action", choices=["list", "build"])
-    p.add_argument("name", nargs="?", help="dataset to build")
+    p = _command(sub, "datasets", "list the named datasets, or build one into a directory of tables",
+                 "skysift datasets build demo:400 --format csv --out my_survey")
+    p.add_argument("action", choices=["list", "build"], help="list the names, or build NAME into --out")
+    p.add_argument("name", nargs="?", help="dataset to build ('demo:N' or a name from 'skysift datasets list')")
     p.add_argument("--out", help="output directory (build)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--format", choices=["parquet", "csv"], default="parquet",
+                   help="table format written by build (default: parquet)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the demo data")
     p.set_defaults(func=cmd_datasets)
 
-    p = sub.add_parser("train", help="train a classifier (stratified 70/30 split, 30%% of train for validation)")
+    p = _command(sub, "catalogs", "fetch, register or list galaxy catalogues for the context features",
+                 "skysift catalogs fetch mangrove    (or: skysift catalogs add my_galaxies.csv --name mine)")
+    csub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    _command(csub, "list", "catalogues known and available here", "skysift catalogs list",
+             description="Catalogues known and available on this machine, and where they are.")
+    c = _command(csub, "fetch", "download a public catalogue into the user cache (checksum verified)",
+                 "skysift catalogs fetch mangrove",
+                 description="Download a public galaxy catalogue into the user cache ($SKYSIFT_CACHE_DIR "
+                             "or ~/.cache/skysift) and verify its SHA-256.")
+    c.add_argument("name", help="mangrove (GLADE-derived, 295k galaxies) or gwgc (47k galaxies)")
+    c.add_argument("--url", help="download from this mirror (https:// or file://) instead")
+    c.add_argument("--sha256", help="expected SHA-256 of what --url serves (default: the known file's)")
+    c = _command(csub, "add", "register your own galaxy table (ra/dec in degrees)",
+                 "skysift catalogs add galaxies.csv --name mine --ra RAJ2000 --dec DEJ2000",
+                 description="Register your own galaxy table (CSV or Parquet with RA/Dec columns in degrees) "
+                             "under a name usable with --galaxy-catalog.")
+    c.add_argument("path", help="the table (CSV or Parquet)")
+    c.add_argument("--name", help="name to register it under (default: the file name without extension)")
+    c.add_argument("--ra", default="ra", help="right-ascension column, degrees (default: ra)")
+    c.add_argument("--dec", default="dec", help="declination column, degrees (default: dec)")
+    c.add_argument("--replace", action="store_true", help="replace a catalogue already registered under NAME")
+    p.set_defaults(func=cmd_catalogs)
+
+    p = _command(sub, "train", "train a classifier (stratified 70/30 split, 30%% of train for validation)",
+                 "skysift train --data my_survey --epochs 50 --out model.skysift.pt")
     _add_dataset_args(p)
     _add_model_args(p)
-    p.add_argument("--out", required=True, help="model file to write")
+    p.add_argument("--out", required=True, help="model file to write (e.g. model.skysift.pt)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from OUT.ckpt")
+    p.add_argument("--keep-checkpoint", action="store_true",
+                   help="keep OUT.ckpt after a successful run (default: removed; the model file has everything)")
     p.add_argument("--split-out", help="JSON file for the object ids of each split (default: OUT.split.json)")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("predict", help="class probabilities for every object of a dataset")
-    p.add_argument("--model", required=True)
+    p = _command(sub, "predict", "class probabilities for every object of a dataset (labels not needed)",
+                 "skysift predict --model model.skysift.pt --data new_objects/ --out predictions.csv")
+    p.add_argument("--model", required=True,
+                   help="model file written by 'skysift train', or a shipped model's name (goto3)")
     _add_dataset_args(p)
     p.add_argument("--max-observations", type=int, default=None, help="use only each object's first N points")
     p.add_argument("--decision", choices=["argmax", "weighted", "fpr"], default="argmax",
@@ -257,8 +425,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="CSV file (default: standard output)")
     p.set_defaults(func=cmd_predict)
 
-    p = sub.add_parser("evaluate", help="evaluate a model on a labelled dataset and write a report")
-    p.add_argument("--model", required=True)
+    p = _command(sub, "evaluate", "evaluate a model on a labelled dataset and write a report",
+                 "skysift evaluate --model model.skysift.pt --data my_survey --out report")
+    p.add_argument("--model", required=True,
+                   help="model file written by 'skysift train', or a shipped model's name (goto3)")
     _add_dataset_args(p)
     p.add_argument("--out", required=True, help="report directory")
     p.add_argument("--threshold", type=float, default=0.7, help="probability threshold for the TPR/FPR table")
@@ -267,20 +437,22 @@ def build_parser() -> argparse.ArgumentParser:
                                    "evaluate on its test objects, calibrate on its validation objects")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("study", help="the paper's whole study: grid per configuration, best by validation AUC, test")
+    p = _command(sub, "study", "the paper's whole study: grid per configuration, best by validation AUC, test",
+                 "skysift study --data my_survey --quick --out study_report")
     _add_dataset_args(p)
     p.add_argument("--out", required=True, help="report directory")
     p.add_argument("--grid", help="YAML/JSON grid file (default: the paper's 32-model grid)")
-    p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--jobs", type=int, default=1)
+    p.add_argument("--epochs", type=int, default=None, help="epochs per model (default: the classifier's, 200)")
+    p.add_argument("--jobs", type=int, default=1, help="models trained in parallel processes (default: 1)")
     p.add_argument("--quick", action="store_true", help="a tiny grid and few epochs (smoke test)")
     p.set_defaults(func=cmd_study)
 
-    p = sub.add_parser("serve", help="run the real-time classification service and web page")
-    p.add_argument("--model", help="model file")
+    p = _command(sub, "serve", "run the real-time classification service and web page",
+                 "skysift serve --model model.skysift.pt --db live.sqlite --port 8000")
+    p.add_argument("--model", help="model file (default: the one the database was last classified with)")
     p.add_argument("--db", default=None, help="SQLite file or postgresql:// URL (default: skysift.sqlite)")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="TCP port (default: 8000)")
     try:
         from skysift.stream.service import add_security_arguments
 
@@ -289,7 +461,8 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("consume", help="store and classify Avro alerts from Kafka topics (at-least-once)")
+    p = _command(sub, "consume", "store and classify Avro alerts from Kafka topics (at-least-once)",
+                 "skysift consume -b broker:9092 -t ztf_alerts --model model.skysift.pt --group skysift")
     try:
         from skysift.stream.kafka import add_arguments as add_kafka_arguments
         from skysift.stream.service import add_security_arguments
@@ -300,13 +473,11 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     p.set_defaults(func=cmd_consume)
 
-    p = sub.add_parser("replay", help="stream a labelled dataset into a running service, night by night")
-    try:
-        from skysift.stream import replay as replay_mod
+    p = _command(sub, "replay", "stream a labelled dataset into a running service, night by night",
+                 "skysift replay --data my_survey --url http://127.0.0.1:8000 --speed 2")
+    from skysift.stream.replay import add_arguments as add_replay_arguments
 
-        replay_mod.add_arguments(p)
-    except ImportError:  # the service's optional dependencies are missing
-        pass
+    add_replay_arguments(p)
     p.set_defaults(func=cmd_replay)
     return parser
 

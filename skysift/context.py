@@ -116,14 +116,23 @@ class GalaxyCatalog:
 
     @classmethod
     def load(cls, name_or_path: str | Path, data_dir: str | Path | None = None) -> GalaxyCatalog:
-        """A built-in catalogue by name ('mangrove', 'gwgc') or a user file with ra/dec columns (deg)."""
+        """A catalogue by name ('mangrove', 'gwgc', or one registered or fetched with
+        ``skysift catalogs``; see :mod:`skysift.catalogs`) or a user file with ra/dec columns (deg).
+
+        With ``data_dir``, a built-in name is read from that real-data directory.
+        """
         key = str(name_or_path)
-        if key in GALAXY_CATALOGS:
+        if key in GALAXY_CATALOGS and data_dir is not None:
             folder, fname, ra, dec = GALAXY_CATALOGS[key]
             df = read_table(dataset_path(folder, fname, data_dir_=data_dir))
             return cls.from_frame(df, ra, dec, name=key)
-        df = read_table(key)
-        return cls.from_frame(df, name=key)
+        from skysift.catalogs import load_catalog
+
+        return load_catalog(key)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The galaxy positions as a table with ``ra``, ``dec`` columns (ICRS, degrees)."""
+        return pd.DataFrame({"ra": self.coords.ra.deg, "dec": self.coords.dec.deg})
 
     def nearest_distance(self, ra_deg: np.ndarray, dec_deg: np.ndarray) -> np.ndarray:
         """Angular distance (arcsec) from each position to its nearest catalogue galaxy

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from skysift.context import GalaxyCatalog
 from skysift.errors import InputError
-from skysift.io.paths import find_data_dir
-from skysift.io.tables import LightCurveSet
+
+if TYPE_CHECKING:  # pragma: no cover - imported lazily (astropy, pandas): the CLI starts fast
+    from skysift.context import GalaxyCatalog
+    from skysift.io.tables import LightCurveSet, OnInvalid
 
 DEFAULT_GALAXY_CATALOG = "mangrove"
 DEMO_DEFAULT_OBJECTS = 20000
@@ -55,16 +57,23 @@ def load_dataset(
     galaxy_catalog: str | Path | None = None,
     seed: int = 0,
     data_dir: str | Path | None = None,
+    on_invalid: OnInvalid = "raise",
+    labels_required: bool = True,
 ) -> Dataset:
     """Resolve a dataset name or directory (see the module docstring).
 
-    ``galaxy_catalog`` overrides the catalogue: 'mangrove', 'gwgc', a file with ra/dec columns
-    (degrees), or 'none' for no nearest-galaxy feature.
+    ``galaxy_catalog`` overrides the catalogue: a name known to :mod:`skysift.catalogs`
+    ('mangrove', 'gwgc', or one registered with ``skysift catalogs add``), a file with ra/dec
+    columns (degrees), or 'none' for no nearest-galaxy feature. ``on_invalid`` ("raise" or
+    "drop" bad rows) and ``labels_required`` (False: empty labels allowed, for prediction) apply
+    to a directory of user tables.
     """
     spec = str(spec)
     catalog_choice = None if galaxy_catalog is None else str(galaxy_catalog)
 
-    def _catalog(default: GalaxyCatalog | str | None) -> GalaxyCatalog | None:
+    def _catalog(default) -> GalaxyCatalog | None:
+        from skysift.context import GalaxyCatalog
+
         choice = catalog_choice if catalog_choice is not None else default
         if choice is None or choice == "none":
             return None
@@ -82,16 +91,28 @@ def load_dataset(
             except ValueError:
                 raise InputError(f"'{spec}': the demo size after 'demo:' must be a whole number") from None
         lcset, galaxies = make_demo_survey(n_objects=n, seed=seed)
+        from skysift.context import GalaxyCatalog
+
         demo_catalog = GalaxyCatalog.from_frame(galaxies, name="demo galaxies")
         return Dataset(lcset, _catalog(demo_catalog))
 
     path = Path(spec)
     if path.is_dir():
-        # a user's own tables: their own galaxies.parquet if saved with them (e.g. by 'skysift
-        # datasets build goto3'), else the Mangrove catalogue when the real data is present, else none
-        lcset = LightCurveSet.load(path)
-        default = DEFAULT_GALAXY_CATALOG if find_data_dir() is not None else None
-        return Dataset(lcset, _catalog(_own_catalog(lcset) or default))
+        # a user's own tables: their own galaxies.parquet if saved with them (e.g. by 'skysift datasets
+        # build goto3'), else Mangrove when it is here (fetched or in the data directory), else the only
+        # catalogue the user registered or fetched, else none (the CLI warns)
+        from skysift.catalogs import default_catalog_name
+        from skysift.io.tables import LightCurveSet
+
+        lcset = LightCurveSet.load(path, on_invalid=on_invalid, labels_required=labels_required)  # data errors first, before any catalogue work
+        default = _own_catalog(lcset) or (default_catalog_name() if catalog_choice is None else None)
+        return Dataset(lcset, _catalog(default))
+    if path.exists():
+        raise InputError("is a file; --data takes a directory holding photometry and objects tables "
+                         "(CSV or Parquet), a dataset name or 'demo'", source=spec)
+    if "/" in spec or "\\" in spec or spec.startswith("."):
+        raise InputError("directory not found (--data takes a directory with photometry and objects tables, "
+                         "a dataset name or 'demo')", source=spec)
 
     from skysift import benchsets
     from skysift.io import surveys

@@ -24,8 +24,6 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 PRETRAINED = {"goto3": "goto3.pt"}
 N_OBS = (1, 3, 6, 10, None)
@@ -37,7 +35,8 @@ def pretrained_path(name: str) -> Path | None:
     return None if fname is None else MODELS_DIR / fname
 
 
-def _bootstrap(y: np.ndarray, p: np.ndarray, weights: np.ndarray, n_boot: int, seed: int) -> dict:
+def _bootstrap(y, p, weights, n_boot: int, seed: int) -> dict:
+    import numpy as np
     from sklearn.metrics import f1_score, roc_auc_score
 
     from skysift.evaluate.decision import weighted_decision
@@ -83,6 +82,8 @@ def write_pretrained(name, clf, lcset, train, val, test, out_dir: Path = MODELS_
                      n_boot: int = 200) -> Path:
     """Save a classifier fitted on ``train`` (choices on ``val``) as the shipped model ``name``, with its
     model card (test metrics with bootstrap intervals at each n) and metrics JSON."""
+    import numpy as np
+
     from skysift.context import GalaxyCatalog
 
     y = clf._encode_labels(test.labels, "test")

@@ -26,6 +26,7 @@ import itertools
 import json
 import os
 import re
+import sys
 import time
 import traceback
 from collections.abc import Mapping, Sequence
@@ -270,11 +271,14 @@ def run_search(
     n_jobs = max(1, int(n_jobs))
     if n_jobs == 1 or len(runs) == 1:
         for i, p, params in runs:
+            if progress:
+                print(f"[skysift search] model {i + 1}/{len(runs)} {p}: training {params.get('epochs') or 'default'} "
+                      "epochs", file=sys.stderr, flush=True)
             record(_fit_one(i, p, params, train, val, None if out is None else str(out), None))
             if progress:
                 r = rows[i]
-                print(f"[skysift search] {i + 1}/{len(runs)} {p}: {r['status']} val_auc={r['val_auc']:.4f}",
-                      flush=True)
+                print(f"[skysift search] model {i + 1}/{len(runs)} {p}: {r['status']} val_auc={r['val_auc']:.4f} "
+                      f"(best epoch {r['best_epoch']}, {r['train_seconds']:.0f} s)", file=sys.stderr, flush=True)
     else:
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -296,7 +300,8 @@ def run_search(
                                 "error": f"{type(exc).__name__}: {exc}"})
                 record(row)
                 if progress:
-                    print(f"[skysift search] done {len(rows)}/{len(runs)} {p}: {row['status']}", flush=True)
+                    print(f"[skysift search] done {len(rows)}/{len(runs)} {p}: {row['status']} "
+                          f"val_auc={row['val_auc']:.4f}", file=sys.stderr, flush=True)
     return _table(rows)
 
 

@@ -152,6 +152,20 @@ def _run(cmd: list[str], log: Path, timeout: float | None) -> float:
     return time.perf_counter() - t
 
 
+def _read_predictions(py: Path, dump_test: Path, work: Path, k: int, log: Path, extra=()) -> pd.DataFrame:
+    """validate_rnn's PRED_*.pickle, read with SuperNNova's own pandas and handed over as CSV: SNID, the
+    ``extra`` columns and ``all_class0..k-1``, averaged per SNID."""
+    preds = sorted((dump_test / "models").glob("*/PRED_*.pickle"))
+    if not preds:
+        raise SupernnovaError(f"snn validate_rnn wrote no PRED_*.pickle under {dump_test / 'models'} (log: {log})")
+    csv = work / "predictions.csv"
+    cols = ["SNID", *extra] + [f"all_class{i}" for i in range(k)]
+    code = (f"import pandas as pd; d = pd.read_pickle({str(preds[0])!r}); "
+            f"d[{cols!r}].groupby('SNID', as_index=False).mean().to_csv({str(csv)!r}, index=False)")
+    subprocess.run([str(py), "-c", code], check=True)
+    return pd.read_csv(csv)
+
+
 def run_supernnova(data: str, split_seed: int = 0, *, work: Path, venv: Path = DEFAULT_VENV, nb_epoch: int = 30,
                    balance: str = "downsample", seed: int = 0, batch_size: int = 128, cache: str | None = None,
                    timeout: float | None = None, redshift: str | None = None) -> dict:
@@ -219,17 +233,8 @@ def run_supernnova(data: str, split_seed: int = 0, *, work: Path, venv: Path = D
     t_data_test = _run([str(snn), "make_data", *test_dirs, *common, "--data_testing", "--debug"], log, timeout)
     t_pred = _run([str(snn), "validate_rnn", *test_dirs, *common, *train_args, "--model_files", str(model)], log,
                   timeout)
-    preds = sorted((dump_test / "models").glob("*/PRED_*.pickle"))
-    if not preds:
-        raise SupernnovaError(f"snn validate_rnn wrote no PRED_*.pickle under {dump_test / 'models'} (log: {log})")
-    # read the pickle with SuperNNova's own pandas, hand it over as CSV
-    csv = work / "predictions.csv"
     k = len(classes)
-    code = (f"import pandas as pd; d = pd.read_pickle({str(preds[0])!r}); "
-            f"cols = ['SNID', 'target'] + [f'all_class{{i}}' for i in range({k})]; "
-            f"d[cols].groupby('SNID', as_index=False).mean().to_csv({str(csv)!r}, index=False)")
-    subprocess.run([str(py), "-c", code], check=True)
-    pred = pd.read_csv(csv)
+    pred = _read_predictions(py, dump_test, work, k, log, ["target"])
     order = [classes[0]] + [c for c in classes if c != classes[0]]  # SuperNNova's class order
     pred["object_id"] = pred["SNID"].map({v: k2 for k2, v in snid_of.items()})
     pred = pred.set_index("object_id")
@@ -330,16 +335,8 @@ def run_protocol(data: str, split_seed: int, *, work: Path, venv: Path = DEFAULT
     t_train = time.perf_counter() - t0
     _run([str(snn), "make_data", *test_dirs, *common, "--data_testing", "--debug"], log, timeout)
     _run([str(snn), "validate_rnn", *test_dirs, *common, *train_args, "--model_files", str(models[0])], log, timeout)
-    preds = sorted((dump_test / "models").glob("*/PRED_*.pickle"))
-    if not preds:
-        raise SupernnovaError(f"snn validate_rnn wrote no PRED_*.pickle under {dump_test / 'models'} (log: {log})")
-    csv = work / "predictions.csv"
     k = len(classes)
-    code = (f"import pandas as pd; d = pd.read_pickle({str(preds[0])!r}); "
-            f"cols = ['SNID'] + [f'all_class{{i}}' for i in range({k})]; "
-            f"d[cols].groupby('SNID', as_index=False).mean().to_csv({str(csv)!r}, index=False)")
-    subprocess.run([str(py), "-c", code], check=True)
-    pred = pd.read_csv(csv).set_index("SNID")
+    pred = _read_predictions(py, dump_test, work, k, log).set_index("SNID")
     order = [classes[0]] + [c for c in classes if c != classes[0]]  # SuperNNova's class order
     back = [order.index(c) for c in classes]  # to our (sorted) order
     prior = np.array([np.mean(labels[keep] == c) for c in classes])

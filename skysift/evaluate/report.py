@@ -979,13 +979,14 @@ def evaluate_model(
 
 _CSS = """
 body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
+overflow-wrap:break-word;
 color:#222;line-height:1.45}
 h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em}
 .meta{color:#666;font-size:.9em}nav ul{columns:2;font-size:.95em}
 table.tbl{border-collapse:collapse;font-size:.82em;margin:.4em 0 .2em 0}
 table.tbl th,table.tbl td{border:1px solid #ccc;padding:2px 6px;text-align:right}
 table.tbl th{background:#f2f2f2}table.tbl td:first-child{text-align:left}
-.tablewrap{overflow-x:auto}.caption{font-size:.9em;color:#444;margin-bottom:1.2em}
+.tablewrap{overflow-x:auto;max-width:100%}table.tbl th{white-space:normal;overflow-wrap:anywhere;min-width:3em}table.tbl td{overflow-wrap:anywhere}.caption{font-size:.9em;color:#444;margin-bottom:1.2em}
 figure{margin:1em 0}figure img{max-width:100%;border:1px solid #eee}figcaption{font-size:.9em;color:#444}
 .problems{background:#fff4e5;border:1px solid #f0c36d;padding:.5em 1em}
 """

@@ -197,6 +197,7 @@ def run_study(
     base_params: Mapping[str, Any] | None = None,
     configurations: Sequence[Mapping[str, Any]] = CONFIGURATIONS,
     progress: bool = True,
+    statement: str | None = None,
 ) -> dict[str, Any]:
     """Run the paper's study on ``dataset`` and write the report to ``out_dir``.
 
@@ -223,6 +224,12 @@ def run_study(
         Extra classifier parameters for every model (e.g. ``batch_size``, ``lr``, ``device``).
     configurations:
         The models to build (default :data:`CONFIGURATIONS`, the paper's seven).
+    progress:
+        Say what is happening on standard error: a line per configuration and per model, and a
+        bar over the epochs of each model (one process) or a line as each model ends (``n_jobs`` > 1).
+    statement:
+        A sentence on what this run is (e.g. the demo's: synthetic data, reduced grid), put first in
+        the report's notes.
 
     Returns the results dictionary of :func:`skysift.evaluate.report.build_report`, with
     ``"split"`` (objects per part) and ``"runs"`` (the grid-search table file) added.
@@ -242,9 +249,10 @@ def run_study(
         grid = _default_grid(quick)
     if epochs is None and quick:
         epochs = QUICK_EPOCHS
-    # the study reproduces the paper: its model and training (preset "paper") unless base_params say otherwise
-    base: dict[str, Any] = {"seed": seed, "epochs": epochs, "galaxy_catalog": galaxy_catalog, "progress": False,
-                            "preset": "paper"}
+    # the study reproduces the paper: its model and training (preset "paper") unless base_params say
+    # otherwise; a bar over the epochs of every model trained (a worker process prints a line per model)
+    base: dict[str, Any] = {"seed": seed, "epochs": epochs, "galaxy_catalog": galaxy_catalog,
+                            "progress": bool(progress) and int(n_jobs) <= 1, "preset": "paper"}
     try:
         from skysift.context import ContextConfig
 
@@ -267,7 +275,7 @@ def run_study(
         try:
             search = _search_module()
             runs = search.run_search(train, val, cfg_grid, {**base, **cfg}, n_jobs=n_jobs,
-                                     out_dir=out / "models" / slug)
+                                     out_dir=out / "models" / slug, progress=progress)
             runs = pd.DataFrame(runs).copy()
             runs.insert(0, "configuration", name)
             all_runs.append(runs)
@@ -304,7 +312,7 @@ def run_study(
         tsne_models.append(max(with_ctx, key=lambda e: e.val_auc if np.isfinite(e.val_auc) else -np.inf).name)
     if no_ctx:
         tsne_models.append(no_ctx[0].name)
-    notes = [
+    notes = ([statement] if statement else []) + [
         f"Split (seed {seed}): 30% of the objects for test, then 30% of the rest for validation, stratified by class "
         f"(split.json, split.csv). Each configuration's grid ({_grid_text(grid)}) was trained on the training set; "
         "the run with the highest validation AUC was kept and evaluated once on the test set.",

@@ -147,6 +147,28 @@ def alert_to_tables(alert: Mapping[str, Any], *, positive_only: bool = False) ->
     return phot, objects
 
 
+def alert_upper_limits(alert: Mapping[str, Any]) -> list[tuple[str, float, str, float]]:
+    """The non-detections of a ZTF alert packet: ``(object_id, mjd, band, limiting magnitude)``.
+
+    A ``prv_candidates`` entry without ``magpsf`` is an exposure where nothing was detected; its
+    ``diffmaglim`` (mag) is the 5-sigma limit of the difference image. Entries without a finite
+    limit are skipped. MJD in days.
+    """
+    if not isinstance(alert, Mapping) or "objectId" not in alert:
+        raise InputError("malformed alert: no field 'objectId'")
+    object_id = str(alert["objectId"])
+    out = []
+    for i, p in enumerate(alert.get("prv_candidates") or []):
+        if not isinstance(p, Mapping) or p.get("magpsf") is not None:
+            continue
+        jd, lim = p.get("jd"), p.get("diffmaglim")
+        if not all(isinstance(v, numbers.Real) and np.isfinite(v) for v in (jd, lim)):
+            continue
+        out.append((object_id, float(jd) - MJD_OFFSET, _band(p.get("fid"), f"prv_candidates[{i}]", object_id),
+                    float(lim)))
+    return out
+
+
 def alerts_to_lightcurves(
     alerts: Iterable[Mapping[str, Any]], *, positive_only: bool = False, name: str = "alerts",
     on_invalid: OnInvalid = "raise",
@@ -276,6 +298,7 @@ __all__ = [
     "MJD_OFFSET",
     "ZTF_BANDS",
     "alert_to_tables",
+    "alert_upper_limits",
     "alerts_to_lightcurves",
     "read_alerce_csv",
     "read_avro_alerts",

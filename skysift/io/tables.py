@@ -33,6 +33,11 @@ import pandas as pd
 from skysift.errors import InputError
 
 PHOTOMETRY_REQUIRED = ("object_id", "mjd", "mag", "mag_err")
+#: Magnitudes outside this open interval (mag) are refused, by the tables and by the service alike:
+#: 99 (or -99) is a common non-detection placeholder, not a measurement.
+MAG_LIMITS = (-50.0, 50.0)
+NON_DETECTION_HINT = ("magnitude outside (-50, 50) mag: 99 and similar values are non-detection placeholders, "
+                      "not measurements; leave non-detections out of the photometry")
 OBJECTS_REQUIRED = ("object_id", "ra", "dec")
 RESERVED_OBJECT_COLUMNS = ("object_id", "ra", "dec", "label", "fine_label")
 #: File name of a set's own galaxy catalogue (ra, dec in degrees) in a saved set's directory.
@@ -130,24 +135,31 @@ class LightCurveSet:
             f"bands={self.bands}{', ' + counts if counts else ''})"
         )
 
-    def save(self, directory: str | Path) -> Path:
-        """Write ``photometry.parquet`` and ``objects.parquet`` (and ``galaxies.parquet`` when the
-        set has its own galaxy catalogue) into ``directory``."""
+    def save(self, directory: str | Path, format: Literal["parquet", "csv"] = "parquet") -> Path:
+        """Write ``photometry`` and ``objects`` tables (``.parquet`` or ``.csv``) into ``directory``, and
+        ``galaxies.parquet`` when the set has its own galaxy catalogue."""
+        if format not in ("parquet", "csv"):
+            raise InputError(f"format must be 'parquet' or 'csv', got {format!r}")
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        self.photometry.to_parquet(directory / "photometry.parquet", index=False)
-        self.objects.to_parquet(directory / "objects.parquet", index=False)
+        for stem, df in (("photometry", self.photometry), ("objects", self.objects)):
+            if format == "csv":
+                df.to_csv(directory / f"{stem}.csv", index=False)
+            else:
+                df.to_parquet(directory / f"{stem}.parquet", index=False)
         if self.galaxies is not None:
             self.galaxies.to_parquet(directory / GALAXIES_FILE, index=False)
         return directory
 
     @classmethod
-    def load(cls, directory: str | Path, name: str | None = None) -> LightCurveSet:
+    def load(cls, directory: str | Path, name: str | None = None, on_invalid: OnInvalid = "raise",
+             labels_required: bool = True) -> LightCurveSet:
         """Read a directory written by :meth:`save` (or any with the two tables, CSV or Parquet)."""
         directory = Path(directory)
         phot = _find_table(directory, "photometry")
         objs = _find_table(directory, "objects")
-        lcset = from_files(phot, objs, name=name or directory.name)
+        lcset = from_files(phot, objs, name=name or directory.name, on_invalid=on_invalid,
+                           labels_required=labels_required)
         if (directory / GALAXIES_FILE).exists():
             lcset.galaxies = read_table(directory / GALAXIES_FILE)
         return lcset
@@ -193,11 +205,22 @@ def from_files(
     *,
     name: str | None = None,
     on_invalid: OnInvalid = "raise",
+    labels_required: bool = True,
 ) -> LightCurveSet:
-    """Read and validate a photometry file and an object file (CSV or Parquet)."""
+    """Read and validate a photometry file and an object file (CSV or Parquet).
+
+    ``labels_required=False`` (prediction) keeps objects whose ``label`` is empty, with label None.
+    """
     phot = read_table(photometry)
     objs = read_table(objects)
-    return from_frames(phot, objs, name=name or Path(photometry).stem, on_invalid=on_invalid)
+    for df, what in ((phot, "detections"), (objs, "objects")):
+        if len(df) == 0:
+            raise InputError(f"the file has no rows (no {what}), only a header", source=str(df.attrs["source"]))
+    lcset = from_frames(phot, objs, name=name or Path(photometry).stem, on_invalid=on_invalid,
+                        labels_required=labels_required)
+    if len(lcset) == 0:
+        raise InputError(f"no object with a valid detection is left ({lcset.dropped})", source=str(photometry))
+    return lcset
 
 
 def from_frames(
@@ -206,11 +229,12 @@ def from_frames(
     *,
     name: str = "lightcurves",
     on_invalid: OnInvalid = "raise",
+    labels_required: bool = True,
 ) -> LightCurveSet:
     """Validate two DataFrames and make them a consistent :class:`LightCurveSet`."""
     report = DropReport()
     phot = validate_photometry(photometry, on_invalid=on_invalid, report=report)
-    objs = validate_objects(objects, on_invalid=on_invalid, report=report)
+    objs = validate_objects(objects, on_invalid=on_invalid, report=report, labels_required=labels_required)
     phot, objs = _reconcile(phot, objs, photometry, on_invalid, report)
     return LightCurveSet(phot, objs, name, report)
 
@@ -248,7 +272,8 @@ def _fail_or_drop(
     if on_invalid == "raise":
         rows, lines = _where(df, bad)
         raise InputError(
-            f"{message} ({int(bad.sum())} rows; fix them or pass on_invalid='drop')",
+            f"{message} ({int(bad.sum())} rows; fix them, or drop them with --on-invalid drop "
+            "(on_invalid='drop' in Python))",
             source=df.attrs.get("source", f"{table} table"),
             column=column,
             rows=rows,
@@ -334,6 +359,9 @@ def validate_photometry(
     for col in ("mjd", "mag", "mag_err"):
         vals = out[col].to_numpy()
         out = _fail_or_drop(out, ~np.isfinite(vals), "NaN or infinite values", col, table, on_invalid, report)
+    mag = out["mag"].to_numpy()
+    out = _fail_or_drop(out, (mag <= MAG_LIMITS[0]) | (mag >= MAG_LIMITS[1]), NON_DETECTION_HINT, "mag", table,
+                        on_invalid, report)
     neg = out["mag_err"].to_numpy() < 0
     out = _fail_or_drop(out, neg, "negative magnitude errors", "mag_err", table, on_invalid, report)
 
@@ -370,9 +398,13 @@ def validate_photometry(
 
 
 def validate_objects(
-    df: pd.DataFrame, *, on_invalid: OnInvalid = "raise", report: DropReport | None = None
+    df: pd.DataFrame, *, on_invalid: OnInvalid = "raise", report: DropReport | None = None,
+    labels_required: bool = True,
 ) -> pd.DataFrame:
-    """Check an object table: unique ids, finite RA in [0, 360) and Dec in [-90, 90] degrees."""
+    """Check an object table: unique ids, finite RA in [0, 360) and Dec in [-90, 90] degrees.
+
+    An empty ``label`` is an error (or dropped) when ``labels_required``; otherwise it stays None.
+    """
     report = report if report is not None else DropReport()
     table = "objects"
     _require(df, OBJECTS_REQUIRED, table)
@@ -397,7 +429,7 @@ def validate_objects(
     for col in ("label", "fine_label"):
         if col in out:
             nolab = out[col].isna().to_numpy()
-            if col == "label":
+            if col == "label" and labels_required:
                 out = _fail_or_drop(out, nolab, "missing label", col, table, on_invalid, report)
             out[col] = out[col].astype(str).where(out[col].notna(), None)
     extra = [c for c in out.columns if c not in RESERVED_OBJECT_COLUMNS]

@@ -555,8 +555,12 @@ class IncrementalClassifier:
         if obj is not None:
             self._pool.release(obj.slot)
 
-    def check(self, rec: Any) -> str | None:
-        """Why this record cannot be used by the model (None when it can)."""
+    def check(self, rec: Any, strict_bands: bool = False) -> str | None:
+        """Why this record cannot be used by the model (None when it can).
+
+        ``strict_bands``: a single-band model also refuses a named band it was not trained on
+        (by default such a detection is kept and ignored, as in batch prediction).
+        """
         d = Detection.coerce(rec)
         if d.object_id not in self._objects and (d.ra is None or d.dec is None):
             return "ra and dec are needed for a new object"
@@ -565,6 +569,11 @@ class IncrementalClassifier:
                 return f"band is required by this model (bands {self.bands})"
             if d.band not in self._m.band_index:
                 return f"band '{d.band}' is not among the model's bands {self.bands}"
+        elif strict_bands and d.band is not None:
+            seen = self.bands or list(getattr(self.clf, "train_bands_", None) or [])
+            if seen and d.band not in seen:
+                return (f"band '{d.band}' was never seen by the model (trained on band {', '.join(seen)} only): "
+                        f"send detections in that band, or without a band")
         return None
 
     def _usable(self, band: str | None) -> bool:

@@ -8,7 +8,7 @@ the service's current top class is compared with the labels.
 
 From the shell::
 
-    skysift replay DATASET_DIR --url http://127.0.0.1:8000 --speed 2 --nights 30
+    skysift replay --data DATASET_DIR --url http://127.0.0.1:8000 --speed 2 --nights 30
     skysift replay --data demo:2000 --speed 0
     python -m skysift.stream.replay ...     (the same)
 
@@ -22,13 +22,14 @@ import argparse
 import math
 import time
 from collections.abc import Callable
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from skysift.errors import InputError
-from skysift.io.tables import LightCurveSet
+
+if TYPE_CHECKING:  # pragma: no cover - imported where used, so that the CLI starts fast
+    import pandas as pd
+
+    from skysift.io.tables import LightCurveSet
 
 
 def _client(target: Any, timeout: float, token_file: str | None = None):
@@ -48,6 +49,7 @@ def _client(target: Any, timeout: float, token_file: str | None = None):
 
 def night_groups(lcset: LightCurveSet) -> list[tuple[int, pd.DataFrame]]:
     """``[(night, detections of that night sorted by MJD), ...]`` with ra/dec joined, in time order."""
+    import numpy as np
     phot = lcset.photometry
     pos = lcset.objects.set_index("object_id")[["ra", "dec"]]
     df = phot.join(pos, on="object_id")
@@ -166,6 +168,7 @@ def replay(
 
 def _evaluate(client: Any, lcset: LightCurveSet, seen: set[str], page: int = 5000) -> dict:
     """Top class of every replayed object (from GET /objects) against its label."""
+    import numpy as np
     top: dict[str, str | None] = {}
     offset = 0
     while True:
@@ -190,9 +193,9 @@ def _evaluate(client: Any, lcset: LightCurveSet, seen: set[str], page: int = 500
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("dataset", nargs="?", help="directory with photometry and objects tables")
     parser.add_argument("--data", metavar="DATASET", default=None,
-                        help="a dataset name as for 'skysift train' ('demo', 'demo:N', a real-data name or a directory)")
+                        help="a directory with photometry and objects tables, or a dataset name as for "
+                             "'skysift train' ('demo', 'demo:N', a real-data name)")
     parser.add_argument("--seed", type=int, default=0, help="seed for demo data")
     parser.add_argument("--photometry", help="photometry table (CSV/Parquet), instead of a directory")
     parser.add_argument("--objects", help="object table (CSV/Parquet), with --photometry")
@@ -216,10 +219,8 @@ def run(args: argparse.Namespace) -> dict:
         if not (args.photometry and args.objects):
             raise InputError("--photometry and --objects go together")
         lcset = from_files(args.photometry, args.objects)
-    elif args.dataset:
-        lcset = LightCurveSet.load(args.dataset)
     else:
-        raise InputError("give a dataset (directory or --data NAME) or --photometry and --objects")
+        raise InputError("give a dataset (--data DIRECTORY or --data NAME) or --photometry and --objects")
     return replay(lcset, args.url, speed=args.speed, nights=args.nights, start_night=args.start_night,
                   batch_size=args.batch_size, every=args.every, token_file=getattr(args, "token_file", None))
 

@@ -59,10 +59,13 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, TypeAdapter, ValidationError, field_validator
 
 from skysift.errors import SkysiftError
+from skysift.io.tables import MAG_LIMITS, NON_DETECTION_HINT
 from skysift.stream.limits import DEFAULT_LIMITS, Limits, Rejected, check_identifier, parse_json, read_body
+from skysift.stream.observer import router as observer_router
+from skysift.stream.observer import store_alert_upper_limits
 from skysift.stream.security import Guard, SecurityConfig, model_file, resolve_token_digest
 from skysift.stream.storage import Detection, ProbabilityRow, Storage, open_storage
 
@@ -89,11 +92,18 @@ class DetectionIn(BaseModel):
 
     object_id: ObjectId = Field(min_length=1, max_length=128, description="object identifier")
     mjd: Number = Field(ge=0, lt=1e6, description="time of the detection, MJD (days)")
-    mag: Number = Field(gt=-50, lt=50, description="magnitude (mag)")
+    mag: Number = Field(description="magnitude (mag), inside (-50, 50): 99 is a non-detection placeholder")
     mag_err: Number = Field(ge=0, lt=100, description="1-sigma magnitude error (mag)")
     band: BandName | None = Field(default=None, min_length=1, max_length=16, description="passband name, optional")
     ra: Number = Field(ge=0, lt=360, description="ICRS right ascension (deg)")
     dec: Number = Field(ge=-90, le=90, description="ICRS declination (deg)")
+
+    @field_validator("mag")
+    @classmethod
+    def _measured(cls, v: float) -> float:
+        if not MAG_LIMITS[0] < v < MAG_LIMITS[1]:
+            raise ValueError(NON_DETECTION_HINT)  # the same rule and words as for files
+        return v
 
 
 class ModelIn(BaseModel):
@@ -279,7 +289,7 @@ class StreamService:
         inc = self.classifier
         if inc is not None:
             for i, d in enumerate(detections):
-                reason = inc.check(d)
+                reason = inc.check(d, strict_bands=True)
                 if reason:
                     return f"detection {i} ({d.object_id}): {reason}"
         return None
@@ -426,7 +436,9 @@ def create_app(model_path: str | Path | None = None, db_url: str | Path | None =
         return service.ingest(validate_records(data), "detections")
 
     def _ingest_alert(body: bytes) -> dict:
-        return service.ingest(alert_detections(body, limits), "alert")
+        out = service.ingest(alert_detections(body, limits), "alert")
+        store_alert_upper_limits(service, body)  # non-detections, shown as upper limits
+        return out
 
     @app.post(
         "/detections",
@@ -458,11 +470,17 @@ def create_app(model_path: str | Path | None = None, db_url: str | Path | None =
         sort: str = Query("updated"),
         order: str | None = Query(None, pattern="^(asc|desc)$"),
     ) -> dict:
-        """Objects filtered by class/probability and sorted."""
+        """Objects filtered by class/probability and sorted; ``total`` counts every match (pagination)."""
+        inc = service.classifier
+        if cls is not None and inc is not None and cls not in inc.classes:
+            raise HTTPException(422, f"unknown class '{cls}' (the model's classes: {', '.join(inc.classes)})")
         objs = service.storage.list_objects(cls=cls, min_prob=min_prob, limit=limit, sort=sort, order=order,
                                             offset=offset)
-        inc = service.classifier
-        return {"classes": list(inc.classes) if inc else [], "count": len(objs), "objects": objs}
+        labels = service.storage.current_labels([o["object_id"] for o in objs])
+        for o in objs:
+            o["human_label"] = labels.get(o["object_id"])
+        return {"classes": list(inc.classes) if inc else [], "count": len(objs), "objects": objs,
+                "total": service.storage.count_objects(cls=cls, min_prob=min_prob), "offset": offset, "limit": limit}
 
     @app.get("/objects/{object_id}")
     def get_object(object_id: str) -> dict:
@@ -509,6 +527,7 @@ def create_app(model_path: str | Path | None = None, db_url: str | Path | None =
     def index() -> FileResponse:
         return FileResponse(WEB_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
+    app.include_router(observer_router)  # links out, context, upper limits, human labels, GET /model
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
     return app
 

@@ -28,6 +28,12 @@ Tables (created when missing):
     :meth:`Storage.set_rejected_retention`).
 ``meta``
     Key/value settings (the model tag the stored classifications were made with).
+``upper_limits``
+    Non-detections: the limiting magnitude (mag) of an exposure at an object's position where
+    it was not detected (from ZTF alerts' ``prv_candidates``), unique on (object_id, band, mjd).
+``observer_labels``
+    Labels set by people (class, author, note, time), kept apart from the model's
+    classifications: a model swap re-classifies the objects and leaves these alone.
 
 Detections are committed by :meth:`Storage.add_detections` in their own transaction, before
 anything is classified, so that a crash between the two loses nothing: on restart the
@@ -235,6 +241,15 @@ class Storage:
                 id {ai},
                 received_at DOUBLE PRECISION, source TEXT, reason TEXT NOT NULL, payload TEXT)""",
             "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)",
+            """CREATE TABLE IF NOT EXISTS upper_limits (
+                object_id TEXT NOT NULL, mjd DOUBLE PRECISION NOT NULL, band TEXT NOT NULL DEFAULT '',
+                limit_mag DOUBLE PRECISION NOT NULL, source TEXT, received_at DOUBLE PRECISION,
+                PRIMARY KEY (object_id, band, mjd))""",
+            f"""CREATE TABLE IF NOT EXISTS observer_labels (
+                id {ai},
+                object_id TEXT NOT NULL, label TEXT NOT NULL, author TEXT, note TEXT,
+                created_at DOUBLE PRECISION)""",
+            "CREATE INDEX IF NOT EXISTS observer_labels_object ON observer_labels (object_id, id)",
         ]
         with self._lock, self._transaction():
             for s in stmts:
@@ -425,23 +440,7 @@ class Storage:
         limit = int(limit)
         if limit < 1 or limit > 10000:
             raise InputError(f"limit must be between 1 and 10000, got {limit}")
-        if min_prob is not None and not (0.0 <= float(min_prob) <= 1.0):
-            raise InputError(f"min_prob must be between 0 and 1, got {min_prob}")
-        joins: list[str] = []
-        join_params: list = []
-        where: list[str] = []
-        where_params: list = []
-        if cls is not None and min_prob is not None:
-            joins.append("JOIN class_probs f ON f.object_id = o.object_id AND f.cls = ?")
-            join_params.append(str(cls))
-            where.append("f.prob >= ?")
-            where_params.append(float(min_prob))
-        elif cls is not None:
-            where.append("o.top_class = ?")
-            where_params.append(str(cls))
-        elif min_prob is not None:
-            where.append("o.top_prob >= ?")
-            where_params.append(float(min_prob))
+        joins, join_params, where, where_params = self._object_filter(cls, min_prob)
 
         if sort in SORT_KEYS:
             expr, default = SORT_KEYS[sort]
@@ -468,6 +467,92 @@ class Storage:
         all_params = join_params + where_params + [limit, int(offset)]
         rows = self._read(sql, all_params)
         return [self._object_dict(r) for r in rows]
+
+    @staticmethod
+    def _object_filter(cls: str | None, min_prob: float | None) -> tuple[list[str], list, list[str], list]:
+        """SQL joins and conditions (with their parameters) of the class/probability filter."""
+        if min_prob is not None and not (0.0 <= float(min_prob) <= 1.0):
+            raise InputError(f"min_prob must be between 0 and 1, got {min_prob}")
+        joins: list[str] = []
+        join_params: list = []
+        where: list[str] = []
+        where_params: list = []
+        if cls is not None and min_prob is not None:
+            joins.append("JOIN class_probs f ON f.object_id = o.object_id AND f.cls = ?")
+            join_params.append(str(cls))
+            where.append("f.prob >= ?")
+            where_params.append(float(min_prob))
+        elif cls is not None:
+            where.append("o.top_class = ?")
+            where_params.append(str(cls))
+        elif min_prob is not None:
+            where.append("o.top_prob >= ?")
+            where_params.append(float(min_prob))
+        return joins, join_params, where, where_params
+
+    def count_objects(self, cls: str | None = None, min_prob: float | None = None) -> int:
+        """Number of objects passing the filter of :meth:`list_objects` (for pagination)."""
+        joins, join_params, where, where_params = self._object_filter(cls, min_prob)
+        sql = f"SELECT COUNT(*) FROM objects o {' '.join(joins)}"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        with self._lock:
+            return int(self._query(sql, join_params + where_params)[0][0])
+
+    # ------------------------------------------------------------------ observers: limits and labels
+    def add_upper_limits(self, rows: Sequence[tuple[str, float, str | None, float]], source: str = "alert") -> int:
+        """Store non-detections ``(object_id, mjd, band, limiting magnitude)`` (days, mag); a limit
+        already stored (same object, band and MJD) is kept once. Returns how many were new."""
+        if not rows:
+            return 0
+        now = time.time()
+        with self._lock, self._transaction():
+            before = self._query("SELECT COUNT(*) FROM upper_limits")[0][0]
+            self._executemany(
+                self._sql("INSERT INTO upper_limits (object_id, mjd, band, limit_mag, source, received_at) "
+                          "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (object_id, band, mjd) DO NOTHING"),
+                [(str(o), float(m), b or "", float(lim), source, now) for o, m, b, lim in rows],
+            )
+            after = self._query("SELECT COUNT(*) FROM upper_limits")[0][0]
+        return int(after) - int(before)
+
+    def get_upper_limits(self, object_id: str) -> list[dict]:
+        """The object's non-detections sorted by MJD: ``[{mjd, band, limit_mag}, ...]``."""
+        with self._lock:
+            rows = self._query("SELECT mjd, band, limit_mag FROM upper_limits WHERE object_id = ? ORDER BY mjd",
+                               (str(object_id),))
+        return [{"mjd": r[0], "band": r[1] or None, "limit_mag": r[2]} for r in rows]
+
+    def add_label(self, object_id: str, label: str, author: str | None = None, note: str | None = None) -> dict:
+        """Record a person's label for an object (the newest one is its current human label)."""
+        now = time.time()
+        with self._lock, self._transaction():
+            cur = self._execute(
+                self._sql("INSERT INTO observer_labels (object_id, label, author, note, created_at) "
+                          "VALUES (?, ?, ?, ?, ?) RETURNING id"),
+                (str(object_id), str(label), author, note, now),
+            )
+            rid = int(cur.fetchone()[0])
+        return {"id": rid, "object_id": str(object_id), "label": str(label), "author": author, "note": note,
+                "created_at": now}
+
+    def get_labels(self, object_id: str) -> list[dict]:
+        """Every human label of an object, newest first."""
+        with self._lock:
+            rows = self._query("SELECT id, label, author, note, created_at FROM observer_labels "
+                               "WHERE object_id = ? ORDER BY id DESC", (str(object_id),))
+        return [dict(zip(("id", "label", "author", "note", "created_at"), r)) for r in rows]
+
+    def current_labels(self, object_ids: Sequence[str]) -> dict[str, str]:
+        """The newest human label of each of these objects that has one."""
+        ids = [str(i) for i in object_ids]
+        if not ids:
+            return {}
+        marks = ", ".join("?" for _ in ids)
+        with self._lock:
+            rows = self._query(f"SELECT object_id, label FROM observer_labels WHERE object_id IN ({marks}) "
+                               "ORDER BY id", ids)
+        return {r[0]: r[1] for r in rows}
 
     def get_history(self, object_id: str) -> list[dict]:
         """Probabilities after each observation, in arrival order:

@@ -125,7 +125,7 @@ class _FakeSearch:
     calls: list = []
 
     @staticmethod
-    def run_search(train, val, grid, base_params, n_jobs=1, out_dir=None):
+    def run_search(train, val, grid, base_params, n_jobs=1, out_dir=None, progress=False):
         import itertools
         import pickle
 

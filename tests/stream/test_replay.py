@@ -70,7 +70,7 @@ def test_replay_from_a_saved_directory(tiny_model_path, tiny_lcset, tmp_path):
     d = tiny_lcset.subset(tiny_lcset.object_ids[:6]).save(tmp_path / "set")
     parser = argparse.ArgumentParser()
     add_arguments(parser)
-    args = parser.parse_args([str(d), "--nights", "2"])
+    args = parser.parse_args(["--data", str(d), "--nights", "2"])
     with TestClient(create_app(tiny_model_path, str(tmp_path / "r.sqlite")), headers=AUTH) as c:
         import skysift.stream.replay as rp
 

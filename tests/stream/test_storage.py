@@ -173,3 +173,27 @@ def test_detection_coerce():
     d = Detection.coerce({"object_id": 5, "mjd": "1.5", "mag": 18, "mag_err": 0.1, "band": "", "ra": 1, "dec": 2})
     assert d == Detection("5", 1.5, 18.0, 0.1, None, 1.0, 2.0)
     assert Detection.coerce(("a", 1.0, 2.0, 0.1)) == Detection("a", 1.0, 2.0, 0.1)
+
+
+def test_upper_limits_labels_and_counts(storage):
+    from skysift.stream.storage import Detection, ProbabilityRow
+
+    storage.add_detections([Detection("a", 59000.0, 18.0, 0.1, "g", 1.0, 2.0),
+                            Detection("b", 59001.0, 19.0, 0.1, "g", 3.0, 4.0)])
+    assert storage.add_upper_limits([("a", 58990.0, "g", 20.5), ("a", 58991.0, None, 20.1)]) == 2
+    assert storage.add_upper_limits([("a", 58990.0, "g", 20.5)]) == 0  # stored once
+    assert storage.get_upper_limits("a") == [{"mjd": 58990.0, "band": "g", "limit_mag": 20.5},
+                                             {"mjd": 58991.0, "band": None, "limit_mag": 20.1}]
+    storage.add_probabilities([ProbabilityRow("a", 1, 59000.0, {"SN": 0.8, "VS": 0.2}),
+                               ProbabilityRow("b", 1, 59001.0, {"SN": 0.3, "VS": 0.7})], model="m1")
+    storage.add_label("a", "SN II", author="ana")
+    storage.add_label("a", "SN Ia", author="bo", note="spectrum")
+    assert [x["label"] for x in storage.get_labels("a")] == ["SN Ia", "SN II"]
+    assert storage.current_labels(["a", "b"]) == {"a": "SN Ia"}
+    storage.reset_classifications()  # a model swap forgets the machine's classes, not the people's
+    assert storage.current_labels(["a"]) == {"a": "SN Ia"} and storage.get_object("a")["top_class"] is None
+    storage.add_probabilities([ProbabilityRow("a", 1, 59000.0, {"SN": 0.8, "VS": 0.2}),
+                               ProbabilityRow("b", 1, 59001.0, {"SN": 0.3, "VS": 0.7})], model="m2")
+    assert storage.count_objects() == 2
+    assert storage.count_objects(cls="SN") == 1 and storage.count_objects(cls="SN", min_prob=0.2) == 2
+    assert storage.count_objects(min_prob=0.75) == 1

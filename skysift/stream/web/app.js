@@ -11,7 +11,7 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 
 const state = {
   classes: [],
-  cls: "", minProb: "", limit: 50, sort: "updated", order: "desc",
+  cls: "", minProb: "", limit: 50, sort: "updated", order: "desc", page: 1, total: 0,
   lastUpdated: new Map(),
   timer: null,
   view: null,
@@ -73,8 +73,8 @@ function ago(t) {
   return new Date(t * 1000).toISOString().slice(0, 16).replace("T", " ");
 }
 
-async function api(path) {
-  const res = await fetch(path, { headers: { Accept: "application/json" } });
+async function api(path, options = {}) {
+  const res = await fetch(path, { ...options, headers: { Accept: "application/json", ...(options.headers || {}) } });
   let body = null;
   try { body = await res.json(); } catch (e) { body = null; }
   if (!res.ok) {
@@ -136,6 +136,7 @@ function columns() {
   const cols = [
     { key: "object_id", label: "Object", sort: "object_id" },
     { key: "top_class", label: "Class", sort: "top_class" },
+    { key: "human_label", label: "Human label" },
   ];
   for (const c of state.classes) cols.push({ key: `p_${c}`, label: `P(${c})`, sort: `prob_${c}`, cls: c });
   cols.push(
@@ -150,13 +151,15 @@ function columns() {
 function renderHead() {
   const row = $("#objects-head");
   row.replaceChildren(...columns().map((col) => {
+    if (!col.sort) return h("th", {}, col.label);
     const active = state.sort === col.sort;
     return h("th", {
       class: col.num ? "sortable num" : "sortable", "data-sort": col.sort, title: "sort by this column",
       onclick: () => {
         if (state.sort === col.sort) state.order = state.order === "desc" ? "asc" : "desc";
         else { state.sort = col.sort; state.order = col.sort === "object_id" || col.sort === "top_class" ? "asc" : "desc"; }
-        refreshList();
+        state.page = 1;
+        listChanged();
       },
     }, col.label, active ? h("span", { class: "arrow" }, state.order === "desc" ? "▼" : "▲") : null);
   }));
@@ -173,6 +176,7 @@ function renderRows(objects) {
     const cells = columns().map((col) => {
       if (col.key === "object_id") return h("td", {}, h("a", { href, class: "obj-link" }, o.object_id));
       if (col.key === "top_class") return h("td", {}, badge(o.top_class));
+      if (col.key === "human_label") return h("td", {}, o.human_label ? h("span", { class: "badge human-badge", title: "set by an observer" }, o.human_label) : "");
       if (col.cls) return h("td", {}, probCell(probs[col.cls], col.cls));
       if (col.key === "n_det") return h("td", { class: "num" }, o.n_det);
       if (col.key === "first_mjd" || col.key === "last_mjd") return h("td", { class: "num" }, fmt(o[col.key], 3));
@@ -185,21 +189,76 @@ function renderRows(objects) {
   body.replaceChildren(...rows);
 }
 
+// The list's filters, sort and page live in the URL (#/?cls=SN&min_prob=0.5&sort=prob_SN&page=2), so that a
+// view can be bookmarked, shared and restored by reloading.
+const LIST_DEFAULTS = { cls: "", min_prob: "", limit: "50", sort: "updated", order: "desc", page: "1" };
+
+function listHash() {
+  const values = { cls: state.cls, min_prob: state.minProb, limit: String(state.limit), sort: state.sort,
+                   order: state.order, page: String(state.page) };
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(values)) if (v !== "" && v !== LIST_DEFAULTS[k]) params.set(k, v);
+  const q = params.toString();
+  return q ? `#/?${q}` : "#/";
+}
+
+function readListHash() {
+  const m = location.hash.match(/^#\/?\?(.*)$/);
+  const params = new URLSearchParams(m ? m[1] : "");
+  const get = (k) => (params.has(k) ? params.get(k) : LIST_DEFAULTS[k]);
+  state.cls = get("cls");
+  state.minProb = get("min_prob");
+  state.limit = Math.max(1, parseInt(get("limit"), 10) || 50);
+  state.sort = get("sort");
+  state.order = get("order") === "asc" ? "asc" : "desc";
+  state.page = Math.max(1, parseInt(get("page"), 10) || 1);
+  const sel = $("#f-class");
+  if (state.cls && ![...sel.options].some((o) => o.value === state.cls)) sel.append(h("option", { value: state.cls }, state.cls));
+  sel.value = state.cls;
+  $("#f-minprob").value = state.minProb;
+  const lim = $("#f-limit");
+  if (![...lim.options].some((o) => o.value === String(state.limit))) lim.append(h("option", {}, String(state.limit)));
+  lim.value = String(state.limit);
+}
+
+function listChanged() {
+  const target = listHash();
+  state.lastList = target;
+  if (location.hash !== target && !(target === "#/" && (location.hash === "" || location.hash === "#"))) {
+    history.replaceState(null, "", target);
+  }
+  refreshList();
+}
+
+function renderPager() {
+  const pages = Math.max(1, Math.ceil(state.total / state.limit));
+  const first = state.total ? (state.page - 1) * state.limit + 1 : 0;
+  const last = Math.min(state.total, state.page * state.limit);
+  $("#page-info").textContent = `objects ${first}–${last} of ${state.total} · page ${state.page} of ${pages}`;
+  $("#page-prev").disabled = state.page <= 1;
+  $("#page-next").disabled = state.page >= pages;
+}
+
 async function refreshList() {
-  const params = new URLSearchParams({ limit: state.limit, sort: state.sort, order: state.order });
+  const params = new URLSearchParams({ limit: state.limit, sort: state.sort, order: state.order,
+                                       offset: (state.page - 1) * state.limit });
   if (state.cls) params.set("cls", state.cls);
   if (state.minProb !== "" && !Number.isNaN(parseFloat(state.minProb))) params.set("min_prob", state.minProb);
   try {
     const data = await api(`/objects?${params}`);
     setClasses(data.classes.length ? data.classes : state.classes);
+    state.total = data.total ?? data.count;
     renderHead();
     renderRows(data.objects);
+    renderPager();
     const filtered = state.cls || state.minProb !== "";
-    $("#empty").hidden = data.objects.length > 0 || filtered;
-    $("#list-status").textContent = `${data.count} object${data.count === 1 ? "" : "s"} shown` +
-      (filtered ? " (filtered)" : "") + ` · refreshed ${new Date().toLocaleTimeString()}`;
+    $("#empty").hidden = data.objects.length > 0 || filtered || state.page > 1;
+    $("#list-status").textContent = (filtered ? "filtered · " : "") + `refreshed ${new Date().toLocaleTimeString()}`;
     showError(null);
   } catch (e) {
+    $("#objects-body").replaceChildren();
+    state.total = 0;
+    renderPager();
     showError(`Could not load objects: ${e.message}`);
   }
 }
@@ -273,26 +332,37 @@ function legend(svg, items, x0, y0) {
   return g;
 }
 
-function drawLightCurve(box, detections) {
+function drawLightCurve(box, detections, limits = [], probs = []) {
   const W = 560, H = 330, m = { l: 52, r: 14, t: 30, b: 42 };
   if (!detections.length) { box.replaceChildren(h("p", { class: "muted" }, "no detections")); return; }
-  const mjd = detections.map((d) => d.mjd);
-  const lo = detections.map((d) => d.mag - d.mag_err), hi = detections.map((d) => d.mag + d.mag_err);
+  const mjd = detections.map((d) => d.mjd).concat(limits.map((u) => u.mjd));
+  const lo = detections.map((d) => d.mag - d.mag_err), hi = detections.map((d) => d.mag + d.mag_err)
+    .concat(limits.map((u) => u.limit_mag + 0.2));
   const xdom = padded(Math.min(...mjd), Math.max(...mjd), 0.05, 1);
   const ydom = padded(Math.min(...lo), Math.max(...hi), 0.08, 0.2); // [bright, faint]: bright at the top
   const { svg, x, y } = frame("lightcurve", W, H, m, xdom, ydom, "MJD (days)", "magnitude (mag)", true);
-  const bands = [...new Set(detections.map((d) => d.band || "–"))].sort();
+  const bands = [...new Set(detections.map((d) => d.band || "–").concat(limits.map((u) => u.band || "–")))].sort();
   const L = state.maxLength;
   if (L && detections.length > L) {
     // the classifier only sees the first L observations: mark where they end
-    const sorted = mjd.slice().sort((a, b) => a - b);
+    const sorted = detections.map((d) => d.mjd).sort((a, b) => a - b);
     const xm = x((sorted[L - 1] + sorted[L]) / 2);
     const g = s("g", { class: "cutoff" }, svg);
     s("line", { x1: xm, x2: xm, y1: m.t, y2: H - m.b, stroke: "#9ca3af", "stroke-dasharray": "4 3" }, g);
     s("text", { x: xm + 4, y: H - m.b - 6 }, g).textContent = `model uses the first ${L}`;
   }
+  const ul = s("g", { class: "limits" }, svg);
+  limits.forEach((u) => {
+    // a non-detection: the source was fainter than the limit, so an open triangle pointing faintwards (down)
+    const color = bandColor(u.band, bands.indexOf(u.band || "–"));
+    const cx = x(u.mjd), cy = y(u.limit_mag);
+    const p = s("path", { class: "ulim", d: `M${cx - 5},${cy - 3}L${cx + 5},${cy - 3}L${cx},${cy + 5}Z`, fill: "none",
+                          stroke: color, "stroke-width": 1.4, "data-band": u.band || "–" }, ul);
+    s("title", {}, p).textContent = `MJD ${u.mjd.toFixed(4)}\nnot detected: fainter than ${u.limit_mag.toFixed(2)} mag` +
+      (u.band ? `\nband ${u.band}` : "");
+  });
   const pts = s("g", { class: "points" }, svg);
-  detections.forEach((d) => {
+  detections.forEach((d, i) => {
     const band = d.band || "–";
     const color = bandColor(d.band, bands.indexOf(band));
     const cx = x(d.mjd);
@@ -303,12 +373,41 @@ function drawLightCurve(box, detections) {
       s("line", { x1: cx - 3, x2: cx + 3, y1: y(e), y2: y(e), stroke: color, "stroke-width": 1.3, opacity: 0.8 }, g);
     }
     const c = s("circle", { class: "point", cx, cy: y(d.mag), r: 4, fill: color, stroke: "#fff", "stroke-width": 1 }, g);
+    const p = probs[i];
+    const ptext = p ? "\n" + Object.entries(p).map(([k, v]) => `P(${k}) ${v.toFixed(3)}`).join(", ") : "";
     s("title", {}, c).textContent =
-      `MJD ${d.mjd.toFixed(4)}\n${d.mag.toFixed(3)} ± ${d.mag_err.toFixed(3)} mag${d.band ? `\nband ${d.band}` : ""}`;
+      `MJD ${d.mjd.toFixed(4)}\n${d.mag.toFixed(3)} ± ${d.mag_err.toFixed(3)} mag${d.band ? `\nband ${d.band}` : ""}${ptext}`;
   });
   legend(svg, bands.map((b, i) => ({ label: b === "–" ? "no band" : `${b} band`, color: bandColor(b === "–" ? null : b, i) })),
          m.l + 4, 18);
-  box.replaceChildren(svg);
+  box.replaceChildren(svg, probStrip(W, m, x, detections, probs));
+}
+
+// The class probabilities after each observation as a stacked bar under it (same x scale as the light curve).
+function probStrip(W, m, x, detections, probs) {
+  const H = 46, top = 4, bar = 30;
+  const svg = s("svg", { id: "probstrip", viewBox: `0 0 ${W} ${H}`, role: "img",
+                         "aria-label": "class probabilities after each observation" });
+  s("text", { x: m.l - 7, y: top + bar / 2 + 4, "text-anchor": "end" }, svg).textContent = "P";
+  s("rect", { x: m.l, y: top, width: W - m.l - m.r, height: bar, fill: "none", stroke: "#e5e7eb" }, svg);
+  const xs = detections.map((d) => x(d.mjd));
+  const gap = xs.length > 1 ? Math.min(...xs.slice(1).map((v, i) => Math.abs(v - xs[i])).filter((v) => v > 0), 12) : 12;
+  const w = Math.max(2, Math.min(10, (Number.isFinite(gap) ? gap : 12) * 0.8));
+  detections.forEach((d, i) => {
+    const p = probs[i];
+    if (!p) return;
+    const g = s("g", { class: "pstack", "data-mjd": d.mjd }, svg);
+    let y0 = top;
+    Object.keys(p).forEach((cls, ci) => {
+      const hgt = bar * p[cls];
+      s("rect", { x: xs[i] - w / 2, y: y0, width: w, height: Math.max(0, hgt), fill: classColor(cls, ci),
+                  "data-class": cls, "data-p": p[cls] }, g);
+      y0 += hgt;
+    });
+    s("title", {}, g).textContent = `after the observation at MJD ${d.mjd.toFixed(3)}\n` +
+      Object.entries(p).map(([k, v]) => `P(${k}) = ${v.toFixed(3)}`).join("\n");
+  });
+  return svg;
 }
 
 function drawHistory(box, classes, history) {
@@ -348,9 +447,10 @@ function drawHistory(box, classes, history) {
 async function refreshObject() {
   const id = state.objectId;
   try {
-    const [obj, hist] = await Promise.all([
+    const [obj, hist, ov] = await Promise.all([
       api(`/objects/${encodeURIComponent(id)}`),
       api(`/objects/${encodeURIComponent(id)}/history`),
+      api(`/objects/${encodeURIComponent(id)}/overview`),
     ]);
     if (id !== state.objectId) return;
     setClasses(obj.classes.length ? obj.classes : state.classes);
@@ -365,7 +465,8 @@ async function refreshObject() {
       ["Model", obj.model || "–"],
     ];
     $("#obj-summary").replaceChildren(...items.map(([k, v]) => h("div", { class: "item" }, h("b", {}, k), v)));
-    drawLightCurve($("#lightcurve-box"), obj.detections);
+    renderObserver(obj, ov);
+    drawLightCurve($("#lightcurve-box"), obj.detections, ov.upper_limits, ov.probabilities_per_detection);
     drawHistory($("#history-box"), hist.classes.length ? hist.classes : state.classes, hist.history);
     const det = $("#det-table");
     det.replaceChildren(
@@ -380,12 +481,57 @@ async function refreshObject() {
   }
 }
 
+// ------------------------------------------------------------------ observer panels
+function renderObserver(obj, ov) {
+  $("#machine-class").replaceChildren("Model: ", badge(obj.top_class),
+    obj.top_class ? ` P = ${fmt(obj.top_prob, 3)} after ${obj.n_obs_classified} observations` : "");
+  const hl = ov.human_label;
+  $("#human-label").replaceChildren(...(hl
+    ? ["Human: ", h("span", { class: "badge human-badge" }, hl.label),
+       ` by ${hl.author || "anonymous"}, ${ago(hl.created_at)}`, hl.note ? ` — ${hl.note}` : ""]
+    : [h("span", { class: "muted" }, "No human label yet.")]));
+  $("#obj-context").replaceChildren(...(ov.context.length ? ov.context.map((c) => h("tr", { "data-name": c.name },
+    h("td", {}, c.label || c.name), h("td", { class: "num" }, c.value === null ? "–" : fmt(c.value, 3)),
+    h("td", {}, c.unit || ""), h("td", { class: "muted" }, c.note || "")))
+    : [h("tr", {}, h("td", { class: "muted" }, ov.model ? "the model uses no context" : "no model loaded"))]));
+  $("#obj-links").replaceChildren(...ov.links.map((l) => h("li", {},
+    h("a", { href: l.url, target: "_blank", rel: "noopener noreferrer", "data-name": l.name }, l.name))));
+  const mo = ov.model;
+  $("#obj-model").textContent = mo
+    ? `${mo.tag} · ${mo.rnn || ""} · classes ${mo.classes.join(", ")} · bands ${(mo.bands || ["single"]).join(", ")}` +
+      ` · context ${mo.context_columns.join(", ") || "none"}` + (mo.galaxy_catalog ? ` (galaxies: ${mo.galaxy_catalog})` : "") +
+      ` · best epoch ${mo.best_epoch}/${mo.epochs_trained}, validation AUC ${fmt(mo.best_val_auc, 3)} · skysift ${mo.skysift_version}`
+    : "no model loaded";
+}
+
+async function submitLabel(e) {
+  e.preventDefault();
+  const id = state.objectId;
+  const body = { label: $("#label-input").value.trim() };
+  if ($("#label-author").value.trim()) body.author = $("#label-author").value.trim();
+  if ($("#label-note").value.trim()) body.note = $("#label-note").value.trim();
+  const headers = { "Content-Type": "application/json" };
+  const token = localStorage.getItem("skysift-token");
+  if (token) headers.Authorization = `Bearer ${token}`;
+  try {
+    await api(`/objects/${encodeURIComponent(id)}/labels`, { method: "POST", headers, body: JSON.stringify(body) });
+    localStorage.setItem("skysift-author", body.author || "");
+    $("#label-input").value = "";
+    $("#label-note").value = "";
+    $("#label-status").textContent = `label '${body.label}' saved`;
+    refreshObject();
+  } catch (err) {
+    $("#label-status").textContent = `label not saved: ${err.message}`;
+  }
+}
+
 // ------------------------------------------------------------------ routing
 function route() {
   const m = location.hash.match(/^#\/object\/(.+)$/);
   if (m) {
     state.view = "object";
     state.objectId = decodeURIComponent(m[1]);
+    $("a.back").setAttribute("href", state.lastList || "#/");  // back to the list as it was (filters, page)
     $("#list-view").hidden = true;
     $("#object-view").hidden = false;
     $("#obj-title").textContent = state.objectId;
@@ -395,6 +541,8 @@ function route() {
     document.title = `${state.objectId} · skysift`;
     refreshObject();
   } else {
+    readListHash();
+    state.lastList = listHash();
     state.view = "list";
     state.objectId = null;
     $("#object-view").hidden = true;
@@ -414,9 +562,13 @@ function tick() {
 function init() {
   const form = $("#filters");
   form.addEventListener("submit", (e) => e.preventDefault());
-  $("#f-class").addEventListener("change", (e) => { state.cls = e.target.value; refreshList(); });
-  $("#f-minprob").addEventListener("input", (e) => { state.minProb = e.target.value.trim(); refreshList(); });
-  $("#f-limit").addEventListener("change", (e) => { state.limit = parseInt(e.target.value, 10); refreshList(); });
+  $("#f-class").addEventListener("change", (e) => { state.cls = e.target.value; state.page = 1; listChanged(); });
+  $("#f-minprob").addEventListener("input", (e) => { state.minProb = e.target.value.trim(); state.page = 1; listChanged(); });
+  $("#f-limit").addEventListener("change", (e) => { state.limit = parseInt(e.target.value, 10); state.page = 1; listChanged(); });
+  $("#page-prev").addEventListener("click", () => { if (state.page > 1) { state.page -= 1; listChanged(); } });
+  $("#page-next").addEventListener("click", () => { state.page += 1; listChanged(); });
+  $("#label-form").addEventListener("submit", submitLabel);
+  $("#label-author").value = localStorage.getItem("skysift-author") || "";
   $("#f-search").addEventListener("keydown", (e) => {
     if (e.key === "Enter" && e.target.value.trim()) location.hash = `#/object/${encodeURIComponent(e.target.value.trim())}`;
   });
