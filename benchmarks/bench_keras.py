@@ -9,8 +9,8 @@ measured in one run. The data are ``bench_training.py``'s synthetic curves of th
 1. runs ``benchmarks/keras/keras_model.py`` in the Keras venv (``benchmarks/keras/setup_keras.sh``
    makes it) as a subprocess: Masking + GRU(100) x 2 + dense 100, Adam 1e-4, batch 128,
    ``model.fit`` with the validation set, then ``model.predict`` on the validation set;
-2. trains skysift's :class:`~skysift.model.LightCurveRNN` (the paper's hyperparameters, the
-   class-weighted focal loss) with :func:`skysift.train.train` (length-bucketed batches,
+2. trains skysift's :class:`~skysift.model.LightCurveRNN` (``preset="paper"``'s hyperparameters:
+   the class-weighted focal loss, constant lr) with :func:`skysift.train.train` (length-bucketed batches,
    ``num_threads`` = the same count) for the same number of epochs, and times prediction on
    the validation set with skysift's fast path (:func:`skysift.train.predict_logits`);
 3. prints seconds per epoch (best epoch; both include the validation pass) and curves/s, and
@@ -49,6 +49,7 @@ import torch  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_training import PAPER_TRAIN, PAPER_VAL, fmt, synthetic_data, table  # noqa: E402
 
+from skysift.classifier import PRESETS  # noqa: E402
 from skysift.losses import class_weights, make_loss  # noqa: E402
 from skysift.model import LightCurveRNN  # noqa: E402
 from skysift.train import SequenceData, TrainConfig, predict_logits, train  # noqa: E402
@@ -56,8 +57,9 @@ from skysift.train import SequenceData, TrainConfig, predict_logits, train  # no
 HERE = Path(__file__).resolve().parent
 KERAS_SCRIPT = HERE / "keras" / "keras_model.py"
 KERAS_PYTHON = HERE / "keras" / ".venv-keras" / "bin" / "python"
-UNITS = 100
-BATCH = 128
+PAPER = PRESETS["paper"]  # Burhanudin et al. (2021): the hyperparameters keras_model.py also uses
+UNITS = int(PAPER["rnn_units"])
+BATCH = int(PAPER["batch_size"])
 EVAL_BATCH = 512
 PREDICT_REPEATS = 2
 TARGET_EPOCH, TARGET_PREDICT = 4.0, 3.0
@@ -98,16 +100,19 @@ def run_keras(python: str, npz: Path, threads: int, epochs: int) -> dict:
 
 def run_skysift(tr: SequenceData, va: SequenceData, alpha: np.ndarray, threads: int, epochs: int) -> dict:
     """skysift's training loop and fast prediction path, timed the same way as the Keras side."""
-    loss_fn = make_loss("focal", alpha, 2.0)
-    cfg = TrainConfig(epochs=epochs, batch_size=BATCH, lr=1e-4, l2=0.01, seed=0, progress=False, device="cpu",
-                      num_threads=threads, eval_batch_size=EVAL_BATCH)
+    loss_fn = make_loss(PAPER["loss"], alpha, PAPER["gamma"])
+    cfg = TrainConfig(epochs=epochs, batch_size=BATCH, lr=PAPER["lr"], l2=PAPER["l2"], seed=0, progress=False,
+                      device="cpu", num_threads=threads, eval_batch_size=EVAL_BATCH,
+                      prefix_augment=PAPER["prefix_augment"], lr_schedule=PAPER["lr_schedule"])
     n_w = min(len(tr), 10 * BATCH + len(tr) % BATCH)  # the same warm-up subsets as keras_model.py
     n_wv = min(len(va), EVAL_BATCH + len(va) % EVAL_BATCH)
     torch.manual_seed(0)
-    warm = LightCurveRNN(3, 3, 3, rnn="gru", rnn_units=UNITS, dense_units=UNITS, dropout=0.4)
+    warm = LightCurveRNN(3, 3, 3, rnn="gru", rnn_units=UNITS, dense_units=int(PAPER["dense_units"]),
+                         dropout=PAPER["dropout"])
     train(warm, tr.take(np.arange(n_w)), va.take(np.arange(n_wv)), loss_fn, replace(cfg, epochs=1))
     torch.manual_seed(0)
-    model = LightCurveRNN(3, 3, 3, rnn="gru", rnn_units=UNITS, dense_units=UNITS, dropout=0.4)
+    model = LightCurveRNN(3, 3, 3, rnn="gru", rnn_units=UNITS, dense_units=int(PAPER["dense_units"]),
+                         dropout=PAPER["dropout"])
     c0 = time.process_time()
     res = train(model, tr, va, loss_fn, cfg)
     cpu_epoch = (time.process_time() - c0) / len(res.history)
@@ -146,7 +151,8 @@ def main(args: argparse.Namespace) -> dict:
     print(f"  data: {n_train:,} training / {n_val:,} validation synthetic curves, length median "
           f"{np.median(tr.lengths):.0f}, max {tr.lengths.max()}; 3 features, 3 context, 3 classes"
           f"{' (--quick)' if quick else ''}")
-    print(f"  GRU {UNITS}/{UNITS}, dense {UNITS}, dropout 0.4, L2 0.01, Adam 1e-4, batch {BATCH}, focal loss; "
+    print(f"  preset 'paper': GRU {UNITS} x 2, dense {PAPER['dense_units']}, dropout {PAPER['dropout']}, "
+          f"L2 {PAPER['l2']}, Adam {PAPER['lr']:g}, batch {BATCH}, {PAPER['loss']} loss; "
           f"{epochs} epoch(s) each; predict batch {EVAL_BATCH}; {os.cpu_count()} CPUs")
     print(f"  load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (other processes share the cores)",
           flush=True)
