@@ -287,3 +287,21 @@ def test_single_band_model_ignores_other_bands(single_band_clf, tiny_lcset):
             if prev and prev[0].probs is not None:
                 np.testing.assert_array_equal(out.probs, prev[0].probs)
     assert inc.check(Detection("new", 59000.0, 18.0, 0.1, "zz", 1.0, 2.0)) is None  # ignored, not refused
+
+
+def test_default_preset_with_boosted_trees_equals_full_rerun(tiny_lcset):
+    """The skysift preset's boosted trees and temperature: streaming equals predict_proba."""
+    from skysift.classifier import Classifier
+    from tests.stream.conftest import tiny_params
+
+    clf = Classifier(**{**tiny_params(), "boost": True}).fit(tiny_lcset)
+    assert clf.boost_ is not None and 0.0 <= clf.blend_alpha_ <= 1.0
+    inc = IncrementalClassifier(clf)
+    recs = lcset_records(tiny_lcset)
+    inc.update_many(recs[: len(recs) // 2])
+    for r in recs[len(recs) // 2 :]:
+        inc.update(r.object_id, r.mjd, r.mag, r.mag_err, r.band, r.ra, r.dec)
+    got = inc.predict_proba(tiny_lcset.object_ids).to_numpy()
+    np.testing.assert_allclose(got, proba(clf, tiny_lcset), atol=ATOL)
+    np.testing.assert_allclose(prefix_rerun(clf, recs[:40]), np.stack(
+        [p for p in IncrementalClassifier(clf).update_many(recs[:40])]), atol=ATOL)
