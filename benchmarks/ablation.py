@@ -30,6 +30,7 @@ CONFIGS: dict[str, dict] = {
     "focal": {"loss": "focal"},
     "light_regularisation": {"dropout": 0.2, "l2": 0.001},
     "small": {"rnn_units": 32, "dense_units": 32, "boost": False},
+    "max_length_100": {"max_length": 100},
 }
 N_OBS = (1, 3, 6, 10, None)
 

@@ -77,7 +77,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "skysift": {
         "rnn_units": 100, "dense_units": 100, "loss": "wce", "gamma": 2.0, "dropout": 0.4, "l2": 0.01,
         "epochs": 15, "batch_size": 128, "lr": 1e-3, "stats": True, "prefix_augment": 0.5,
-        "lr_schedule": "cosine", "max_length": 30, "boost": True,
+        "lr_schedule": "cosine", "max_length": 100, "boost": True,
     },
 }
 

@@ -63,7 +63,7 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--epochs", type=int, default=None, help="epochs (preset: 15 / 200)")
     g.add_argument("--batch-size", type=int, default=None, help="batch size (preset: 128)")
     g.add_argument("--lr", type=float, default=None, help="Adam learning rate (preset: 1e-3 cosine / 1e-4)")
-    g.add_argument("--max-length", type=int, default=None, help="sequence length in observations (preset: 30)")
+    g.add_argument("--max-length", type=int, default=None, help="sequence length in observations (preset: 100 / 30)")
     g.add_argument("--threads", type=int, default=1,
                    help="torch CPU threads for training (default 1: faster than 2 on small CPU batches)")
     g.add_argument("--early-stopping", type=int, default=None, metavar="EPOCHS",
