@@ -7,20 +7,27 @@
   for the nearest-galaxy crossmatch at scale.
 * :func:`write_lightcurves_hats` writes a :class:`~skysift.io.LightCurveSet` as a HATS catalogue.
 
-Needs the optional dependencies ``lsdb`` and ``distributed`` (``pip install skysift[scale]``).
+Needs the optional dependencies ``lsdb`` and ``distributed`` (``pip install skysift[scale]``);
+they are imported on first use, so ``import skysift.scale`` works without them.
 """
 
 from __future__ import annotations
 
-from skysift.scale.catalog import ClassifyResult, classify_catalog
-from skysift.scale.context import import_galaxy_catalog
-from skysift.scale.nested import lightcurves_from_nested, to_nested_frame, write_lightcurves_hats
+import importlib
 
-__all__ = [
-    "ClassifyResult",
-    "classify_catalog",
-    "import_galaxy_catalog",
-    "lightcurves_from_nested",
-    "to_nested_frame",
-    "write_lightcurves_hats",
-]
+_EXPORTS = {
+    "ClassifyResult": "skysift.scale.catalog",
+    "classify_catalog": "skysift.scale.catalog",
+    "import_galaxy_catalog": "skysift.scale.context",
+    "lightcurves_from_nested": "skysift.scale.nested",
+    "to_nested_frame": "skysift.scale.nested",
+    "write_lightcurves_hats": "skysift.scale.nested",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'skysift.scale' has no attribute {name!r}")

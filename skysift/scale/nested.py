@@ -86,3 +86,48 @@ def lightcurves_from_nested(df: pd.DataFrame, column: str = LIGHTCURVE_COLUMN, w
 
 def _is_nested(series: pd.Series) -> bool:
     return hasattr(series, "nest") and str(series.dtype).startswith("nested")
+
+
+def healpix_pixels(ra_deg: np.ndarray, dec_deg: np.ndarray, order: int) -> np.ndarray:
+    """HEALPix (nested) pixel numbers at ``order`` of positions in degrees."""
+    from hats.pixel_math.spatial_index import compute_spatial_index, spatial_index_to_healpix
+
+    return np.asarray(spatial_index_to_healpix(compute_spatial_index(ra_deg, dec_deg), target_order=order))
+
+
+def write_hats_partition(out: str | Path, order: int, pixel: int, frame: pd.DataFrame) -> int:
+    """Write one HATS partition (objects of one HEALPix pixel, nested light curves) under ``out``;
+    returns its number of rows. The file appears only when complete (temporary name, then rename)."""
+    import nested_pandas as npd
+    from hats.io.paths import pixel_catalog_file
+    from hats.pixel_math import HealpixPixel
+    from hats.pixel_math.spatial_index import compute_spatial_index
+
+    import pyarrow.parquet as pq
+
+    index = compute_spatial_index(frame["ra"].to_numpy(float), frame["dec"].to_numpy(float))
+    nf = npd.NestedFrame(frame).assign(_healpix_29=index).sort_values("_healpix_29", kind="stable")
+    table = nf.reset_index(drop=True).to_pyarrow()
+    table = table.replace_schema_metadata(None)  # no pandas index metadata: _healpix_29 is a plain column
+    path = Path(str(pixel_catalog_file(Path(out), HealpixPixel(int(order), int(pixel)))))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(".tmp-" + path.name)
+    pq.write_table(table, tmp)
+    tmp.replace(path)
+    return len(nf)
+
+
+def finish_hats(out: str | Path, name: str, pixels: list[tuple[int, int]], total_rows: int) -> Path:
+    """Write the metadata of a HATS catalogue whose partitions :func:`write_hats_partition` wrote."""
+    from hats.catalog import PartitionInfo, TableProperties
+    from hats.io import write_parquet_metadata
+    from hats.pixel_math import HealpixPixel
+
+    out = Path(out)
+    hp = [HealpixPixel(int(o), int(p)) for o, p in sorted(pixels)]
+    write_parquet_metadata(out)
+    PartitionInfo.from_healpix(hp).write_to_file(out / "partition_info.csv")
+    TableProperties(catalog_name=name, catalog_type="object", total_rows=int(total_rows), ra_column="ra",
+                    dec_column="dec", healpix_column="_healpix_29", healpix_order=29,
+                    hats_order=max(o for o, _ in pixels)).to_properties_file(out)
+    return out
