@@ -10,10 +10,10 @@ chunks of ``--chunk`` objects with their own seeds, so the light curves are neve
 Writes into ``--out``:
 
 * ``parquet/objects/part-NNNNN.parquet`` + ``parquet/photometry/part-NNNNN.parquet``: the
-  partitioned Parquet archive (one pair per chunk; skysift's two tables, plus a ``_pix`` column,
-  the HEALPix pixel at ``--order``);
+  partitioned Parquet archive (one pair per chunk; skysift's two tables);
 * ``lightcurves_hats/``: the same objects as a HATS catalogue (one partition per HEALPix pixel
-  at ``--order``, light curves nested in ``lc``), written pixel by pixel from the chunks;
+  at ``--order``, light curves nested in ``lc``): each chunk's rows are appended to per-pixel
+  spill files, then each pixel's file becomes one partition;
 * ``galaxies.parquet`` and ``galaxies_hats/`` (the galaxy catalogue, with a 60 arcsec margin).
 """
 
@@ -28,7 +28,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,11 +39,33 @@ from skysift.scale.nested import finish_hats, healpix_pixels, to_nested_frame, w
 from skysift.simulate.demo import make_demo_survey  # noqa: E402
 
 
+class _Spill:
+    """Per-pixel Parquet files that rows are appended to, chunk after chunk."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.writers: dict[int, pq.ParquetWriter] = {}
+        directory.mkdir(parents=True, exist_ok=True)
+
+    def append(self, pixel: int, frame: pd.DataFrame) -> None:
+        table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+        if pixel not in self.writers:
+            self.writers[pixel] = pq.ParquetWriter(self.directory / f"{pixel}.parquet", table.schema)
+        self.writers[pixel].write_table(table)
+
+    def close(self) -> list[int]:
+        for w in self.writers.values():
+            w.close()
+        return sorted(self.writers)
+
+
 def make_chunks(out: Path, n_objects: int, chunk: int, order: int, seed: int) -> int:
-    """Pass 1: draw the survey chunk by chunk into the Parquet archive; returns the number of objects."""
+    """Pass 1: draw the survey chunk by chunk into the Parquet archive, and spill each chunk's rows
+    to per-pixel files; returns the number of objects."""
     parq = out / "parquet"
     (parq / "objects").mkdir(parents=True, exist_ok=True)
     (parq / "photometry").mkdir(parents=True, exist_ok=True)
+    spill_obj, spill_phot = _Spill(out / "spill" / "objects"), _Spill(out / "spill" / "photometry")
     gal_writer = None
     done = 0
     for i, start in enumerate(range(0, n_objects, chunk)):
@@ -53,39 +74,42 @@ def make_chunks(out: Path, n_objects: int, chunk: int, order: int, seed: int) ->
         ids = {old: f"goto{start + k:010d}" for k, old in enumerate(lc.objects["object_id"])}
         objects = lc.objects.assign(object_id=lc.objects["object_id"].map(ids))
         phot = lc.photometry.assign(object_id=lc.photometry["object_id"].map(ids))
-        objects["_pix"] = healpix_pixels(objects["ra"].to_numpy(), objects["dec"].to_numpy(), order)
-        phot["_pix"] = phot["object_id"].map(objects.set_index("object_id")["_pix"]).to_numpy()
-        objects = objects.sort_values(["_pix", "object_id"], kind="stable")
-        phot = phot.sort_values(["_pix", "object_id", "mjd"], kind="stable")
         name = f"part-{i:05d}.parquet"
-        objects.to_parquet(parq / "objects" / name, index=False, row_group_size=4096)
-        phot.to_parquet(parq / "photometry" / name, index=False, row_group_size=32768)
+        objects.to_parquet(parq / "objects" / name, index=False)
+        phot.to_parquet(parq / "photometry" / name, index=False)
+        pix = pd.Series(healpix_pixels(objects["ra"].to_numpy(), objects["dec"].to_numpy(), order),
+                        index=objects["object_id"].to_numpy())
+        phot_pix = pix.reindex(phot["object_id"].to_numpy()).to_numpy()
+        for p, rows in objects.groupby(pix.to_numpy()).groups.items():
+            spill_obj.append(int(p), objects.loc[rows])
+        for p, rows in phot.groupby(phot_pix).groups.items():
+            spill_phot.append(int(p), phot.loc[rows])
         table = pa.Table.from_pandas(galaxies[["ra", "dec"]], preserve_index=False)
         if gal_writer is None:
             gal_writer = pq.ParquetWriter(out / "galaxies.parquet", table.schema)
         gal_writer.write_table(table)
         done += len(objects)
         print(f"  chunk {i}: {len(objects)} objects, {len(phot)} detections, {len(galaxies)} galaxies", flush=True)
+    spill_obj.close()
+    spill_phot.close()
     if gal_writer is not None:
         gal_writer.close()
     return done
 
 
 def write_hats(out: Path, order: int) -> int:
-    """Pass 2: one HATS partition per HEALPix pixel, gathered from the chunks (pushdown on ``_pix``)."""
-    objects = pads.dataset(out / "parquet" / "objects")
-    phot = pads.dataset(out / "parquet" / "photometry")
-    pixels = np.unique(objects.to_table(columns=["_pix"]).column("_pix").to_numpy())
+    """Pass 2: one HATS partition per HEALPix pixel, from that pixel's spill files (then removed)."""
+    spill = out / "spill"
     hats_dir = out / "lightcurves_hats"
     written, total = [], 0
-    for p in pixels:
-        flt = pads.field("_pix") == int(p)
-        o = objects.to_table(filter=flt).to_pandas().drop(columns="_pix")
-        ph = phot.to_table(filter=flt).to_pandas().drop(columns="_pix")
-        nf = to_nested_frame(LightCurveSet(ph, o), "lc")
-        total += write_hats_partition(hats_dir, order, int(p), nf)
-        written.append((order, int(p)))
+    for f in sorted((spill / "objects").glob("*.parquet"), key=lambda f: int(f.stem)):
+        p = int(f.stem)
+        o = pd.read_parquet(f)
+        ph = pd.read_parquet(spill / "photometry" / f.name)
+        total += write_hats_partition(hats_dir, order, p, to_nested_frame(LightCurveSet(ph, o), "lc"))
+        written.append((order, p))
     finish_hats(hats_dir, "goto_synthetic", written, total)
+    shutil.rmtree(spill)
     return len(written)
 
 
@@ -95,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", required=True, help="output directory (replaced)")
     ap.add_argument("--chunk", type=int, default=50_000, help="objects drawn at a time")
     ap.add_argument("--order", type=int, default=None,
-                    help="HEALPix order of the partitions (default: about 10,000 objects per partition on average)")
+                    help="HEALPix order of the partitions (default: at most about 20,000 objects per partition on average)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     out = Path(args.out)
@@ -103,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(out)
     out.mkdir(parents=True)
     if args.order is None:
-        args.order = int(max(0, np.ceil(np.log(max(args.objects, 1) / 12 / 10_000) / np.log(4))))
+        args.order = int(max(0, np.ceil(np.log(max(args.objects, 1) / 12 / 20_000) / np.log(4))))
     t0 = time.perf_counter()
     n = make_chunks(out, args.objects, args.chunk, args.order, args.seed)
     t1 = time.perf_counter()

@@ -87,8 +87,31 @@ class ModelPlugin(WorkerPlugin):
 
 
 def peak_rss_mib() -> float:
-    """Peak resident memory of this process (MiB)."""
+    """Peak resident memory of this process (MiB): ``VmHWM`` (Linux), else ``ru_maxrss``.
+
+    ``ru_maxrss`` survives ``execve``, so a worker started from a large parent would report the
+    parent's peak; ``VmHWM`` belongs to the process's own memory map.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def warm_up_worker() -> float:
+    """Import what tasks need (torch, LSDB, skysift.scale) in this process; returns the seconds taken."""
+    import time
+
+    t = time.perf_counter()
+    import lsdb  # noqa: F401
+    import torch  # noqa: F401
+
+    import skysift.scale.catalog  # noqa: F401
+
+    return time.perf_counter() - t
 
 
 @contextmanager
