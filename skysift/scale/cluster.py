@@ -136,7 +136,7 @@ def dask_client(scheduler: str | None = None, n_workers: int = 1, threads_per_wo
     env = {"OMP_NUM_THREADS": str(threads_per_worker), "MKL_NUM_THREADS": str(threads_per_worker)}
     os.environ.update({k: os.environ.get(k, v) for k, v in env.items()})
     with LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker, processes=True,
-                      dashboard_address=None, memory_limit=memory_limit) as cluster, Client(cluster) as client:
+                      dashboard_address=":0", memory_limit=memory_limit) as cluster, Client(cluster) as client:
         yield client
 
 

@@ -92,7 +92,7 @@ def test_parquet_archive_equals_single_process_and_skips_written_parts(survey, c
     assert (r.n_skipped, r.n_objects_written) == (2, len(np.array_split(ids, 3)[2]))
 
 
-def test_killed_run_resumes_and_redoes_the_half_written_partition(survey, tmp_path):
+def test_killed_run_resumes_and_redoes_the_half_written_partition(survey, client, tmp_path):
     """A 'skysift predict --engine dask' process killed midway; the rerun skips what was done."""
     from skysift.scale import classify_catalog
 
@@ -124,16 +124,16 @@ def test_killed_run_resumes_and_redoes_the_half_written_partition(survey, tmp_pa
     (out / "hists").mkdir(exist_ok=True)
     (out / "hists" / f"{pending.parent.parent.name[7:]}_{pending.stem[5:]}_histogram.npz").write_bytes(b"junk")
 
-    r = classify_catalog(survey.lc_hats, survey.model, out, galaxy_catalog=survey.gal_hats, n_workers=1,
+    r = classify_catalog(survey.lc_hats, survey.model, out, galaxy_catalog=survey.gal_hats, client=client,
                          progress=False)
     assert r.n_skipped == n_done and r.n_objects_written == len(survey.lc)
     _assert_same_as_single_process(survey, _read_hats(out))
-    again = classify_catalog(survey.lc_hats, survey.model, out, galaxy_catalog=survey.gal_hats, n_workers=1,
+    again = classify_catalog(survey.lc_hats, survey.model, out, galaxy_catalog=survey.gal_hats, client=client,
                              progress=False)
     assert again.n_skipped == again.n_partitions and again.n_objects_written == 0
 
 
-def test_bad_inputs_are_clear(survey, tmp_path):
+def test_bad_inputs_are_clear(survey, client, tmp_path):
     from skysift.scale import classify_catalog
     from skysift.scale.context import write_galaxy_hats
 
@@ -144,4 +144,4 @@ def test_bad_inputs_are_clear(survey, tmp_path):
         classify_catalog(survey.lc_hats, survey.model, tmp_path / "out", galaxy_catalog=narrow)
     with pytest.raises(InputError, match="no nested light-curve column 'photometry'"):
         classify_catalog(survey.lc_hats, survey.model, tmp_path / "out", galaxy_catalog=survey.gal_hats,
-                         lightcurve_column="photometry")
+                         lightcurve_column="photometry", client=client)
