@@ -73,6 +73,7 @@ def classify_catalog(
     galaxy_catalog: str | Path | None = None,
     first_n: Sequence[int] = (),
     lightcurve_column: str = LIGHTCURVE_COLUMN,
+    decision: str = "argmax",
     scheduler: str | None = None,
     n_workers: int = 1,
     threads_per_worker: int = 1,
@@ -89,6 +90,7 @@ def classify_catalog(
     galaxy_catalog: HATS galaxy catalogue (``skysift catalogs import``) for the nearest-galaxy
         distance; None uses the catalogue saved in the model (what single-process predict uses).
     first_n: also write the probabilities after each object's first n observations.
+    decision: how ``predicted`` is chosen: ``argmax``, ``weighted`` or ``fpr`` (:meth:`Classifier.decide`).
     scheduler: a Dask scheduler address (``tcp://host:8786``); None starts a local cluster of
         ``n_workers`` processes with ``threads_per_worker`` threads each.
     resume: continue an interrupted run in ``out`` (partitions already written are skipped).
@@ -105,8 +107,10 @@ def classify_catalog(
     uses_galaxies = bool(clf.n_context_ and clf.context_config_.galaxy_distance)
     radius = float(clf.context_config_.match_radius_arcsec)
     galaxies = _galaxies(clf, galaxy_catalog, radius) if uses_galaxies else None
+    if decision not in ("argmax", "weighted", "fpr"):
+        raise InputError(f"decision must be 'argmax', 'weighted' or 'fpr', got {decision!r}")
     opts = PartitionOptions(first_n=first_n, lightcurve_column=lightcurve_column,
-                            galaxy_distance=uses_galaxies, source=str(catalog))
+                            galaxy_distance=uses_galaxies, source=str(catalog), decision=decision)
     if overwrite and out.exists():
         shutil.rmtree(out)
     t0 = time.perf_counter()
@@ -163,7 +167,7 @@ def classify_partition(df: pd.DataFrame, pixel, handle: ModelHandle, opts: Parti
     dist = None
     if opts.galaxy_distance:
         dist = np.asarray(df[DISTANCE_COLUMN].to_numpy(dtype=float, na_value=np.nan), float)
-    return predictions_frame(clf, lcset, dist, opts.first_n, handle.version, index=df.index)
+    return predictions_frame(clf, lcset, dist, opts.first_n, handle.version, index=df.index, decision=opts.decision)
 
 
 def _classify_hats(catalog: Path, out: Path, handle: ModelHandle, clf, galaxies, radius: float,

@@ -60,7 +60,8 @@ def predict_dask(args: argparse.Namespace) -> int:
         raise SkysiftError(f"--first-n: expected numbers separated by commas, got '{args.first_n}'") from None
     result = classify_catalog(
         args.data, args.model, args.out, galaxy_catalog=args.galaxy_hats, first_n=first_n,
-        lightcurve_column=args.lightcurve_column, scheduler=args.scheduler, n_workers=args.workers,
+        lightcurve_column=args.lightcurve_column, decision=getattr(args, "decision", "argmax"),
+        scheduler=args.scheduler, n_workers=args.workers,
         threads_per_worker=args.threads_per_worker, resume=not args.no_resume, overwrite=args.overwrite,
     )
     print(json.dumps(result.to_dict(), indent=2))

@@ -27,12 +27,14 @@ class PartitionOptions:
     lightcurve_column: the nested light-curve column (HATS input).
     galaxy_distance: the rows carry the crossmatch distance column ``_dist_arcsec``.
     source: the input's name, for error messages.
+    decision: how ``predicted`` is chosen (:meth:`~skysift.classifier.Classifier.decide`).
     """
 
     first_n: tuple[int, ...] = field(default_factory=tuple)
     lightcurve_column: str = "lc"
     galaxy_distance: bool = True
     source: str = "catalogue"
+    decision: str = "argmax"
 
 
 def output_columns(classes: Sequence[str], first_n: Sequence[int], galaxy_distance: bool) -> list[str]:
@@ -52,6 +54,7 @@ def predictions_frame(
     first_n: Sequence[int],
     version: str,
     index: pd.Index | None = None,
+    decision: str = "argmax",
 ) -> pd.DataFrame:
     """Probabilities of every object of ``lcset`` (rows in ``lcset.objects`` order).
 
@@ -72,7 +75,7 @@ def predictions_frame(
         "object_id": objects["object_id"].astype(str).to_numpy(),
         "ra": objects["ra"].to_numpy(np.float64),
         "dec": objects["dec"].to_numpy(np.float64),
-        "predicted": np.asarray(classes, dtype=object)[p.argmax(axis=1)] if n else np.zeros(0, object),
+        "predicted": np.asarray(classes, dtype=object)[clf.decide(p, decision)] if n else np.zeros(0, object),
     }
     for key, pk in probs.items():
         suffix = "" if key is None else f"_first{key}"
