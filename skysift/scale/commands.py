@@ -76,14 +76,19 @@ def add_catalogs_import(sub) -> None:
     actions = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)  # noqa: SLF001
     if actions is None:
         actions = parser.add_subparsers(dest="catalogs_action", required=True)
-    p = actions.add_parser("import", help="turn a galaxy table (CSV/Parquet, ra/dec in degrees) into a HATS catalogue")
+    p = actions.add_parser(
+        "import", help="turn a galaxy table (CSV/Parquet, ra/dec in degrees) into a HATS catalogue",
+        description="Write a galaxy table as a HATS catalogue with a margin cache, for the nearest-galaxy "
+                    "crossmatch of 'skysift predict --engine dask --galaxy-hats DIR'.",
+        epilog="example:\n  skysift catalogs import galaxies.csv --out galaxies_hats --ra RAJ2000 --dec DEJ2000",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("path", help="galaxy table (CSV or Parquet)")
     p.add_argument("--out", required=True, help="HATS catalogue directory to write")
     p.add_argument("--ra", default="ra", help="RA column (degrees)")
     p.add_argument("--dec", default="dec", help="Dec column (degrees)")
     p.add_argument("--margin", type=float, default=60.0,
                    help="margin cache (arcsec); at least the match radius (60 arcsec) for exact crossmatches")
-    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     p.set_defaults(func=cmd_catalogs_import)
 
 
