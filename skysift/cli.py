@@ -54,7 +54,7 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model and training (defaults: those of --preset)")
     g.add_argument("--preset", choices=["skysift", "paper"], default="skysift",
                    help="skysift's default model, or Burhanudin et al. (2021) exactly (default: skysift)")
-    g.add_argument("--rnn", choices=["gru", "lstm"], default="gru")
+    g.add_argument("--rnn", choices=["gru", "lstm"], default="gru", help="recurrent cell (default: gru)")
     g.add_argument("--loss", choices=["ce", "wce", "focal"], default=None, help="loss (preset: wce / focal)")
     g.add_argument("--gamma", type=float, default=None, help="focal-loss gamma (preset: 2)")
     g.add_argument("--rnn-units", type=int, default=None, help="recurrent units (preset: 100)")
