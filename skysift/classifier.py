@@ -293,6 +293,17 @@ class Classifier:
         raw = self._raw_context(objects)
         return self.ctx_scaler_.transform(raw.to_numpy(np.float64))
 
+    def _scale_given_context(self, context: pd.DataFrame, n_objects: int) -> np.ndarray:
+        if not self.n_context_:
+            return np.zeros((n_objects, 0), np.float32)
+        missing = [c for c in self.context_columns_ if c not in context.columns]
+        if missing or len(context) != n_objects:
+            raise ModelMismatchError(
+                f"the given context has columns {list(context.columns)} and {len(context)} rows; the model needs "
+                f"{list(self.context_columns_)} for {n_objects} objects"
+            )
+        return self.ctx_scaler_.transform(context[self.context_columns_].to_numpy(np.float64))
+
     def _raw_context(self, objects: pd.DataFrame) -> pd.DataFrame:
         cfg = self.context_config_
         missing = [c for c in (cfg.extra_columns or []) if c not in objects.columns]
@@ -343,16 +354,25 @@ class Classifier:
         return codes.astype(np.int64)
 
     def prepare_arrays(
-        self, lcset: LightCurveSet, max_observations: int | None = None, labels: bool = False
+        self,
+        lcset: LightCurveSet,
+        max_observations: int | None = None,
+        labels: bool = False,
+        context: pd.DataFrame | None = None,
     ) -> SequenceData:
         """The model's input arrays for a set (sequences scaled with the training scaler, scaled
-        context, and with ``labels`` the class indices), in ``lcset.objects`` order."""
+        context, and with ``labels`` the class indices), in ``lcset.objects`` order.
+
+        ``context``: the raw context features (columns ``context_columns_``, one row per object in
+        ``lcset.objects`` order; degrees, arcsec) when computed elsewhere, e.g. the nearest-galaxy
+        distance from a catalogue crossmatch done partition by partition (:mod:`skysift.scale`).
+        """
         self._check_fitted()
         seq = self._sequences(lcset, self.sequence_config_)
         if max_observations is not None:
             seq = seq.truncated(int(max_observations))
         seq = scale_sequences(seq, self.seq_scaler_)
-        ctx = self.context_vectors(lcset.objects)
+        ctx = self.context_vectors(lcset.objects) if context is None else self._scale_given_context(context, len(lcset))
         y = None
         if labels:
             if lcset.labels is None:
@@ -538,11 +558,14 @@ class Classifier:
             warnings.warn(f"{n_empty} objects have no usable observations; their probabilities are the model's "
                           "output for an empty light curve", stacklevel=3)
 
-    def predict_proba(self, lcset: LightCurveSet, max_observations: int | None = None) -> np.ndarray:
+    def predict_proba(
+        self, lcset: LightCurveSet, max_observations: int | None = None, context: pd.DataFrame | None = None
+    ) -> np.ndarray:
         """Class probabilities (n, n_classes), columns in ``classes_`` order, rows in
         ``lcset.objects`` order. ``max_observations=k`` shows the model only each light curve's
-        first k observations (as when classifying in real time after k detections)."""
-        data = self.prepare_arrays(lcset, max_observations=max_observations)
+        first k observations (as when classifying in real time after k detections). ``context``:
+        raw context features computed elsewhere (see :meth:`prepare_arrays`)."""
+        data = self.prepare_arrays(lcset, max_observations=max_observations, context=context)
         self._warn_empty(data)
         return self._proba(data)
 

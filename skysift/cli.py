@@ -54,7 +54,7 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model and training (defaults: those of --preset)")
     g.add_argument("--preset", choices=["skysift", "paper"], default="skysift",
                    help="skysift's default model, or Burhanudin et al. (2021) exactly (default: skysift)")
-    g.add_argument("--rnn", choices=["gru", "lstm"], default="gru")
+    g.add_argument("--rnn", choices=["gru", "lstm"], default="gru", help="recurrent cell (default: gru)")
     g.add_argument("--loss", choices=["ce", "wce", "focal"], default=None, help="loss (preset: wce / focal)")
     g.add_argument("--gamma", type=float, default=None, help="focal-loss gamma (preset: 2)")
     g.add_argument("--rnn-units", type=int, default=None, help="recurrent units (preset: 100)")
@@ -165,7 +165,12 @@ def cmd_datasets(args: argparse.Namespace) -> int:
         demo = args.name == "demo" or args.name.startswith("demo:")
         ds = load_dataset(args.name, seed=args.seed, galaxy_catalog=None if demo else "none")
         lcset = ds.lcset
-        out = lcset.save(args.out, format=args.format)
+        if args.format == "hats":
+            from skysift.scale.commands import build_dataset_hats
+
+            out = build_dataset_hats(lcset, args.out)
+        else:
+            out = lcset.save(args.out, format=args.format)
         print(f"wrote {lcset!r} to {out}")
         if demo and ds.galaxy_catalog is not None:  # the demo survey's own galaxies, for 'skysift catalogs add'
             gal = Path(out) / "galaxies.csv"
@@ -228,6 +233,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    if getattr(args, "engine", "local") == "dask":
+        from skysift.scale.commands import predict_dask
+
+        return predict_dask(args)
     model_path = _check_model_file(args.model)
     if args.out:
         _check_output_file(args.out)
@@ -374,8 +383,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["list", "build"], help="list the names, or build NAME into --out")
     p.add_argument("name", nargs="?", help="dataset to build ('demo:N' or a name from 'skysift datasets list')")
     p.add_argument("--out", help="output directory (build)")
-    p.add_argument("--format", choices=["parquet", "csv"], default="parquet",
-                   help="table format written by build (default: parquet)")
+    p.add_argument("--format", choices=["parquet", "csv", "hats"], default="parquet",
+                   help="table format written by build (default: parquet; hats: a HATS catalogue with nested "
+                        "light curves, for 'skysift predict --engine dask')")
     p.add_argument("--seed", type=int, default=0, help="seed of the demo data")
     p.set_defaults(func=cmd_datasets)
 
@@ -422,7 +432,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--decision", choices=["argmax", "weighted", "fpr"], default="argmax",
                    help="how 'predicted' is chosen: most probable class, validation-fitted class weights "
                         "(best macro F1), or per-class thresholds at the model's target FPR")
-    p.add_argument("--out", help="CSV file (default: standard output)")
+    p.add_argument("--out", help="CSV file (default: standard output); with --engine dask, a directory")
+    from skysift.scale.commands import add_predict_dask_arguments
+
+    add_predict_dask_arguments(p)
     p.set_defaults(func=cmd_predict)
 
     p = _command(sub, "evaluate", "evaluate a model on a labelled dataset and write a report",
@@ -479,6 +492,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_replay_arguments(p)
     p.set_defaults(func=cmd_replay)
+
+    # --- survey scale (skysift.scale): 'catalogs import' -------------------------------------------
+    from skysift.scale.commands import add_catalogs_import
+
+    add_catalogs_import(sub)
     return parser
 
 

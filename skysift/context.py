@@ -157,8 +157,14 @@ def nearest_galaxy_distance(
     dummy_arcsec: float = 100.0,
 ) -> np.ndarray:
     """Distance (arcsec) to the nearest galaxy, or ``dummy_arcsec`` when none is within ``radius_arcsec``."""
-    d = catalog.nearest_distance(ra_deg, dec_deg)
-    return np.where(d <= radius_arcsec, d, dummy_arcsec)
+    return apply_match_radius(catalog.nearest_distance(ra_deg, dec_deg), radius_arcsec, dummy_arcsec)
+
+
+def apply_match_radius(distance_arcsec: np.ndarray, radius_arcsec: float = 60.0, dummy_arcsec: float = 100.0) -> np.ndarray:
+    """Nearest-galaxy distances (arcsec; NaN for "no match") with ``dummy_arcsec`` beyond ``radius_arcsec``."""
+    d = np.asarray(distance_arcsec, float)
+    with np.errstate(invalid="ignore"):
+        return np.where(d <= radius_arcsec, d, dummy_arcsec)
 
 
 def context_features(

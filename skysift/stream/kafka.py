@@ -367,7 +367,7 @@ def add_arguments(parser: Any) -> None:
                              "-X sasl.username=U -X sasl.password=P -X ssl.ca.location=ca.pem")
     parser.add_argument("--max-messages", type=int, default=None, help="stop after this many messages")
     parser.add_argument("--idle-timeout", type=float, default=None, help="stop after this many seconds without messages")
-    parser.add_argument("--log-level", default="warning")
+    parser.add_argument("--log-level", default="warning", help="logging level (default: warning)")
 
 
 def run_cli(args: Any) -> BatchResult:

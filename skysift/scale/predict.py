@@ -1,0 +1,111 @@
+"""Classification of one partition: light curves + crossmatch distances in, a probability table out.
+
+The same function serves the HATS and the Parquet-archive paths, so both give what
+:meth:`skysift.classifier.Classifier.predict_proba` gives on the same objects in one process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from skysift.io.tables import LightCurveSet
+from skysift.scale.context import raw_context
+
+MODEL_VERSION_COLUMN = "model_version"
+
+
+@dataclass(frozen=True)
+class PartitionOptions:
+    """How to classify each partition.
+
+    first_n: also give the probabilities after each object's first n observations, for each n
+        (columns ``p_<class>_first<n>``).
+    lightcurve_column: the nested light-curve column (HATS input).
+    galaxy_distance: the rows carry the crossmatch distance column ``_dist_arcsec``.
+    source: the input's name, for error messages.
+    decision: how ``predicted`` is chosen (:meth:`~skysift.classifier.Classifier.decide`).
+    """
+
+    first_n: tuple[int, ...] = field(default_factory=tuple)
+    lightcurve_column: str = "lc"
+    galaxy_distance: bool = True
+    source: str = "catalogue"
+    decision: str = "argmax"
+
+
+def output_columns(classes: Sequence[str], first_n: Sequence[int], galaxy_distance: bool) -> list[str]:
+    """Column order of the output table."""
+    cols = ["object_id", "ra", "dec", "predicted"] + [f"p_{c}" for c in classes]
+    for n in first_n:
+        cols += [f"p_{c}_first{n}" for c in classes]
+    if galaxy_distance:
+        cols.append("galaxy_dist_arcsec")
+    return cols + [MODEL_VERSION_COLUMN]
+
+
+def predictions_frame(
+    clf,
+    lcset: LightCurveSet,
+    distance_arcsec: np.ndarray | None,
+    first_n: Sequence[int],
+    version: str,
+    index: pd.Index | None = None,
+    decision: str = "argmax",
+) -> pd.DataFrame:
+    """Probabilities of every object of ``lcset`` (rows in ``lcset.objects`` order).
+
+    ``distance_arcsec``: nearest-galaxy crossmatch distances (arcsec, NaN for none within the
+    radius), or None when the model does not use them.
+    """
+    classes = list(clf.classes_)
+    n = len(lcset)
+    objects = lcset.objects
+    ctx = None
+    if clf.n_context_:
+        ctx = raw_context(objects, distance_arcsec, clf.context_config_, clf.context_columns_)
+    probs = {None: _proba(clf, lcset, None, ctx, len(classes))}
+    for k in first_n:
+        probs[int(k)] = _proba(clf, lcset, int(k), ctx, len(classes))
+    p = probs[None]
+    data: dict[str, object] = {
+        "object_id": objects["object_id"].astype(str).to_numpy(),
+        "ra": objects["ra"].to_numpy(np.float64),
+        "dec": objects["dec"].to_numpy(np.float64),
+        "predicted": np.asarray(classes, dtype=object)[clf.decide(p, decision)] if n else np.zeros(0, object),
+    }
+    for key, pk in probs.items():
+        suffix = "" if key is None else f"_first{key}"
+        for j, c in enumerate(classes):
+            data[f"p_{c}{suffix}"] = pk[:, j].astype(np.float32)
+    galaxy = bool(ctx is not None and "galaxy_dist_arcsec" in ctx.columns)
+    if galaxy:
+        data["galaxy_dist_arcsec"] = ctx["galaxy_dist_arcsec"].to_numpy(np.float64)
+    data[MODEL_VERSION_COLUMN] = np.full(n, version, dtype=object)
+    out = pd.DataFrame(data, index=index)
+    for col in ("object_id", "predicted", MODEL_VERSION_COLUMN):
+        out[col] = out[col].astype("string[pyarrow]")
+    return out[output_columns(classes, first_n, galaxy)]
+
+
+def empty_predictions(classes: Sequence[str], first_n: Sequence[int], galaxy_distance: bool,
+                      index: pd.Index | None = None) -> pd.DataFrame:
+    """A zero-row output table with the output's columns and types (Dask ``meta``)."""
+    data: dict[str, object] = {}
+    for col in output_columns(classes, first_n, galaxy_distance):
+        if col in ("object_id", "predicted", MODEL_VERSION_COLUMN):
+            data[col] = pd.Series([], dtype="string[pyarrow]", index=index)
+        elif col.startswith("p_"):
+            data[col] = pd.Series([], dtype=np.float32, index=index)
+        else:
+            data[col] = pd.Series([], dtype=np.float64, index=index)
+    return pd.DataFrame(data, index=index)
+
+
+def _proba(clf, lcset: LightCurveSet, max_observations: int | None, ctx: pd.DataFrame | None, n_classes: int):
+    if len(lcset) == 0:
+        return np.zeros((0, n_classes), np.float32)
+    return clf.predict_proba(lcset, max_observations=max_observations, context=ctx)
