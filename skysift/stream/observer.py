@@ -14,8 +14,8 @@ Routes (an :class:`fastapi.APIRouter`, included by :func:`skysift.stream.service
 ``POST /objects/{id}/labels``
     ``{"label": "SN Ia", "author": "...", "note": "..."}``: record an observer's label. It is
     stored beside the model's classification (never mixed with it) and kept when the model is
-    swapped. State-changing: when the service has a token (``app.state.api_token``, or the
-    ``SKYSIFT_API_TOKEN`` environment variable) the request needs ``Authorization: Bearer <token>``.
+    swapped. State-changing: like every POST, it needs the service's bearer token (the app-wide guard of
+    :mod:`skysift.stream.security`).
 ``GET /model``
     The loaded model: tag (file name and SHA-256 prefix), classes, bands, context features,
     galaxy catalogue, training summary and the skysift version that wrote it.
@@ -24,17 +24,15 @@ Routes (an :class:`fastapi.APIRouter`, included by :func:`skysift.stream.service
 from __future__ import annotations
 
 import math
-import os
 import re
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Header, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 router = APIRouter()
 
-TOKEN_ENV = "SKYSIFT_API_TOKEN"
 ZTF_ID = re.compile(r"^ZTF\d{2}[a-z]{7}$")
 #: Cone radius (arcsec) of the catalogue searches linked from an object page.
 LINK_RADIUS_ARCSEC = 5.0
@@ -156,18 +154,6 @@ def _version() -> str:
     return __version__
 
 
-def authorize(request: Request, authorization: str | None) -> None:
-    """Refuse a state-changing request without the service's bearer token (when it has one)."""
-    token = getattr(request.app.state, "api_token", None) or os.environ.get(TOKEN_ENV)
-    if not token:
-        return
-    if authorization is None or not authorization.startswith("Bearer "):
-        raise HTTPException(401, "this service needs 'Authorization: Bearer <token>' to change state",
-                            headers={"WWW-Authenticate": "Bearer"})
-    if authorization[len("Bearer "):].strip() != token:
-        raise HTTPException(403, "the bearer token is not valid")
-
-
 def _service(request: Request):
     return request.app.state.service
 
@@ -209,9 +195,8 @@ def get_labels(object_id: str, request: Request) -> dict:
 
 
 @router.post("/objects/{object_id}/labels", status_code=201)
-async def post_label(object_id: str, request: Request, authorization: str | None = Header(None)) -> dict:
+async def post_label(object_id: str, request: Request) -> dict:
     """Record an observer's label ``{"label", "author"?, "note"?}``; needs the bearer token when set."""
-    authorize(request, authorization)
     service = _service(request)
     _object_or_404(service, object_id)
     body = await request.body()

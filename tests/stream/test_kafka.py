@@ -172,7 +172,7 @@ def test_two_consumers_of_one_group_share_the_partitions(mock_cluster, schema, t
         st = open_storage(db)
         svc = StreamService(st, tiny_model_path)
         results[name] = AlertConsumer(svc, KafkaConfig(servers, [topic], group_id="pair", batch_size=5,
-                                                       poll_timeout_s=0.2)).run(idle_timeout_s=8)
+                                                       poll_timeout_s=0.2)).run(idle_timeout_s=20)
         st.close()
 
     threads = [threading.Thread(target=work, args=(n,)) for n in ("a", "b")]
