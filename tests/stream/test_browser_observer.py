@@ -10,7 +10,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.stream.conftest import lcset_records
+from tests.stream.conftest import AUTH, TEST_TOKEN, lcset_records
 from tests.stream.test_browser import browser_page, live_server  # noqa: F401 - fixtures
 from tests.stream.test_observer import ztf_alert_bytes
 
@@ -20,18 +20,20 @@ pytestmark = pytest.mark.slow
 def _post_objects(base: str, lcset, ids) -> None:
     recs = [r for r in lcset_records(lcset) if r.object_id in set(ids)]
     payload = [{k: v for k, v in r._asdict().items() if v is not None} for r in recs]
-    with httpx.Client(base_url=base, timeout=60) as http:
+    with httpx.Client(base_url=base, timeout=60, headers=AUTH) as http:
         assert http.post("/detections", json=payload).status_code == 200
 
 
 def test_object_page_shows_links_context_limits_probabilities_model_and_takes_a_label(live_server, browser_page):
     page, errors = browser_page
-    with httpx.Client(base_url=live_server, timeout=30) as http:
+    with httpx.Client(base_url=live_server, timeout=30, headers=AUTH) as http:
         r = http.post("/alerts", content=ztf_alert_bytes(), headers={"content-type": "application/avro"})
         assert r.status_code == 200, r.text
         ov = http.get("/objects/ZTF21abcdefg/overview").json()
 
     page.goto(live_server + "/#/object/ZTF21abcdefg")
+    # the observer's token, which the page sends with a label (the page reads without one)
+    page.evaluate(f"localStorage.setItem('skysift-token', '{TEST_TOKEN}')")
     page.wait_for_selector("#obj-links a")
     names = page.locator("#obj-links a").evaluate_all("as => as.map(a => a.dataset.name)")
     assert names == [x["name"] for x in ov["links"]]
@@ -63,7 +65,7 @@ def test_object_page_shows_links_context_limits_probabilities_model_and_takes_a_
     page.wait_for_function("() => document.querySelector('#human-label').textContent.includes('SN Ia')")
     assert "ana" in page.inner_text("#human-label")
     assert ov["machine"]["top_class"] in page.inner_text("#machine-class")
-    with httpx.Client(base_url=live_server, timeout=30) as http:
+    with httpx.Client(base_url=live_server, timeout=30, headers=AUTH) as http:
         labels = http.get("/objects/ZTF21abcdefg/labels").json()["labels"]
     assert labels[0]["label"] == "SN Ia" and labels[0]["author"] == "ana"
     page.reload()
@@ -90,7 +92,7 @@ def test_list_pages_and_keeps_filters_and_sort_in_the_url(live_server, browser_p
     assert page.locator("#page-next").is_disabled()
 
     # a filter resets to page 1 and is written into the URL; reloading restores the same view
-    with httpx.Client(base_url=live_server, timeout=30) as http:
+    with httpx.Client(base_url=live_server, timeout=30, headers=AUTH) as http:
         classes = http.get("/health").json()["model"]["classes"]
         n_top = {c: http.get("/objects", params={"cls": c, "limit": 1}).json()["total"] for c in classes}
     cls = max(n_top, key=n_top.get)
@@ -113,7 +115,7 @@ def test_list_pages_and_keeps_filters_and_sort_in_the_url(live_server, browser_p
 def test_unknown_class_in_the_url_is_refused_with_a_message(live_server, browser_page, tiny_lcset):
     page, errors = browser_page
     _post_objects(live_server, tiny_lcset, tiny_lcset.object_ids[:3])
-    with httpx.Client(base_url=live_server, timeout=30) as http:
+    with httpx.Client(base_url=live_server, timeout=30, headers=AUTH) as http:
         assert http.get("/objects", params={"cls": "FOO"}).status_code == 422
     page.goto(live_server + "/#/?cls=FOO")
     page.wait_for_selector("#error:not([hidden])")
