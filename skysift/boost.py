@@ -75,7 +75,7 @@ class BoostedTrees:
         return e / e.sum(axis=1, keepdims=True)
 
     def to_dict(self) -> dict:
-        """Plain lists and numbers (for a ``weights_only`` model file)."""
+        """Tensors and an int (for a ``weights_only`` model file)."""
         import torch
 
         return {k: torch.from_numpy(np.ascontiguousarray(getattr(self, k))) for k in

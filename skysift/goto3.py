@@ -57,6 +57,7 @@ from skysift.benchsets import (
     resample_to_survey,
     select_crts3_sources,
 )
+from skysift.context import galactic_coordinates
 from skysift.errors import InputError
 from skysift.io.tables import DropReport, LightCurveSet
 from skysift.simulate.survey import SurveyConfig
@@ -106,12 +107,6 @@ def _single_band(lcset: LightCurveSet, key: str) -> LightCurveSet:
     return sel
 
 
-def galactic_latitude(ra_deg: np.ndarray, dec_deg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Galactic (l, b) in degrees of ICRS positions (degrees)."""
-    g = SkyCoord(ra=np.asarray(ra_deg, float) * u.deg, dec=np.asarray(dec_deg, float) * u.deg).galactic
-    return g.l.deg, g.b.deg
-
-
 def place_extragalactic(
     objects: pd.DataFrame,
     galaxies: SkyCoord | None,
@@ -128,7 +123,7 @@ def place_extragalactic(
     """
     objects = objects.reset_index(drop=True).copy()
     labels = objects["label"].astype(str).to_numpy()
-    l_all, b_all = galactic_latitude(objects["ra"], objects["dec"])
+    l_all, b_all = galactic_coordinates(objects["ra"].to_numpy(float), objects["dec"].to_numpy(float))
     is_vs = labels == "VS"
     move = ~is_vs
     if not is_vs.any() or not move.any():

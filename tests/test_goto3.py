@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 from astropy.coordinates import SkyCoord
 
-from skysift.goto3 import build_goto3, galactic_latitude, load_goto3_sources, place_extragalactic
+from skysift.context import galactic_coordinates
+from skysift.goto3 import build_goto3, load_goto3_sources, place_extragalactic
 
 
 def _objects(rng, n_vs=2000, n_sn=200, n_agn=200):
@@ -32,8 +33,8 @@ def test_placement_keeps_stars_and_sn_latitudes_and_moves_hosts_along():
     new, moved = place_extragalactic(obj, hosts, np.random.default_rng(1))
     vs = obj["label"] == "VS"
     np.testing.assert_array_equal(new.loc[vs, ["ra", "dec"]].to_numpy(), obj.loc[vs, ["ra", "dec"]].to_numpy())
-    _, b_old = galactic_latitude(obj.loc[sn, "ra"], obj.loc[sn, "dec"])
-    _, b_new = galactic_latitude(new.loc[sn, "ra"], new.loc[sn, "dec"])
+    _, b_old = galactic_coordinates(obj.loc[sn, "ra"], obj.loc[sn, "dec"])
+    _, b_new = galactic_coordinates(new.loc[sn, "ra"], new.loc[sn, "dec"])
     assert np.max(np.abs(np.abs(b_new) - np.abs(b_old))) < 2.0  # |b| kept (up to the small jitter)
     # every supernova's host moved with it, at the same separation
     assert len(moved) == sn.sum()
