@@ -40,6 +40,8 @@ def _own_catalog(lcset: LightCurveSet) -> GalaxyCatalog | None:
     """The galaxy catalogue a set brings with it (``LightCurveSet.galaxies``), if any."""
     if lcset.galaxies is None:
         return None
+    from skysift.context import GalaxyCatalog
+
     return GalaxyCatalog.from_frame(lcset.galaxies, name=f"{lcset.name} galaxies")
 
 

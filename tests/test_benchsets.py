@@ -130,6 +130,25 @@ def test_peak_windows_contain_the_peak_and_nothing_outside_the_real_span() -> No
     assert out.photometry["mjd"].between(t[0], t[-1]).all()
 
 
+def test_reported_errors_follow_the_observed_magnitude_not_the_true_one() -> None:
+    # a star whose true brightness swings by 2 mag: error bars evaluated at the true magnitude
+    # would trace the noise-free light curve; they must be a function of what was measured
+    from dataclasses import replace
+
+    from skysift.simulate.survey import magnitude_error
+
+    t = np.arange(58000.0, 58400.0, 0.25)
+    m = 18.0 + 1.0 * np.sin(2 * np.pi * t / 3.7)
+    cfg = replace(CFG, limit_scatter_mag=0.0)  # one depth for every visit: the error is a function of mag
+    phot = pd.concat([B.resample_to_survey(_one(t, m), np.random.default_rng(s), cfg, window="anywhere",
+                                           method="linear", errors="homogenised", shift_to_survey=False).photometry
+                      for s in range(10)])
+    obs, err = phot["mag"].to_numpy(), phot["mag_err"].to_numpy()
+    assert obs.size > 30 and np.ptp(obs) > 1.0
+    expect = np.sqrt(magnitude_error(obs, cfg.limit_mag, cfg) ** 2 + B.homogenised_error(obs) ** 2)
+    np.testing.assert_allclose(err, expect, rtol=1e-10)
+
+
 def test_nearest_takes_real_values_and_respects_the_gap_limit() -> None:
     # two seasons of data with a 300-day hole: visits in the hole are lost
     t = np.concatenate([np.arange(0.0, 100.0, 1.0), np.arange(400.0, 500.0, 1.0)]) + 58000.0

@@ -101,3 +101,16 @@ def test_new_loaders_counts(shared_data):
     s82 = surveys.load_sdss_s82_quasars(shared_data, max_objects=200, seed=1)
     assert len(s82) == 200 and s82.bands == ["r"]
     assert (s82.objects["dec"].abs() < 1.3).all()
+
+
+@pytest.mark.data
+@pytest.mark.slow
+def test_goto3_saved_and_loaded_brings_its_galaxies(goto3_small, tmp_path):
+    """What `skysift datasets build goto3 --out DIR` writes loads back with its own catalogue."""
+    from skysift.datasets import load_dataset
+
+    ls, _ = goto3_small
+    ls.save(tmp_path / "g3")
+    ds = load_dataset(tmp_path / "g3")
+    assert len(ds.lcset) == len(ls)
+    assert ds.galaxy_catalog is not None and len(ds.galaxy_catalog) == len(ls.galaxies)
