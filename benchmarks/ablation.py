@@ -23,7 +23,9 @@ import numpy as np
 CONFIGS: dict[str, dict] = {
     "paper": {"preset": "paper", "epochs": 15},
     "skysift": {},
+    "no_forest": {"forest": False},
     "no_boost": {"boost": False},
+    "network_only": {"boost": False, "forest": False},
     "no_stats": {"stats": False, "boost": False},
     "no_prefix": {"prefix_augment": 0.0, "boost": False},
     "lr_1e-4_constant": {"lr": 1e-4, "lr_schedule": "constant"},
@@ -47,6 +49,36 @@ def evaluate(clf, lcset) -> dict:
         key = "all" if n is None else str(n)
         out[key] = {"auc": multiclass_auc(y, p), "macro_f1": float(f1_score(y, p.argmax(1), average="macro"))}
     return out
+
+
+#: Configurations that differ from the default only in the tree parts grown after the network: they
+#: share its network (training it does not depend on the trees), so they are measured on the
+#: default's own fit (:meth:`skysift.classifier.Classifier.refit_trees`), not trained again.
+TREE_PARTS = {"no_forest": (True, False), "no_boost": (False, True), "network_only": (False, False)}
+
+
+def record(out: Path, rec: dict) -> None:
+    """Append one result line to ``out`` (JSON lines)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("a") as f:
+        f.write(json.dumps(rec) + "\n")
+    v = rec["val"]
+    print(f"{rec['config']} seed {rec['seed']}: " + ", ".join(
+        f"n={k} AUC {v[k]['auc']:.3f} F1 {v[k]['macro_f1']:.3f}" for k in v), file=sys.stderr, flush=True)
+
+
+def record_tree_parts(clf, train, val, seed: int, out: Path, done: set | frozenset = frozenset()) -> None:
+    """Rows of :data:`TREE_PARTS` from a fitted default model (a copy of it gets the other trees)."""
+    import copy
+
+    for name, (boost, forest) in TREE_PARTS.items():
+        if (name, seed) in done:
+            continue
+        t0 = time.perf_counter()
+        other = copy.deepcopy(clf).refit_trees(train, val, boost=boost, forest=forest)
+        record(out, {"config": name, "seed": seed, "params": CONFIGS[name], "best_epoch": clf.best_epoch_,
+                     "train_seconds": time.perf_counter() - t0, "same_network_as": "skysift",
+                     "blend_weights": list(other.blend_weights_), "val": evaluate(other, val)})
 
 
 def table(path: Path) -> str:
@@ -96,19 +128,20 @@ def main(argv: list[str] | None = None) -> int:
     for seed in [int(s) for s in args.seeds.split(",")]:
         _, train, val, _ = split_lightcurves(ds.lcset, seed=seed)
         for name in args.configs.split(","):
-            if (name, seed) in done:
-                continue
+            with_default = "skysift" in args.configs.split(",") and ("skysift", seed) not in done
+            if (name, seed) in done or (name in TREE_PARTS and with_default):
+                continue  # tree-part rows come with the default's own fit
             kw = dict(CONFIGS[name])
             clf = Classifier(galaxy_catalog=ds.galaxy_catalog, seed=seed, progress=False, log_epochs=True, **kw)
             t0 = time.perf_counter()
             clf.fit(train, val)
-            rec = {"config": name, "seed": seed, "params": kw, "best_epoch": clf.best_epoch_,
-                   "train_seconds": time.perf_counter() - t0, "val": evaluate(clf, val)}
-            with out.open("a") as f:
-                f.write(json.dumps(rec) + "\n")
-            v = rec["val"]
-            print(f"{name} seed {seed}: " + ", ".join(f"n={k} AUC {v[k]['auc']:.3f} F1 {v[k]['macro_f1']:.3f}"
-                                                      for k in v), file=sys.stderr, flush=True)
+            record(out, {"config": name, "seed": seed, "params": kw, "best_epoch": clf.best_epoch_,
+                         "train_seconds": time.perf_counter() - t0,
+                         "blend_weights": list(getattr(clf, "blend_weights_", (1.0, 0.0, 0.0))),
+                         "val": evaluate(clf, val)})
+            if name == "skysift":
+                record_tree_parts(clf, train, val, seed, out, done)
+                done |= {(k, seed) for k in TREE_PARTS}
     return 0
 
 

@@ -62,7 +62,7 @@ _PARAM_NAMES = (
     "rnn", "rnn_units", "dense_units", "loss", "gamma", "use_context", "dropout", "l2", "epochs", "batch_size",
     "lr", "seed", "sequence", "context", "galaxy_catalog", "early_stopping_patience", "device", "progress",
     "preset", "stats", "prefix_augment", "lr_schedule", "max_length", "num_threads", "log_epochs", "calibrate",
-    "target_fpr", "boost",
+    "target_fpr", "boost", "forest",
 )
 
 #: Hyperparameters of each preset; a constructor argument left at None takes its preset's value.
@@ -72,17 +72,17 @@ PRESETS: dict[str, dict[str, Any]] = {
     "paper": {
         "rnn_units": 100, "dense_units": 100, "loss": "focal", "gamma": 2.0, "dropout": 0.4, "l2": 0.01,
         "epochs": 200, "batch_size": 128, "lr": 1e-4, "stats": False, "prefix_augment": 0.0,
-        "lr_schedule": "constant", "max_length": 30, "boost": False,
+        "lr_schedule": "constant", "max_length": 30, "boost": False, "forest": False,
     },
     "skysift": {
         "rnn_units": 100, "dense_units": 100, "loss": "wce", "gamma": 2.0, "dropout": 0.4, "l2": 0.01,
         "epochs": 15, "batch_size": 128, "lr": 1e-3, "stats": True, "prefix_augment": 0.5,
-        "lr_schedule": "cosine", "max_length": 100, "boost": True,
+        "lr_schedule": "cosine", "max_length": 100, "boost": True, "forest": True,
     },
 }
 
-#: Prefix lengths (first n observations) of the training rows of the boosted trees, besides each
-#: whole light curve.
+#: Prefix lengths (first n observations) of the training rows of the trees (boosted and forest),
+#: besides each whole light curve.
 BOOST_PREFIXES = (1, 2, 3, 4, 6, 8, 10, 15, 20)
 _PRESET_KEYS = tuple(PRESETS["paper"])
 
@@ -133,8 +133,11 @@ class Classifier:
         (``fpr_thresholds_``, used by ``predict(decision="fpr")``).
     boost: also grow gradient-boosted trees (:mod:`skysift.boost`) on the last step's inputs
         (light-curve statistics included) and the context, trained on whole light curves and their
-        prefixes, and average their probabilities with the network's (weight ``blend_alpha_``
-        chosen on validation). Needs ``stats``.
+        prefixes, and average their probabilities with the network's. Needs ``stats``.
+    forest: also grow a balanced random forest (:mod:`skysift.forest`) on the same rows. The
+        weights of the network, the boosted trees and the forest in the average
+        (``blend_weights_``) are chosen on validation (mean AUC over n = 1, 3, 6, 10 and all
+        observations); a part whose weight is 0 is dropped from the model.
 
     Attributes set by :meth:`fit` (and :meth:`load`): ``classes_``, ``model_``, ``history_``,
     ``best_epoch_``, ``best_val_auc_``, ``train_seconds_``, ``sequence_config_``,
@@ -173,6 +176,7 @@ class Classifier:
         calibrate: bool = True,
         target_fpr: float = 0.01,
         boost: bool | None = None,
+        forest: bool | None = None,
     ) -> None:
         self.rnn = rnn
         self.rnn_units = rnn_units
@@ -202,6 +206,7 @@ class Classifier:
         self.calibrate = calibrate
         self.target_fpr = target_fpr
         self.boost = boost
+        self.forest = forest
 
     # ------------------------------------------------------------------ sklearn protocol
     def get_params(self, deep: bool = False) -> dict[str, Any]:
@@ -469,19 +474,38 @@ class Classifier:
         self.stopped_early_ = result.stopped_early
         self.validation_ids_ = val.object_ids.astype(str).tolist()
         self.train_bands_ = [str(b) for b in train.bands]  # recorded so that a service can refuse unseen bands
-        self.boost_, self.blend_alpha_ = None, 1.0
-        if hp["boost"] and not seq_cfg.n_stats and self.boost is True:
-            raise InputError("boost=True needs the light-curve statistics (stats=True, or a sequence "
-                             "config with stats=True)")
-        if hp["boost"] and seq_cfg.n_stats:  # the preset's trees need the statistics a given config may lack
-            self._fit_boost(d_tr, d_va)
+        self.boost_, self.forest_, self.blend_weights_ = None, None, (1.0, 0.0, 0.0)
+        for part in ("boost", "forest"):
+            if hp[part] and not seq_cfg.n_stats and getattr(self, part) is True:
+                raise InputError(f"{part}=True needs the light-curve statistics (stats=True, or a sequence "
+                                 "config with stats=True)")
+        if (hp["boost"] or hp["forest"]) and seq_cfg.n_stats:  # the preset's trees need the statistics
+            self._fit_trees(d_tr, d_va, boost=bool(hp["boost"]), forest=bool(hp["forest"]))
         self._fit_decisions(d_va)
         return self
 
-    def _fit_boost(self, train: SequenceData, val: SequenceData) -> None:
-        """Grow the boosted trees on whole training light curves and their prefixes, then choose the
-        blend weight by the mean validation AUC over n = 1, 3, 6, 10 and all observations."""
+    def refit_trees(self, train: LightCurveSet, val: LightCurveSet, *, boost: bool = True,
+                    forest: bool = True) -> Classifier:
+        """Grow the tree parts again on a fitted network (e.g. to measure what each part adds) and
+        choose the blend weights on ``val``; the temperature and decision thresholds are fitted
+        again too. ``boost``/``forest``: which parts to grow (neither: the network alone)."""
+        self._check_fitted()
+        if not self.sequence_config_.n_stats and (boost or forest):
+            raise InputError("the trees need the light-curve statistics; this model has none (stats=False)")
+        d_tr = self.prepare_arrays(train, labels=True)
+        d_va = self.prepare_arrays(val, labels=True)
+        self.boost_, self.forest_, self.blend_weights_ = None, None, (1.0, 0.0, 0.0)
+        if boost or forest:
+            self._fit_trees(d_tr, d_va, boost=boost, forest=forest)
+        self._fit_decisions(d_va)
+        return self
+
+    def _fit_trees(self, train: SequenceData, val: SequenceData, *, boost: bool, forest: bool) -> None:
+        """Grow the boosted trees and/or the balanced forest on whole training light curves and their
+        prefixes, then choose the blend weights (steps of 0.1) by the mean validation AUC over
+        n = 1, 3, 6, 10 and all observations; a part left with weight 0 is dropped."""
         from skysift.boost import fit_boosted
+        from skysift.forest import fit_forest
 
         xs, ys = [boost_inputs(train.values, train.lengths, train.context)], [train.y]
         for n in BOOST_PREFIXES:
@@ -489,31 +513,41 @@ class Classifier:
             if longer.any():
                 xs.append(boost_inputs(train.values[longer], np.full(int(longer.sum()), n), train.context[longer]))
                 ys.append(train.y[longer])
-        self.boost_ = fit_boosted(np.concatenate(xs), np.concatenate(ys), seed=int(self.seed))
+        x, y = np.concatenate(xs), np.concatenate(ys)
+        self.boost_ = fit_boosted(x, y, seed=int(self.seed)) if boost else None
+        self.forest_ = fit_forest(x, y, seed=int(self.seed)) if forest else None
+        parts = [self.boost_, self.forest_]
         views = [(np.minimum(val.lengths, n) if n else val.lengths) for n in (1, 3, 6, 10, None)]
-        p_rnn, p_gbm = [], []
+        probs = []  # per view: network, boosted trees, forest (None where absent)
         for ln in views:
-            d = SequenceData(val.values, ln, val.context, val.y)
-            p_rnn.append(softmax(self._run(d)))
-            p_gbm.append(self.boost_.predict_proba(boost_inputs(val.values, ln, val.context)))
-        best = (-1.0, 1.0)
-        for a in np.linspace(0.0, 1.0, 11):
-            auc = float(np.mean([multiclass_auc(val.y, a * pr + (1 - a) * pg) for pr, pg in zip(p_rnn, p_gbm)]))
+            xv = boost_inputs(val.values, ln, val.context)
+            probs.append([softmax(self._run(SequenceData(val.values, ln, val.context, val.y)))]
+                         + [None if t is None else t.predict_proba(xv) for t in parts])
+        grid = [(a, b, max(round(1.0 - a - b, 10), 0.0) + 0.0) for a in np.linspace(0, 1, 11) for b in np.linspace(0, 1, 11)
+                if a + b <= 1.0 + 1e-9 and (boost or b == 0) and (forest or a + b >= 1.0 - 1e-9)]
+        best = (-1.0, (1.0, 0.0, 0.0))
+        for w in grid:
+            auc = float(np.mean([multiclass_auc(val.y, sum(wi * pi for wi, pi in zip(w, pv) if wi > 0))
+                                 for pv in probs]))
             if auc > best[0] + 1e-9:
-                best = (auc, float(a))
-        self.blend_alpha_ = best[1]
+                best = (auc, tuple(float(v) for v in w))
+        self.blend_weights_ = best[1]
+        self.boost_ = self.boost_ if self.blend_weights_[1] > 0 else None
+        self.forest_ = self.forest_ if self.blend_weights_[2] > 0 else None
 
     def finish(self, logits: np.ndarray, step_inputs: np.ndarray | None, context: np.ndarray) -> np.ndarray:
         """Probabilities from the network's logits, the last step's scaled inputs and the scaled
         context: the blend with the boosted trees (if any), then the temperature. The batch and
         the real-time (incremental) paths both end here."""
         p = softmax(np.asarray(logits, np.float64))
-        trees = getattr(self, "boost_", None)
-        if trees is not None:
-            a = float(self.blend_alpha_)
-            if a < 1.0:
-                x = np.concatenate([np.asarray(step_inputs, np.float32), np.asarray(context, np.float32)], axis=1)
-                p = a * p + (1.0 - a) * trees.predict_proba(x)
+        w = getattr(self, "blend_weights_", (1.0, 0.0, 0.0))
+        trees = [(wi, t) for wi, t in zip(w[1:], (getattr(self, "boost_", None), getattr(self, "forest_", None)))
+                 if t is not None and wi > 0]
+        if trees:
+            x = np.concatenate([np.asarray(step_inputs, np.float32), np.asarray(context, np.float32)], axis=1)
+            p = float(w[0]) * p
+            for wi, t in trees:
+                p = p + float(wi) * t.predict_proba(x)
         t = float(getattr(self, "temperature_", 1.0))
         if t != 1.0:
             p = softmax(np.log(np.maximum(p, 1e-12)) / t)
@@ -654,7 +688,8 @@ class Classifier:
             "fpr_thresholds": _plain(getattr(self, "fpr_thresholds_", None)),
             "decision_weights": _plain(getattr(self, "decision_weights_", None)),
             "boost": None if getattr(self, "boost_", None) is None else self.boost_.to_dict(),
-            "blend_alpha": float(getattr(self, "blend_alpha_", 1.0)),
+            "forest": None if getattr(self, "forest_", None) is None else self.forest_.to_dict(),
+            "blend_weights": [float(v) for v in getattr(self, "blend_weights_", (1.0, 0.0, 0.0))],
         }
         blob["content_sha256"] = _content_digest(blob)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -731,9 +766,15 @@ class Classifier:
             clf.fpr_thresholds_ = list(blob.get("fpr_thresholds") or [1.0] * n_classes)
             clf.decision_weights_ = list(blob.get("decision_weights") or [1.0] * n_classes)
             from skysift.boost import BoostedTrees
+            from skysift.forest import ForestTrees
 
             clf.boost_ = None if blob.get("boost") is None else BoostedTrees.from_dict(blob["boost"])
-            clf.blend_alpha_ = float(blob.get("blend_alpha", 1.0))
+            clf.forest_ = None if blob.get("forest") is None else ForestTrees.from_dict(blob["forest"])
+            if "blend_weights" in blob:
+                clf.blend_weights_ = tuple(float(v) for v in blob["blend_weights"])
+            else:  # files written before the forest: one weight for the network, the rest for the trees
+                a = float(blob.get("blend_alpha", 1.0))
+                clf.blend_weights_ = (a, 1.0 - a, 0.0)
             model = LightCurveRNN(**blob["model_config"])
             model.load_state_dict(blob["state_dict"])
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:

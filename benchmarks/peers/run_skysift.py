@@ -11,14 +11,18 @@ probabilities after the first n = 1, 3, 6, 10 and all observations are written f
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/ablation.py
 
 from peerlib import load_benchmark_data, split_sets  # noqa: E402
 from protocol import N_OBS, n_key, prediction_path, save_predictions  # noqa: E402
+
+ABLATION_DIR = Path(__file__).resolve().parents[1] / "results"
 
 
 def run_one(bd, seed: int, preset: str, method: str, **overrides) -> Path:
@@ -32,6 +36,17 @@ def run_one(bd, seed: int, preset: str, method: str, **overrides) -> Path:
     seconds = time.perf_counter() - t0
     pv = {n_key(n): clf.predict_proba(val, max_observations=n) for n in N_OBS}
     pt = {n_key(n): clf.predict_proba(test, max_observations=n) for n in N_OBS}
+    if preset == "skysift" and not overrides:
+        # the ablation of the parts grown after the network, on validation objects, from this very fit
+        import ablation
+
+        out = ABLATION_DIR / f"ablation_{bd.name}.jsonl"
+        done = {(r["config"], r["seed"]) for r in map(json.loads, out.read_text().splitlines())} if out.exists() else set()
+        if ("skysift", seed) not in done:
+            ablation.record(out, {"config": "skysift", "seed": seed, "params": {}, "best_epoch": clf.best_epoch_,
+                                  "train_seconds": seconds, "blend_weights": list(clf.blend_weights_),
+                                  "val": ablation.evaluate(clf, val)})
+        ablation.record_tree_parts(clf, train, val, seed, out, done)
     if bd.name == "goto3" and seed == 0 and preset == "skysift" and not overrides:
         # the shipped pretrained model is this very run (python -m skysift.pretrained goto3 remakes it);
         # saved after the predictions above, since it swaps goto3's catalogue for Mangrove alone

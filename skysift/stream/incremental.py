@@ -382,7 +382,8 @@ class _Model:
         self.n_stats = int(getattr(cfg, "n_stats", 0))
         # the classifier's own last step (blend with boosted trees, temperature), if it has one
         self.finish = getattr(clf, "finish", None)
-        self.keep_x = bool(self.n_stats or getattr(clf, "boost_", None) is not None)
+        self.keep_x = bool(self.n_stats or getattr(clf, "boost_", None) is not None
+                           or getattr(clf, "forest_", None) is not None)
         scaler = clf.seq_scaler_
         self.mean = np.asarray(scaler.mean, np.float32)
         self.std = np.asarray(scaler.std, np.float32)

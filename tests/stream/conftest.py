@@ -101,12 +101,13 @@ def tiny_lcset():
 
 def tiny_params() -> dict:
     """A small, quick network: 2 epochs, 16 units, galactic l/b context only (no galaxy catalogue);
-    the skysift preset's light-curve statistics, without its boosted trees (whose cost per update
-    would dominate the service tests; tests/stream/test_incremental.py covers them separately)."""
+    the skysift preset's light-curve statistics, without its boosted trees and forest (whose cost per
+    update would dominate the service tests; tests/stream/test_incremental.py covers them separately)."""
     from skysift.context import ContextConfig
 
     return {"rnn_units": 16, "dense_units": 16, "epochs": 2, "batch_size": 32, "lr": 1e-3, "seed": 0,
-            "context": ContextConfig(galaxy_distance=False), "device": "cpu", "progress": False, "boost": False}
+            "context": ContextConfig(galaxy_distance=False), "device": "cpu", "progress": False, "boost": False,
+            "forest": False}
 
 
 def train_tiny_classifier(lcset, path: Path, **kwargs):
