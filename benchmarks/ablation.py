@@ -26,12 +26,13 @@ CONFIGS: dict[str, dict] = {
     "no_forest": {"forest": False},
     "no_boost": {"boost": False},
     "network_only": {"boost": False, "forest": False},
-    "no_stats": {"stats": False, "boost": False},
-    "no_prefix": {"prefix_augment": 0.0, "boost": False},
+    # the network's own parts, measured without the trees (compare with network_only)
+    "no_stats": {"stats": False, "boost": False, "forest": False},
+    "no_prefix": {"prefix_augment": 0.0, "boost": False, "forest": False},
     "lr_1e-4_constant": {"lr": 1e-4, "lr_schedule": "constant"},
     "focal": {"loss": "focal"},
     "light_regularisation": {"dropout": 0.2, "l2": 0.001},
-    "small": {"rnn_units": 32, "dense_units": 32, "boost": False},
+    "small": {"rnn_units": 32, "dense_units": 32, "boost": False, "forest": False},
     "max_length_100": {"max_length": 100},
 }
 N_OBS = (1, 3, 6, 10, None)
@@ -78,7 +79,12 @@ def record_tree_parts(clf, train, val, seed: int, out: Path, done: set | frozens
         other = copy.deepcopy(clf).refit_trees(train, val, boost=boost, forest=forest)
         record(out, {"config": name, "seed": seed, "params": CONFIGS[name], "best_epoch": clf.best_epoch_,
                      "train_seconds": time.perf_counter() - t0, "same_network_as": "skysift",
-                     "blend_weights": list(other.blend_weights_), "val": evaluate(other, val)})
+                     "blend_weights": other.blend_table().tolist(), "val": evaluate(other, val)})
+
+
+def _mean_sd(values: list[float]) -> str:
+    """``mean ± sd`` over seeds (the mean alone for one seed)."""
+    return f"{np.mean(values):.3f} ± {np.std(values):.3f}" if len(values) > 1 else f"{np.mean(values):.3f}"
 
 
 def table(path: Path) -> str:
@@ -89,7 +95,7 @@ def table(path: Path) -> str:
         rows.setdefault(r["config"], []).append(r)
     keys = ["1", "3", "6", "10", "all"]
     out = ["| configuration | change from the default | seeds | " + " | ".join(f"AUC n={k}" for k in keys)
-           + " | mean AUC | macro F1 (arg-max) n=all | best epoch |", "|---|---|---|" + "---|" * (len(keys) + 3)]
+           + " | mean AUC (± sd over seeds) | macro F1 (arg-max) n=all | best epoch |", "|---|---|---|" + "---|" * (len(keys) + 3)]
     for name in CONFIGS:
         if name not in rows:
             continue
@@ -97,7 +103,8 @@ def table(path: Path) -> str:
         aucs = [np.mean([r["val"][k]["auc"] for r in rs]) for k in keys]
         out.append(f"| {name} | {json.dumps(CONFIGS[name]) if CONFIGS[name] else '-'} | "
                    f"{','.join(str(r['seed']) for r in rs)} | " + " | ".join(f"{a:.3f}" for a in aucs)
-                   + f" | {np.mean(aucs):.3f} | {np.mean([r['val']['all']['macro_f1'] for r in rs]):.3f} | "
+                   + f" | {_mean_sd([np.mean([r['val'][k]['auc'] for k in keys]) for r in rs])} | "
+                   f"{np.mean([r['val']['all']['macro_f1'] for r in rs]):.3f} | "
                    f"{','.join(str(r['best_epoch']) for r in rs)} |")
     return "\n".join(out)
 
@@ -137,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             clf.fit(train, val)
             record(out, {"config": name, "seed": seed, "params": kw, "best_epoch": clf.best_epoch_,
                          "train_seconds": time.perf_counter() - t0,
-                         "blend_weights": list(getattr(clf, "blend_weights_", (1.0, 0.0, 0.0))),
+                         "blend_weights": clf.blend_table().tolist(),
                          "val": evaluate(clf, val)})
             if name == "skysift":
                 record_tree_parts(clf, train, val, seed, out, done)

@@ -81,9 +81,18 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
 }
 
-#: Prefix lengths (first n observations) of the training rows of the trees (boosted and forest),
-#: besides each whole light curve.
+#: Prefix lengths (first n observations) of the forest's training rows, besides each whole light curve.
 BOOST_PREFIXES = (1, 2, 3, 4, 6, 8, 10, 15, 20)
+#: Upper ends of the ranges of the number of observations with their own blend weights (1, 2-3,
+#: 4-6, 7-10, more).
+BLEND_BUCKETS = (1, 3, 6, 10)
+
+
+def blend_bucket(n_obs: np.ndarray) -> np.ndarray:
+    """Index of the :data:`BLEND_BUCKETS` range of each number of observations."""
+    return np.searchsorted(np.asarray(BLEND_BUCKETS), np.asarray(n_obs), side="left")
+
+
 _PRESET_KEYS = tuple(PRESETS["paper"])
 
 
@@ -132,12 +141,14 @@ class Classifier:
     target_fpr: false-positive rate of the per-class thresholds fitted on validation
         (``fpr_thresholds_``, used by ``predict(decision="fpr")``).
     boost: also grow gradient-boosted trees (:mod:`skysift.boost`) on the last step's inputs
-        (light-curve statistics included) and the context, trained on whole light curves and their
-        prefixes, and average their probabilities with the network's. Needs ``stats``.
-    forest: also grow a balanced random forest (:mod:`skysift.forest`) on the same rows. The
-        weights of the network, the boosted trees and the forest in the average
-        (``blend_weights_``) are chosen on validation (mean AUC over n = 1, 3, 6, 10 and all
-        observations); a part whose weight is 0 is dropped from the model.
+        (light-curve statistics included) and the context of whole training light curves, and
+        average their probabilities with the network's. Needs ``stats``.
+    forest: also grow a balanced random forest (:mod:`skysift.forest`) on the same inputs, of whole
+        light curves and their prefixes. The weights of the network, the boosted trees and the
+        forest in the average (``blend_weights_``, one row per range of the number of observations,
+        :data:`BLEND_BUCKETS`) are chosen on validation by the mean AUC over n = 1, 3, 6, 10 and all
+        observations: the same weights for every n, or weights chosen range by range, whichever
+        scores better; a part whose weight is 0 everywhere is dropped from the model.
 
     Attributes set by :meth:`fit` (and :meth:`load`): ``classes_``, ``model_``, ``history_``,
     ``best_epoch_``, ``best_val_auc_``, ``train_seconds_``, ``sequence_config_``,
@@ -501,9 +512,11 @@ class Classifier:
         return self
 
     def _fit_trees(self, train: SequenceData, val: SequenceData, *, boost: bool, forest: bool) -> None:
-        """Grow the boosted trees and/or the balanced forest on whole training light curves and their
-        prefixes, then choose the blend weights (steps of 0.1) by the mean validation AUC over
-        n = 1, 3, 6, 10 and all observations; a part left with weight 0 is dropped."""
+        """Grow the boosted trees (on whole training light curves) and/or the balanced forest (on whole
+        light curves and their prefixes), then choose the blend weights (steps of 0.1) by the mean
+        validation AUC over n = 1, 3, 6, 10 and all observations: one set for every n, or one per
+        range of the number of observations (:data:`BLEND_BUCKETS`, each chosen on the validation
+        rows of its range), whichever scores better. A part whose weight is 0 everywhere is dropped."""
         from skysift.boost import fit_boosted
         from skysift.forest import fit_forest
 
@@ -513,45 +526,88 @@ class Classifier:
             if longer.any():
                 xs.append(boost_inputs(train.values[longer], np.full(int(longer.sum()), n), train.context[longer]))
                 ys.append(train.y[longer])
-        x, y = np.concatenate(xs), np.concatenate(ys)
-        self.boost_ = fit_boosted(x, y, seed=int(self.seed)) if boost else None
-        self.forest_ = fit_forest(x, y, seed=int(self.seed)) if forest else None
+        self.boost_ = fit_boosted(xs[0], ys[0], seed=int(self.seed)) if boost else None
+        self.forest_ = fit_forest(np.concatenate(xs), np.concatenate(ys), seed=int(self.seed)) if forest else None
         parts = [self.boost_, self.forest_]
-        views = [(np.minimum(val.lengths, n) if n else val.lengths) for n in (1, 3, 6, 10, None)]
-        probs = []  # per view: network, boosted trees, forest (None where absent)
-        for ln in views:
+        views = []  # per n: lengths, then the network's, the boosted trees' and the forest's probabilities
+        for n in (1, 3, 6, 10, None):
+            ln = np.minimum(val.lengths, n) if n else val.lengths
+            d = SequenceData(val.values, ln, val.context, val.y)
             xv = boost_inputs(val.values, ln, val.context)
-            probs.append([softmax(self._run(SequenceData(val.values, ln, val.context, val.y)))]
-                         + [None if t is None else t.predict_proba(xv) for t in parts])
-        grid = [(a, b, max(round(1.0 - a - b, 10), 0.0) + 0.0) for a in np.linspace(0, 1, 11) for b in np.linspace(0, 1, 11)
+            views.append((ln, [softmax(self._run(d))] + [None if t is None else t.predict_proba(xv) for t in parts]))
+        grid = [(a, b, max(round(1.0 - a - b, 10), 0.0) + 0.0) for a in np.linspace(0, 1, 11)
+                for b in np.linspace(0, 1, 11)
                 if a + b <= 1.0 + 1e-9 and (boost or b == 0) and (forest or a + b >= 1.0 - 1e-9)]
-        best = (-1.0, (1.0, 0.0, 0.0))
-        for w in grid:
-            auc = float(np.mean([multiclass_auc(val.y, sum(wi * pi for wi, pi in zip(w, pv) if wi > 0))
-                                 for pv in probs]))
-            if auc > best[0] + 1e-9:
-                best = (auc, tuple(float(v) for v in w))
-        self.blend_weights_ = best[1]
-        self.boost_ = self.boost_ if self.blend_weights_[1] > 0 else None
-        self.forest_ = self.forest_ if self.blend_weights_[2] > 0 else None
+        n_buckets = len(BLEND_BUCKETS) + 1
+
+        def blend(w: np.ndarray, probs: list) -> np.ndarray:  # w: (n_rows, 3)
+            return sum(w[:, k : k + 1] * pk for k, pk in enumerate(probs) if pk is not None and w[:, k].max() > 0)
+
+        def score(table: np.ndarray) -> float:  # mean AUC over the views
+            return float(np.mean([multiclass_auc(val.y, blend(table[blend_bucket(ln)], pv)) for ln, pv in views]))
+
+        def best_row(pairs: list) -> tuple[float, ...] | None:  # pairs: (y, probs) pooled
+            if not pairs:
+                return None
+            y = np.concatenate([q[0] for q in pairs])
+            if len(y) < 20 or len(np.unique(y)) < len(self.classes_):
+                return None  # too few validation rows to choose on
+            probs = [None if pairs[0][1][k] is None else np.concatenate([q[1][k] for q in pairs]) for k in range(3)]
+            aucs = [multiclass_auc(y, blend(np.tile(w, (len(y), 1)), probs)) for w in grid]
+            return grid[int(np.argmax(aucs))]
+
+        # one set of weights for every n (the mean AUC over the views) ...
+        single = max(grid, key=lambda w: score(np.tile(w, (n_buckets, 1))))
+        tables = [np.tile(single, (n_buckets, 1))]
+        # ... or one per range of n, each chosen on the validation rows of that range (every distinct
+        # (object, length) once); kept only if it gives the better mean AUC over the views
+        pooled: list[list] = [[] for _ in range(n_buckets)]
+        taken = np.zeros((len(val.y), 0), int)
+        for ln, pv in views:
+            fresh = ~np.any(taken == ln[:, None], axis=1) & (ln > 0)
+            taken = np.concatenate([taken, ln[:, None]], axis=1)
+            bk = blend_bucket(ln)
+            for j in range(n_buckets):
+                rows = fresh & (bk == j)
+                if rows.any():
+                    pooled[j].append((val.y[rows], [None if q is None else q[rows] for q in pv]))
+        tables.append(np.array([best_row(pooled[j]) or single for j in range(n_buckets)]))
+        self.blend_weights_ = max(tables, key=score)
+        self.boost_ = self.boost_ if self.blend_weights_[:, 1].max() > 0 else None
+        self.forest_ = self.forest_ if self.blend_weights_[:, 2].max() > 0 else None
+
+    def blend_table(self) -> np.ndarray:
+        """Blend weights (network, boosted trees, forest) for each range of :data:`BLEND_BUCKETS`, (5, 3)."""
+        w = np.asarray(getattr(self, "blend_weights_", (1.0, 0.0, 0.0)), float)
+        return np.tile(w, (len(BLEND_BUCKETS) + 1, 1)) if w.ndim == 1 else w
 
     def finish(self, logits: np.ndarray, step_inputs: np.ndarray | None, context: np.ndarray) -> np.ndarray:
         """Probabilities from the network's logits, the last step's scaled inputs and the scaled
-        context: the blend with the boosted trees (if any), then the temperature. The batch and
-        the real-time (incremental) paths both end here."""
+        context: the blend with the trees (if any; weights by the number of observations, read from
+        the step's own statistics), then the temperature. The batch and the real-time
+        (incremental) paths both end here."""
         p = softmax(np.asarray(logits, np.float64))
-        w = getattr(self, "blend_weights_", (1.0, 0.0, 0.0))
-        trees = [(wi, t) for wi, t in zip(w[1:], (getattr(self, "boost_", None), getattr(self, "forest_", None)))
-                 if t is not None and wi > 0]
+        table = self.blend_table()
+        trees = [(k, t) for k, t in ((1, getattr(self, "boost_", None)), (2, getattr(self, "forest_", None)))
+                 if t is not None and table[:, k].max() > 0]
         if trees:
-            x = np.concatenate([np.asarray(step_inputs, np.float32), np.asarray(context, np.float32)], axis=1)
-            p = float(w[0]) * p
-            for wi, t in trees:
-                p = p + float(wi) * t.predict_proba(x)
+            step_inputs = np.asarray(step_inputs, np.float32)
+            w = table[blend_bucket(self._observation_count(step_inputs))]
+            x = np.concatenate([step_inputs, np.asarray(context, np.float32)], axis=1)
+            p = w[:, :1] * p
+            for k, t in trees:
+                p = p + w[:, k : k + 1] * t.predict_proba(x)
         t = float(getattr(self, "temperature_", 1.0))
         if t != 1.0:
             p = softmax(np.log(np.maximum(p, 1e-12)) / t)
         return p
+
+    def _observation_count(self, step_inputs: np.ndarray) -> np.ndarray:
+        """Number of observations so far, from the (scaled) ``log_n`` statistic of each step."""
+        j = int(self.n_features_) - int(self.sequence_config_.n_stats)
+        sc = self.seq_scaler_
+        log_n = step_inputs[:, j].astype(np.float64) * float(np.asarray(sc.std)[j]) + float(np.asarray(sc.mean)[j])
+        return np.rint(np.expm1(log_n)).astype(np.int64)
 
     def _proba(self, data: SequenceData) -> np.ndarray:
         return self.finish(self._run(data), last_step(data.values, data.lengths), data.context)
@@ -689,7 +745,7 @@ class Classifier:
             "decision_weights": _plain(getattr(self, "decision_weights_", None)),
             "boost": None if getattr(self, "boost_", None) is None else self.boost_.to_dict(),
             "forest": None if getattr(self, "forest_", None) is None else self.forest_.to_dict(),
-            "blend_weights": [float(v) for v in getattr(self, "blend_weights_", (1.0, 0.0, 0.0))],
+            "blend_weights": self.blend_table().tolist(),
         }
         blob["content_sha256"] = _content_digest(blob)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -771,10 +827,10 @@ class Classifier:
             clf.boost_ = None if blob.get("boost") is None else BoostedTrees.from_dict(blob["boost"])
             clf.forest_ = None if blob.get("forest") is None else ForestTrees.from_dict(blob["forest"])
             if "blend_weights" in blob:
-                clf.blend_weights_ = tuple(float(v) for v in blob["blend_weights"])
+                clf.blend_weights_ = np.asarray(blob["blend_weights"], float)
             else:  # files written before the forest: one weight for the network, the rest for the trees
                 a = float(blob.get("blend_alpha", 1.0))
-                clf.blend_weights_ = (a, 1.0 - a, 0.0)
+                clf.blend_weights_ = np.array([a, 1.0 - a, 0.0])
             model = LightCurveRNN(**blob["model_config"])
             model.load_state_dict(blob["state_dict"])
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:

@@ -292,18 +292,23 @@ def test_single_band_model_ignores_other_bands(single_band_clf, tiny_lcset):
 def test_default_preset_with_boosted_trees_equals_full_rerun(tiny_lcset):
     """The skysift preset's boosted trees, forest and temperature: streaming equals predict_proba."""
     from skysift.boost import fit_boosted
-    from skysift.classifier import Classifier, boost_inputs
+    from skysift.classifier import BLEND_BUCKETS, Classifier, boost_inputs, last_step
     from skysift.forest import fit_forest
     from tests.stream.conftest import tiny_params
 
     clf = Classifier(**{**tiny_params(), "boost": True, "forest": True}).fit(tiny_lcset)
-    w = clf.blend_weights_
-    assert len(w) == 3 and min(w) >= 0 and abs(sum(w) - 1) < 1e-9
-    # on so little data validation may drop a part: grow both again and give every part a weight
+    w = clf.blend_table()
+    assert w.shape == (len(BLEND_BUCKETS) + 1, 3) and w.min() >= 0
+    np.testing.assert_allclose(w.sum(axis=1), 1.0)
     d = clf.prepare_arrays(tiny_lcset, labels=True)
+    # the blend reads the number of observations back from each step's own statistics
+    np.testing.assert_array_equal(clf._observation_count(last_step(d.values, d.lengths)), d.lengths)
+    # on so little data validation may drop a part: grow both again and give every part a weight
+    # that changes with the number of observations
     x = boost_inputs(d.values, d.lengths, d.context)
     clf.boost_, clf.forest_ = fit_boosted(x, d.y, max_iter=20), fit_forest(x, d.y, n_trees=20)
-    clf.blend_weights_ = (0.4, 0.3, 0.3)
+    clf.blend_weights_ = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.2, 0.3, 0.5], [0.0, 0.0, 1.0],
+                                   [0.4, 0.3, 0.3]])
     inc = IncrementalClassifier(clf)
     recs = lcset_records(tiny_lcset)
     inc.update_many(recs[: len(recs) // 2])
