@@ -11,8 +11,33 @@ probabilities equal ``HistGradientBoostingClassifier.predict_proba`` (tested).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
+
+
+def walk(x: np.ndarray, roots: np.ndarray, feature: np.ndarray, threshold: np.ndarray, left: np.ndarray,
+         right: np.ndarray, missing_left: np.ndarray | None = None) -> np.ndarray:
+    """Leaf reached by every row of ``x`` in every tree, walking all trees at once.
+
+    Nodes of all trees share flat arrays: node j sends ``x[:, feature[j]] <= threshold[j]`` to
+    ``left[j]``, the rest to ``right[j]`` (-1 at a leaf); a missing value (NaN) goes left where
+    ``missing_left[j]`` (right without it). ``roots`` are the trees' first nodes. Returns the leaf
+    node indices, (n_trees * n,) tree by tree (scikit-learn's rule, so equal to its predictions).
+    """
+    n = len(x)
+    g = np.repeat(np.asarray(roots, np.int64), n)  # node of each (tree, row) pair
+    row = np.tile(np.arange(n), len(roots))
+    active = np.flatnonzero(left[g] >= 0)
+    while active.size:
+        ga = g[active]
+        v = x[row[active], feature[ga]]
+        go_left = v <= threshold[ga]
+        if missing_left is not None:
+            go_left = np.where(np.isnan(v), missing_left[ga], go_left)
+        g[active] = np.where(go_left, left[ga], right[ga])
+        active = active[left[g[active]] >= 0]
+    return g
 
 
 @dataclass
@@ -36,6 +61,16 @@ class BoostedTrees:
     def n_classes(self) -> int:
         return int(self.baseline.shape[0])
 
+    @cached_property
+    def _flat(self) -> tuple[np.ndarray, ...]:
+        """The padded per-tree arrays as :func:`walk` reads them: roots, feature, threshold, left,
+        right (global node indices, -1 at a leaf), missing_left."""
+        m = self.feature.shape[1]
+        base = (np.arange(len(self.tree_class)) * m)[:, None]
+        return (base[:, 0], self.feature.ravel(), self.threshold.ravel(),
+                np.where(self.is_leaf, -1, self.left + base).ravel(),
+                np.where(self.is_leaf, -1, self.right + base).ravel(), self.missing_left.ravel())
+
     def raw(self, x: np.ndarray) -> np.ndarray:
         """Raw scores (n, n_classes) of rows ``x`` (n, n_features); NaN means missing."""
         x = np.asarray(x, np.float64)
@@ -43,22 +78,7 @@ class BoostedTrees:
         out = np.tile(self.baseline, (n, 1))
         if n == 0 or n_trees == 0:
             return out
-        m = self.feature.shape[1]
-        feat, thr = self.feature.ravel(), self.threshold.ravel()
-        miss, leaf = self.missing_left.ravel(), self.is_leaf.ravel()
-        base = (np.arange(n_trees) * m)[:, None]
-        left, right = self.left.ravel(), self.right.ravel()
-        g = np.repeat(base, n, axis=1).ravel()  # global node index per (tree, row)
-        row = np.tile(np.arange(n), n_trees)
-        active = np.flatnonzero(~leaf[g])
-        while active.size:
-            ga = g[active]
-            v = x[row[active], feat[ga]]
-            nan = np.isnan(v)
-            go_left = np.where(nan, miss[ga], v <= thr[ga])
-            local = np.where(go_left, left[ga], right[ga])
-            g[active] = ga - ga % m + local
-            active = active[~leaf[g[active]]]
+        g = walk(x, *self._flat)
         leaf_values = self.value.ravel()[g].reshape(n_trees, n)
         for k in range(self.n_classes):
             out[:, k] += leaf_values[self.tree_class == k].sum(axis=0)

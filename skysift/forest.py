@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from skysift.boost import walk
+
 
 @dataclass
 class ForestTrees:
@@ -44,14 +46,7 @@ class ForestTrees:
         n = len(x)
         if n == 0 or self.n_trees == 0:
             return np.full((n, self.n_classes), 1.0 / max(self.n_classes, 1))
-        g = np.repeat(self.roots, n)  # node of each (tree, row) pair
-        row = np.tile(np.arange(n), self.n_trees)
-        active = np.flatnonzero(self.left[g] >= 0)
-        while active.size:
-            ga = g[active]
-            go_left = x[row[active], self.feature[ga]] <= self.threshold[ga]
-            g[active] = np.where(go_left, self.left[ga], self.right[ga])
-            active = active[self.left[g[active]] >= 0]
+        g = walk(x, self.roots, self.feature, self.threshold, self.left, self.right)
         return self.value[g].reshape(self.n_trees, n, -1).mean(axis=0, dtype=np.float64)
 
     def to_dict(self) -> dict:
