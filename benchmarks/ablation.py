@@ -58,6 +58,13 @@ def evaluate(clf, lcset) -> dict:
 TREE_PARTS = {"no_forest": (True, False), "no_boost": (False, True), "network_only": (False, False)}
 
 
+def finished(out: Path) -> set[tuple[str, int]]:
+    """(configuration, seed) pairs already in the results file ``out``."""
+    if not out.exists():
+        return set()
+    return {(r["config"], r["seed"]) for r in map(json.loads, out.read_text().splitlines())}
+
+
 def record(out: Path, rec: dict) -> None:
     """Append one result line to ``out`` (JSON lines)."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -127,11 +134,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ds = load_dataset(args.data)
     out = Path(args.out)
-    done = set()
-    if out.exists():
-        for line in out.read_text().splitlines():
-            r = json.loads(line)
-            done.add((r["config"], r["seed"]))
+    done = finished(out)
     for seed in [int(s) for s in args.seeds.split(",")]:
         _, train, val, _ = split_lightcurves(ds.lcset, seed=seed)
         for name in args.configs.split(","):

@@ -11,7 +11,6 @@ probabilities after the first n = 1, 3, 6, 10 and all observations are written f
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -41,7 +40,7 @@ def run_one(bd, seed: int, preset: str, method: str, **overrides) -> Path:
         import ablation
 
         out = ABLATION_DIR / f"ablation_{bd.name}.jsonl"
-        done = {(r["config"], r["seed"]) for r in map(json.loads, out.read_text().splitlines())} if out.exists() else set()
+        done = ablation.finished(out)
         if ("skysift", seed) not in done:
             ablation.record(out, {"config": "skysift", "seed": seed, "params": {}, "best_epoch": clf.best_epoch_,
                                   "train_seconds": seconds, "blend_weights": clf.blend_table().tolist(),
