@@ -34,6 +34,7 @@ CONFIGS: dict[str, dict] = {
     "light_regularisation": {"dropout": 0.2, "l2": 0.001},
     "small": {"rnn_units": 32, "dense_units": 32, "boost": False, "forest": False},
     "max_length_100": {"max_length": 100},
+    "no_band_stats": {"band_stats": False},
 }
 N_OBS = (1, 3, 6, 10, None)
 

@@ -17,7 +17,8 @@ Prints five tables:
    clients (client processes), with the server's peak RSS.
 5. Sustained alerts/s through Kafka: ZTF-schema Avro alerts (90% new objects) produced into
    librdkafka's mock cluster, read by ``skysift consume`` processes (1, then 2 in one consumer
-   group) into SQLite, with their peak RSS.
+   group) into SQLite, with their CPU per alert and peak RSS: "live" (produced while they read,
+   the producer and the mock brokers sharing the cores) and "backlog" (all in the topics first).
 
 Runs on the CPU with one torch thread by default (``--threads``), as a 2-core machine serving
 requests would.
@@ -471,13 +472,27 @@ def _db_count(db: Path) -> int:
         return 0
 
 
-def bench_kafka(model_path: Path, messages: list[tuple[str, bytes]], consumers: int, batch_size: int) -> list:
-    """alerts/s from the first to the last stored detection of the stream, and peak RSS."""
+def bench_kafka(model_path: Path, messages: list[tuple[str, bytes]], consumers: int, batch_size: int,
+                backlog: bool = False) -> list:
+    """alerts/s into SQLite through ``consumers`` ``skysift consume`` processes, their CPU per
+    alert and peak RSS.
+
+    live (``backlog=False``): the consumers start, take 200 alerts (joining the group, loading
+    the model), then the rest are produced while they read: alerts/s from the first produced to
+    the last stored, which also counts this process's producer and the mock brokers on the same
+    cores. backlog: every alert is in the topics before the consumers start (as after an outage,
+    or a night's burst): alerts/s from the 10 % stored to the last, the consumers' own pace.
+    """
     from confluent_kafka import Producer
 
-    producer = Producer({"test.mock.num.brokers": 1, "linger.ms": 5, "log_level": 3})
+    # 3 mock brokers: one broker thread is what limits the live producer otherwise
+    producer = Producer({"test.mock.num.brokers": 3, "linger.ms": 5, "log_level": 3})
     servers = ",".join(f"{b.host}:{b.port}" for b in producer.list_topics(timeout=10).brokers.values())
-    topics = [f"bench-{consumers}-{j}" for j in range(8)]  # 8 x 4 partitions: room in the mock's logs
+    size = max(1, int(np.mean([len(v) for _, v in messages[:100]])))
+    # the mock keeps ~5 MB per partition (4 per topic): enough topics that a backlog fits at ~40 %
+    n_topics = max(8, int(np.ceil(len(messages) * size / (4 * 2e6)))) if backlog else 8
+    mode = "backlog" if backlog else "live"
+    topics = [f"bench-{mode}-{consumers}-{j}" for j in range(n_topics)]
     n_new_dets = len(messages)  # every alert brings one detection not seen before
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "kafka.sqlite"
@@ -488,39 +503,49 @@ def bench_kafka(model_path: Path, messages: list[tuple[str, bytes]], consumers: 
                "--group", "bench",
                "--db", str(db), "--model", str(model_path), "--batch-size", str(batch_size), "--idle-timeout", "15",
                "--log-level", "error", "-X", "session.timeout.ms=6000"]
-        procs = [subprocess.Popen(cmd, env=_env(1), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-                 for _ in range(consumers)]
-        try:
-            warm = messages[:200]
-            for i, (k, v) in enumerate(warm):  # the consumers join the group and load the model on these
-                producer.produce(topics[i % len(topics)], key=k.encode(), value=v)
-            producer.flush(30)
-            deadline = time.monotonic() + 180
-            while _db_count(db) < len(warm):
-                if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
-                    raise RuntimeError("consumers did not start: " + procs[0].stderr.read().decode()[-2000:])
-                time.sleep(0.05)
-            rest = messages[len(warm):]
-            size = max(1, int(np.mean([len(v) for _, v in rest[:100]])))
-            # the mock keeps ~4.5 MB per partition: stay well behind that
+
+        def produce(batch: list, offset: int = 0, pace: bool = False) -> None:
             max_lag = max(200, int(0.4 * 4 * len(topics) * 4.5e6 / size))
-            t0 = time.perf_counter()
             done = 0
-            for sent, (k, v) in enumerate(rest):
-                while sent - done > max_lag:
+            for sent, (k, v) in enumerate(batch):
+                while pace and sent - done > max_lag:  # the mock drops a partition's oldest data past ~5 MB
                     time.sleep(0.02)
-                    done = _db_count(db) - len(warm)
-                producer.produce(topics[sent % len(topics)], key=k.encode(), value=v)
+                    done = _db_count(db) - offset
+                producer.produce(topics[(offset + sent) % len(topics)], key=k.encode(), value=v)
                 if sent % 50 == 0:
                     producer.poll(0)
             producer.flush(60)
+
+        if backlog:
+            produce(messages)
+        procs = [subprocess.Popen(cmd, env=_env(1), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                 for _ in range(consumers)]
+        try:
+            n_start = int(0.1 * len(messages)) if backlog else 200
+            if not backlog:  # the consumers join the group and load the model on these
+                produce(messages[:n_start])
+            deadline = time.monotonic() + 180
+            while _db_count(db) < n_start:
+                if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+                    raise RuntimeError("consumers did not start: " + procs[0].stderr.read().decode()[-2000:])
+                time.sleep(0.005)
+            start_count = _db_count(db)
+            cpu0 = [_cpu_seconds(p.pid) for p in procs]
+            own0 = sum(os.times()[:2])  # this process: the producer and librdkafka's mock brokers
+            t0 = time.perf_counter()
+            produced_s = float("nan")
+            if not backlog:
+                produce(messages[n_start:], offset=n_start, pace=True)
+                produced_s = time.perf_counter() - t0
             while _db_count(db) < n_new_dets:
                 if time.monotonic() > deadline + 3600 or all(p.poll() is not None for p in procs):
                     break
-                time.sleep(0.01)
+                time.sleep(0.005)
             el = time.perf_counter() - t0
             stored = _db_count(db)
             rss = [_peak_rss_mb(p.pid) for p in procs if p.poll() is None]
+            cpu = sum(_cpu_seconds(p.pid) for p in procs if p.poll() is None) - sum(cpu0)
+            own = sum(os.times()[:2]) - own0
         finally:
             for p in procs:
                 p.send_signal(2)
@@ -529,8 +554,16 @@ def bench_kafka(model_path: Path, messages: list[tuple[str, bytes]], consumers: 
                     p.wait(30)
                 except subprocess.TimeoutExpired:
                     p.kill()
-    return [f"Kafka (mock) -> skysift consume x{consumers} -> SQLite", len(rest), stored == n_new_dets,
-            f"{len(rest) / el:.0f}", f"{size / 1024:.1f}", " / ".join(f"{r:.0f}" for r in rss)]
+    n = n_new_dets - start_count
+    return [f"Kafka (mock, {mode}) -> skysift consume x{consumers} -> SQLite", n, stored == n_new_dets,
+            f"{n / el:.0f}", "" if backlog else f"{n / produced_s:.0f}", f"{size / 1024:.1f}",
+            f"{cpu / n * 1e3:.3f}", "" if backlog else f"{own / n * 1e3:.3f}", " / ".join(f"{r:.0f}" for r in rss)]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, s) used so far by a running process and its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -591,10 +624,11 @@ def main(argv: list[str] | None = None) -> None:
             t0 = time.perf_counter()
             msgs = _kafka_alerts(args.kafka_alerts + 200, 0.9, args.cutout_bytes)
             print(f"\nencoded {len(msgs)} ZTF-schema alerts in {time.perf_counter() - t0:.1f} s")
-            rows = [bench_kafka(model_path, msgs, int(c), args.kafka_batch)
-                    for c in args.consumers.split(",") if c.strip()]
+            rows = [bench_kafka(model_path, msgs, int(c), args.kafka_batch, backlog=backlog)
+                    for backlog in (False, True) for c in args.consumers.split(",") if c.strip()]
             _table("Sustained alerts through Kafka (90% new objects, SQLite)",
-                   ["path", "alerts", "all stored", "alerts/s", "KB/alert", "consumer peak RSS MB"], rows)
+                   ["path", "alerts", "all stored", "alerts/s", "produced/s", "KB/alert", "consumer CPU ms/alert",
+                    "producer+broker CPU ms/alert", "consumer peak RSS MB"], rows)
 
 if __name__ == "__main__":
     main()

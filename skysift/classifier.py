@@ -62,7 +62,7 @@ _PARAM_NAMES = (
     "rnn", "rnn_units", "dense_units", "loss", "gamma", "use_context", "dropout", "l2", "epochs", "batch_size",
     "lr", "seed", "sequence", "context", "galaxy_catalog", "early_stopping_patience", "device", "progress",
     "preset", "stats", "prefix_augment", "lr_schedule", "max_length", "num_threads", "log_epochs", "calibrate",
-    "target_fpr", "boost", "forest",
+    "target_fpr", "boost", "forest", "band_stats",
 )
 
 #: Hyperparameters of each preset; a constructor argument left at None takes its preset's value.
@@ -72,12 +72,12 @@ PRESETS: dict[str, dict[str, Any]] = {
     "paper": {
         "rnn_units": 100, "dense_units": 100, "loss": "focal", "gamma": 2.0, "dropout": 0.4, "l2": 0.01,
         "epochs": 200, "batch_size": 128, "lr": 1e-4, "stats": False, "prefix_augment": 0.0,
-        "lr_schedule": "constant", "max_length": 30, "boost": False, "forest": False,
+        "lr_schedule": "constant", "max_length": 30, "boost": False, "forest": False, "band_stats": False,
     },
     "skysift": {
         "rnn_units": 100, "dense_units": 100, "loss": "wce", "gamma": 2.0, "dropout": 0.4, "l2": 0.01,
         "epochs": 15, "batch_size": 128, "lr": 1e-3, "stats": True, "prefix_augment": 0.5,
-        "lr_schedule": "cosine", "max_length": 100, "boost": True, "forest": True,
+        "lr_schedule": "cosine", "max_length": 100, "boost": True, "forest": True, "band_stats": True,
     },
 }
 
@@ -149,6 +149,8 @@ class Classifier:
         :data:`BLEND_BUCKETS`) are chosen on validation by the mean AUC over n = 1, 3, 6, 10 and all
         observations: the same weights for every n, or weights chosen range by range, whichever
         scores better; a part whose weight is 0 everywhere is dropped from the model.
+    band_stats: with ``stats`` and a multi-band training set, also the statistics of each band
+        (:data:`skysift.stats.BAND_STAT_NAMES`: count, colour, amplitude, last point, recency).
 
     Attributes set by :meth:`fit` (and :meth:`load`): ``classes_``, ``model_``, ``history_``,
     ``best_epoch_``, ``best_val_auc_``, ``train_seconds_``, ``sequence_config_``,
@@ -188,6 +190,7 @@ class Classifier:
         target_fpr: float = 0.01,
         boost: bool | None = None,
         forest: bool | None = None,
+        band_stats: bool | None = None,
     ) -> None:
         self.rnn = rnn
         self.rnn_units = rnn_units
@@ -218,6 +221,7 @@ class Classifier:
         self.target_fpr = target_fpr
         self.boost = boost
         self.forest = forest
+        self.band_stats = band_stats
 
     # ------------------------------------------------------------------ sklearn protocol
     def get_params(self, deep: bool = False) -> dict[str, Any]:
@@ -266,7 +270,8 @@ class Classifier:
     def _resolve_configs(self, train: LightCurveSet) -> tuple[SequenceConfig, ContextConfig, GalaxyCatalog | None]:
         hp = self.hyperparameters()
         seq = (self.sequence if self.sequence is not None
-               else SequenceConfig(max_length=int(hp["max_length"]), stats=bool(hp["stats"])))
+               else SequenceConfig(max_length=int(hp["max_length"]), stats=bool(hp["stats"]),
+                                   band_stats=bool(hp["band_stats"])))
         if isinstance(seq, dict):
             seq = SequenceConfig(**seq)
         seq = replace(seq, bands=list(seq.bands) if seq.bands is not None else None)

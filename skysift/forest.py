@@ -42,7 +42,9 @@ class ForestTrees:
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities (n, n_classes) of rows ``x`` (n, n_features): the trees' mean."""
-        x = np.nan_to_num(np.asarray(x, np.float32), nan=0.0)
+        x = np.asarray(x, np.float32)
+        if np.isnan(x).any():
+            x = np.nan_to_num(x, nan=0.0)
         n = len(x)
         if n == 0 or self.n_trees == 0:
             return np.full((n, self.n_classes), 1.0 / max(self.n_classes, 1))

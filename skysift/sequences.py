@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from skysift.errors import InputError, ModelMismatchError
-from skysift.stats import N_STATS, STAT_NAMES, cumulative_stats
+from skysift.stats import BAND_STAT_NAMES, N_BAND_STATS, N_STATS, STAT_NAMES, cumulative_stats
 
 BASE_FEATURES = ("dt_days", "mag", "mag_err")
 
@@ -30,11 +30,14 @@ class SequenceConfig:
         ignored and all detections are treated as one band, as for GOTO's L band).
     stats: append to each step the light-curve statistics of the points so far
         (:mod:`skysift.stats`; updated in O(1) per observation).
+    band_stats: with ``stats`` and several bands, also the statistics of each band
+        (:data:`skysift.stats.BAND_STAT_NAMES`).
     """
 
     max_length: int = 30
     bands: list[str] | None = None
     stats: bool = False
+    band_stats: bool = False
 
     def __post_init__(self) -> None:
         if self.max_length < 1:
@@ -51,12 +54,19 @@ class SequenceConfig:
             names += [f"band_{b}" for b in self.bands]
         if self.stats:
             names += [f"stat_{n}" for n in STAT_NAMES]
+            names += [f"stat_{b}_{n}" for b in self.stat_bands for n in BAND_STAT_NAMES]
         return names
+
+    @property
+    def stat_bands(self) -> list[str]:
+        """The bands with statistics of their own (none unless ``stats``, ``band_stats`` and several bands)."""
+        multiband = bool(self.bands and len(self.bands) > 1)
+        return list(self.bands) if self.stats and self.band_stats and multiband else []
 
     @property
     def n_stats(self) -> int:
         """Number of trailing per-step features that are light-curve statistics (0 without ``stats``)."""
-        return N_STATS if self.stats else 0
+        return N_STATS + N_BAND_STATS * len(self.stat_bands) if self.stats else 0
 
     @property
     def n_features(self) -> int:
@@ -144,12 +154,18 @@ def build_sequences(
     values[rows, steps, 0] = (mjd - first_mjd)[sel]
     values[rows, steps, 1] = mag[sel]
     values[rows, steps, 2] = err[sel]
+    step_bands = None
     if multiband:
-        values[rows, steps, 3 + band_codes[keep][order][sel]] = 1.0
+        codes_kept = band_codes[keep][order][sel]
+        values[rows, steps, 3 + codes_kept] = 1.0
+        step_bands = np.zeros((n, t_max), np.int64)
+        step_bands[rows, steps] = codes_kept
     mask[rows, steps] = True
     lengths = mask.sum(axis=1).astype(np.int64)
     if config.stats:
-        values[:, :, -N_STATS:] = cumulative_stats(values[:, :, 0], values[:, :, 1], values[:, :, 2], lengths)
+        n_bands = len(config.stat_bands)
+        values[:, :, -config.n_stats:] = cumulative_stats(values[:, :, 0], values[:, :, 1], values[:, :, 2],
+                                                          lengths, step_bands, n_bands)
     return SequenceBatch(values, mask, lengths, ids.to_numpy())
 
 

@@ -13,6 +13,12 @@ The same update runs for a batch of objects (vectorised over objects, one pass o
 (:func:`update`), so that both give the same numbers. The statistics of step k use points
 0..k only, so a prefix of a light curve has exactly the statistics of its own last step.
 
+For multi-band light curves each band also has its own accumulator (:data:`BAND_STAT_NAMES`
+per band, after the all-band statistics): how many points it has, its weighted mean against the
+all-band one (a colour), its amplitude, its last point against its own mean, and how long ago
+that point was, so that colour and the variability within one band are not mixed up with the
+changes of band from one point to the next.
+
 Units: times in days, magnitudes and errors in mag; rates in mag/day. Scale-free transforms
 (log1p of counts, spans and rates) keep the features within a few units.
 """
@@ -31,24 +37,55 @@ N_STATS = len(STAT_NAMES)
 
 # accumulator columns
 _N, _T0, _M0, _TP, _MP, _SW, _SWM, _SWM2, _SM, _SM2, _MMIN, _MMAX, _TMIN, _SDM2, _RATE, _ST, _ST2, _STM, _SE = range(19)
-#: Length of an object's accumulator vector.
+#: Length of an object's accumulator vector (all bands together).
 STATE_SIZE = 19
+
+#: Names of the statistics of each band (multi-band light curves), after :data:`STAT_NAMES`.
+BAND_STAT_NAMES: tuple[str, ...] = ("log_n", "colour", "amplitude", "last_minus_mean", "log_days_since_last")
+N_BAND_STATS = len(BAND_STAT_NAMES)
+# per-band accumulator columns: count, sum of weights, weighted sum, last magnitude, extremes, last time
+_BN, _BSW, _BSWM, _BLAST, _BMIN, _BMAX, _BT = range(7)
+#: Length of each band's accumulator.
+BAND_STATE_SIZE = 7
+
+
+def state_size(n_bands: int = 0) -> int:
+    """Length of an object's accumulator with per-band statistics for ``n_bands`` bands (0: none)."""
+    return STATE_SIZE + BAND_STATE_SIZE * int(n_bands)
+
+
+def n_stats(n_bands: int = 0) -> int:
+    """Number of statistics with per-band statistics for ``n_bands`` bands (0: none)."""
+    return N_STATS + N_BAND_STATS * int(n_bands)
 
 _MIN_GAP_DAYS = 0.01  # gap floor (days) of the change rate, so that same-time points stay finite
 
 
-def init_state(n: int) -> np.ndarray:
-    """Accumulators (n, STATE_SIZE) float64 of n objects before any observation."""
-    return np.zeros((int(n), STATE_SIZE), np.float64)
+def init_state(n: int, n_bands: int = 0) -> np.ndarray:
+    """Accumulators (n, state_size(n_bands)) float64 of n objects before any observation."""
+    return np.zeros((int(n), state_size(n_bands)), np.float64)
 
 
-def update(state: np.ndarray, t: np.ndarray, m: np.ndarray, e: np.ndarray) -> np.ndarray:
-    """Add one observation to each row of ``state`` (in place) and return the statistics (rows, N_STATS).
+def update(state: np.ndarray, t: np.ndarray, m: np.ndarray, e: np.ndarray,
+           band: np.ndarray | None = None) -> np.ndarray:
+    """Add one observation to each row of ``state`` (in place) and return the statistics
+    (rows, n_stats(n_bands)).
 
     ``t`` (MJD, days), ``m`` (mag) and ``e`` (mag, > 0) are arrays of one value per row; each row's
-    observations must arrive in time order.
+    observations must arrive in time order. ``band``: each observation's band index (0..n_bands-1)
+    when ``state`` holds per-band accumulators (:func:`init_state` with ``n_bands``).
     """
-    s = state
+    n_bands = (state.shape[1] - STATE_SIZE) // BAND_STATE_SIZE
+    if n_bands:
+        if band is None:
+            raise ValueError("this accumulator has per-band statistics: give each observation's band index")
+        all_bands = _update_all(state[:, :STATE_SIZE], t, m, e)  # first: the colours need its mean
+        per_band = _update_bands(state[:, STATE_SIZE:], state[:, :STATE_SIZE], t, m, e, band)
+        return np.concatenate([all_bands, per_band], axis=1)
+    return _update_all(state, t, m, e)
+
+
+def _update_all(s: np.ndarray, t: np.ndarray, m: np.ndarray, e: np.ndarray) -> np.ndarray:
     t = np.asarray(t, np.float64)
     m = np.asarray(m, np.float64)
     e = np.maximum(np.asarray(e, np.float64), 1e-3)
@@ -86,6 +123,40 @@ def update(state: np.ndarray, t: np.ndarray, m: np.ndarray, e: np.ndarray) -> np
     return _features(s, t, m, gap, dm)
 
 
+def _update_bands(b: np.ndarray, s: np.ndarray, t: np.ndarray, m: np.ndarray, e: np.ndarray,
+                  band: np.ndarray) -> np.ndarray:
+    """Add the observation to its band's accumulator (columns of ``b``, a view) and return every
+    band's statistics; ``s`` is the all-band accumulator after this observation."""
+    n_rows, n_bands = len(b), b.shape[1] // BAND_STATE_SIZE
+    t = np.asarray(t, np.float64)
+    m = np.asarray(m, np.float64)
+    w = 1.0 / np.maximum(np.asarray(e, np.float64), 1e-3) ** 2
+    band = np.asarray(band, np.int64)
+    rows = np.arange(n_rows)
+    cols = band * BAND_STATE_SIZE
+    first = b[rows, cols + _BN] == 0
+    b[rows, cols + _BN] += 1.0
+    b[rows, cols + _BSW] += w
+    b[rows, cols + _BSWM] += w * m
+    b[rows, cols + _BLAST] = m
+    b[rows, cols + _BMIN] = np.where(first, m, np.minimum(b[rows, cols + _BMIN], m))
+    b[rows, cols + _BMAX] = np.where(first, m, np.maximum(b[rows, cols + _BMAX], m))
+    b[rows, cols + _BT] = t
+    acc = b.reshape(n_rows, n_bands, BAND_STATE_SIZE)
+    count = acc[:, :, _BN]
+    seen = count > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.where(seen, acc[:, :, _BSWM] / acc[:, :, _BSW], 0.0)
+    wmean_all = (s[:, _SWM] / s[:, _SW])[:, None]
+    out = np.empty((n_rows, n_bands, N_BAND_STATS), np.float64)
+    out[:, :, 0] = np.log1p(count)
+    out[:, :, 1] = np.where(seen, mean - wmean_all, 0.0)
+    out[:, :, 2] = np.where(seen, acc[:, :, _BMAX] - acc[:, :, _BMIN], 0.0)
+    out[:, :, 3] = np.where(seen, acc[:, :, _BLAST] - mean, 0.0)
+    out[:, :, 4] = np.where(seen, np.log1p(np.maximum(t[:, None] - acc[:, :, _BT], 0.0)), 0.0)
+    return out.reshape(n_rows, n_bands * N_BAND_STATS)
+
+
 def _features(s: np.ndarray, t: np.ndarray, m: np.ndarray, gap: np.ndarray, dm: np.ndarray) -> np.ndarray:
     n = s[:, _N]
     mean = s[:, _SM] / n
@@ -120,22 +191,26 @@ def _features(s: np.ndarray, t: np.ndarray, m: np.ndarray, gap: np.ndarray, dm: 
 
 
 def cumulative_stats(
-    mjd: np.ndarray, mag: np.ndarray, mag_err: np.ndarray, lengths: np.ndarray
+    mjd: np.ndarray, mag: np.ndarray, mag_err: np.ndarray, lengths: np.ndarray,
+    band: np.ndarray | None = None, n_bands: int = 0,
 ) -> np.ndarray:
-    """Statistics after each step of padded light curves: (n, T, N_STATS) float32, zeros past each length.
+    """Statistics after each step of padded light curves: (n, T, n_stats(n_bands)) float32, zeros
+    past each length.
 
     ``mjd``, ``mag``, ``mag_err``: (n, T) arrays (days, mag, mag) of time-ordered points;
-    ``lengths``: (n,) number of real points of each row.
+    ``lengths``: (n,) number of real points of each row; ``band``: (n, T) band indices, with
+    ``n_bands`` > 0 for per-band statistics.
     """
     n, t_max = mjd.shape
-    out = np.zeros((n, t_max, N_STATS), np.float32)
+    out = np.zeros((n, t_max, n_stats(n_bands)), np.float32)
     lengths = np.asarray(lengths)
-    acc = init_state(n)
+    acc = init_state(n, n_bands)
     for k in range(t_max):
         rows = np.flatnonzero(lengths > k)
         if rows.size == 0:
             break
         sub = acc[rows]
-        out[rows, k] = update(sub, mjd[rows, k], mag[rows, k], mag_err[rows, k])
+        out[rows, k] = update(sub, mjd[rows, k], mag[rows, k], mag_err[rows, k],
+                              None if not n_bands else band[rows, k])
         acc[rows] = sub
     return out

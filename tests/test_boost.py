@@ -24,3 +24,38 @@ def test_arrays_equal_sklearn_predict_proba_with_missing_values(n_classes):
     again = BoostedTrees.from_dict(trees.to_dict())
     np.testing.assert_array_equal(again.predict_proba(xt), trees.predict_proba(xt))
     assert trees.predict_proba(np.zeros((0, 5))).shape == (0, n_classes)
+
+
+@pytest.mark.parametrize("missing", [True, False])
+def test_compiled_walk_reaches_the_numpy_walks_leaves(missing, monkeypatch):
+    """The numba walk (when installed) and the NumPy walk agree leaf for leaf, one row or many."""
+    import skysift.boost as boost
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(1500, 6))
+    y = (x[:, 0] * x[:, 1] > 0).astype(int) + (x[:, 2] > 0.8)
+    x[rng.random(x.shape) < 0.1] = np.nan
+    flat = from_sklearn(HistGradientBoostingClassifier(max_iter=20, random_state=0).fit(x, y))._flat
+    if not missing:
+        flat = flat[:5]
+    xt = rng.normal(size=(300, 6))
+    xt[rng.random(xt.shape) < 0.2] = np.nan
+    for rows in (xt, xt[:1], xt[:0]):
+        ref = boost.walk_numpy(rows, *flat)
+        got = boost.walk(rows, *flat)
+        np.testing.assert_array_equal(got, ref)
+    monkeypatch.setattr(boost, "USE_NUMBA", False)
+    assert boost._compiled_walk() is None
+    np.testing.assert_array_equal(boost.walk(xt, *flat), boost.walk_numpy(xt, *flat))
+
+
+def test_walk_refuses_a_one_dimensional_row():
+    import skysift.boost as boost
+
+    if boost._compiled_walk() is None:
+        pytest.skip("numba is not installed: the NumPy walk has no such check")
+    roots = np.zeros(1, np.int64)
+    with pytest.raises(ValueError, match="2-D"):
+        boost.walk(np.zeros(3), roots, np.zeros(1, np.int64), np.zeros(1), -np.ones(1, np.int64),
+                   -np.ones(1, np.int64))

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from skysift.stats import N_STATS
+from skysift.stats import N_BAND_STATS, N_STATS
 import pandas as pd
 import pytest
 import torch
@@ -192,7 +192,8 @@ def test_missing_context_column_and_unknown_band(tmp_path):
     train = toy_set(15, seed=4, extra_column=True, bands=("g", "r"))
     clf = tiny(epochs=1).fit(train)
     assert clf.context_columns_ == ["gal_l", "gal_b", "host_z"]
-    assert clf.sequence_config_.bands == ["g", "r"] and clf.n_features_ == 5 + N_STATS
+    # 2 bands: the one-hot band code, the statistics, and each band's own statistics
+    assert clf.sequence_config_.bands == ["g", "r"] and clf.n_features_ == 5 + N_STATS + 2 * N_BAND_STATS
     no_col = from_frames(train.photometry, train.objects.drop(columns="host_z"))
     with pytest.raises(ModelMismatchError, match="host_z"):
         clf.predict_proba(no_col)

@@ -72,3 +72,46 @@ def test_single_point_is_finite():
     out = cumulative_stats(np.array([[5.0]]), np.array([[19.0]]), np.array([[0.1]]), np.array([1]))
     assert np.all(np.isfinite(out))
     assert out[0, 0, STAT_NAMES.index("mag_std")] == 0.0
+
+
+def test_band_statistics_match_direct_formulas_and_the_one_at_a_time_update():
+    from skysift.stats import BAND_STAT_NAMES, N_BAND_STATS, n_stats, state_size
+
+    rng = np.random.default_rng(3)
+    n = 15
+    t, m, e = _curve(rng, n)
+    band = rng.integers(0, 3, n)
+    band[:3] = [0, 1, 0]
+    m = m + 0.7 * (band == 1)  # band 1 is fainter: a colour
+    out = cumulative_stats(t[None], m[None], e[None], np.array([n]), band[None], 3)[0]
+    assert out.shape == (n, n_stats(3)) and n_stats(3) == N_STATS + 3 * N_BAND_STATS
+    np.testing.assert_array_equal(out[:, :N_STATS], cumulative_stats(t[None], m[None], e[None], np.array([n]))[0])
+    w = 1 / e**2
+    wm_all = (w * m).sum() / w.sum()
+    for b in range(3):
+        f = dict(zip(BAND_STAT_NAMES, out[-1, N_STATS + b * N_BAND_STATS : N_STATS + (b + 1) * N_BAND_STATS]))
+        sel = band == b
+        if not sel.any():
+            assert all(v == 0 for v in f.values())
+            continue
+        wm = (w[sel] * m[sel]).sum() / w[sel].sum()
+        assert np.isclose(f["log_n"], np.log1p(sel.sum()), atol=1e-6)
+        assert np.isclose(f["colour"], wm - wm_all, atol=1e-5)
+        assert np.isclose(f["amplitude"], m[sel].max() - m[sel].min(), atol=1e-5)
+        assert np.isclose(f["last_minus_mean"], m[sel][-1] - wm, atol=1e-5)
+        assert np.isclose(f["log_days_since_last"], np.log1p(t[-1] - t[sel][-1]), atol=1e-5)
+    # before band 2's first point its statistics are all zero
+    first2 = int(np.flatnonzero(band == 2)[0])
+    assert np.all(out[first2 - 1, N_STATS + 2 * N_BAND_STATS :] == 0)
+    acc = init_state(1, 3)
+    assert acc.shape == (1, state_size(3))
+    for k in range(n):
+        step = update(acc, t[k : k + 1], m[k : k + 1], e[k : k + 1], band[k : k + 1])
+        np.testing.assert_allclose(step[0], out[k], atol=1e-5)
+
+
+def test_band_accumulator_needs_the_band():
+    import pytest
+
+    with pytest.raises(ValueError, match="band index"):
+        update(init_state(1, 2), np.array([1.0]), np.array([18.0]), np.array([0.1]))

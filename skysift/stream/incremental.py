@@ -38,7 +38,7 @@ import pandas as pd
 import torch
 
 from skysift.errors import InputError, ModelMismatchError
-from skysift.stats import STATE_SIZE
+from skysift.stats import state_size
 from skysift.stats import update as update_stats
 from skysift.stream.storage import Detection
 
@@ -213,10 +213,19 @@ class _StatePool:
 _BLAS_CONTROLLER: Any = None
 
 
-def _one_blas_thread():
+#: Below this many records a call's matrix products are too small for OpenBLAS to use threads (its
+#: threshold is m * n * k < 262,144: 8 rows of a 100-unit GRU layer), so
+#: the thread limit (~0.1 ms to set and lift) is skipped.
+_BLAS_LIMIT_MIN_ROWS = 8
+
+
+def _one_blas_thread(n_rows: int | None = None):
     """A context that keeps NumPy's BLAS on one thread (batched steps are small matrix products:
-    waking other threads costs more than it gains, badly so on a busy machine)."""
+    waking other threads costs more than it gains, badly so on a busy machine); nothing to do for
+    fewer than :data:`_BLAS_LIMIT_MIN_ROWS` rows."""
     global _BLAS_CONTROLLER
+    if n_rows is not None and n_rows < _BLAS_LIMIT_MIN_ROWS:
+        return contextlib.nullcontext()
     if _BLAS_CONTROLLER is None:
         try:
             from threadpoolctl import ThreadpoolController
@@ -380,6 +389,7 @@ class _Model:
         self.band_index = {b: i for i, b in enumerate(self.bands or [])}
         self.n_features = int(cfg.n_features)
         self.n_stats = int(getattr(cfg, "n_stats", 0))
+        self.n_stat_bands = len(getattr(cfg, "stat_bands", None) or [])
         # the classifier's own last step (blend with boosted trees, temperature), if it has one
         self.finish = getattr(clf, "finish", None)
         self.keep_x = bool(self.n_stats or getattr(clf, "boost_", None) is not None
@@ -513,6 +523,14 @@ class IncrementalClassifier:
         self._n_context = self._m.context(["_probe"], [0.0], [0.0]).shape[1]
         self._fast = _NumpyNet.build(self._m.net, self._n_context) if fast else None
         self.reset()
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Run the classifier's last step once, so that the first detection does not pay for
+        compiling (or loading) the trees' walk."""
+        if self._m.finish is not None and self._m.keep_x:
+            self._m.finish(np.zeros((1, len(self.classes)), np.float32), np.zeros((1, self._m.n_features), np.float32),
+                           np.zeros((1, self._n_context), np.float32))
 
     @property
     def fast(self) -> bool:
@@ -524,7 +542,7 @@ class IncrementalClassifier:
         """Forget every object."""
         n_stats = self._m.n_stats
         self._pool = _StatePool(self._m.net.init_state, self._n_context, self._capacity,
-                                n_acc=STATE_SIZE if n_stats else 0, n_x=self._m.n_features if self._m.keep_x else 0)
+                                n_acc=state_size(self._m.n_stat_bands) if n_stats else 0, n_x=self._m.n_features if self._m.keep_x else 0)
         self._objects: dict[str, ObjectState] = {}
 
     @property
@@ -659,16 +677,21 @@ class IncrementalClassifier:
                                       None if x is None else torch.from_numpy(x)).numpy()
             return self._probs(logits, x, rows)
 
-    def _stats(self, rows, dt, mag, err) -> np.ndarray | None:
+    def _stats(self, rows, dt, mag, err, bands) -> np.ndarray | None:
         """Add one point to the light-curve statistics of the objects in ``rows`` (a slot or an
-        array of slots); returns their statistics (n, n_stats), or None for a model without them.
-        The values pass through float32 first, as the batch path's sequence arrays do."""
+        array of slots; ``bands``: the points' band names); returns their statistics (n, n_stats),
+        or None for a model without them. The values pass through float32 first, as the batch
+        path's sequence arrays do."""
         if not self._m.n_stats:
             return None
         rows = np.atleast_1d(np.asarray(rows, np.int64))
         acc = self._pool.acc[rows]
         f32 = lambda v: np.asarray(v, np.float32).reshape(-1)  # noqa: E731
-        out = update_stats(acc, f32(dt), f32(mag), f32(err))
+        codes = None
+        if self._m.n_stat_bands:
+            bi = self._m.band_index
+            codes = np.fromiter((bi[b] for b in np.atleast_1d(np.asarray(bands, dtype=object))), np.int64, len(rows))
+        out = update_stats(acc, f32(dt), f32(mag), f32(err), codes)
         self._pool.acc[rows] = acc
         return out
 
@@ -703,7 +726,7 @@ class IncrementalClassifier:
             if obj.n_seq == 0:
                 obj.first_mjd = mjd
             dt = mjd - obj.first_mjd
-            st = self._stats(obj.slot, dt, mag, err)
+            st = self._stats(obj.slot, dt, mag, err, [band])
             obj.probs = self._step(obj.slot, self._m.features(dt, mag, err, band, st))[0]
             obj.n_seq += 1
             obj.seq_last_mjd = mjd
@@ -735,7 +758,7 @@ class IncrementalClassifier:
             else:
                 q.append(i)
         self._new_objects(firsts)
-        with _one_blas_thread():
+        with _one_blas_thread(len(recs)):
             results = self._rounds(recs, queues)
         if return_info:
             return results
@@ -783,7 +806,7 @@ class IncrementalClassifier:
             dt.append(d.mjd - obj.first_mjd)
         rows = objs[0].slot if len(objs) == 1 else np.fromiter((o.slot for o in objs), np.int64, len(objs))
         mags, errs = [d.mag for d in recs], [d.mag_err for d in recs]
-        x = self._m.features_many(dt, mags, errs, [d.band for d in recs], self._stats(rows, dt, mags, errs))
+        x = self._m.features_many(dt, mags, errs, [d.band for d in recs], self._stats(rows, dt, mags, errs, [d.band for d in recs]))
         probs = self._step(rows, x)
         for k, (obj, d) in enumerate(zip(objs, recs)):
             obj.probs = probs[k]
@@ -818,7 +841,7 @@ class IncrementalClassifier:
                     rows = np.flatnonzero(lengths > t)
                     r_dt, r_mag, r_err = raw[0, rows, t], raw[1, rows, t], raw[2, rows, t]
                     x = self._m.features_many(r_dt, r_mag, r_err, bands[rows, t],
-                                              self._stats(slots[rows], r_dt, r_mag, r_err))
+                                              self._stats(slots[rows], r_dt, r_mag, r_err, bands[rows, t]))
                     out = self._step(slots[rows], x, head=False)
                     if final is None:
                         final = np.zeros((len(part), out.shape[1]), np.float32)

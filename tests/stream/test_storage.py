@@ -197,3 +197,36 @@ def test_upper_limits_labels_and_counts(storage):
     assert storage.count_objects() == 2
     assert storage.count_objects(cls="SN") == 1 and storage.count_objects(cls="SN", min_prob=0.2) == 2
     assert storage.count_objects(min_prob=0.75) == 1
+
+
+def test_two_writers_of_one_sqlite_file_queue_and_lose_nothing(tmp_path):
+    """Two storages on one file (as two consumers of a group): every detection of both lands,
+    and the writers' lock beside the database is released after each transaction."""
+    import threading
+
+    path = tmp_path / "shared.sqlite"
+    stores = [SQLiteStorage(path), SQLiteStorage(path)]
+    errors = []
+
+    def write(k: int) -> None:
+        try:
+            for i in range(60):
+                stores[k].add_detections([Detection(f"W{k}_{i}_{j}", 60000.0 + j, 18.0, 0.1, "g", 10.0, 20.0)
+                                          for j in range(5)])
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors
+    assert stores[0].counts()["detections"] == 2 * 60 * 5
+    assert (tmp_path / "shared.sqlite-writers").exists()
+    with pytest.raises(RuntimeError):  # a failed transaction gives the lock back too
+        with stores[0]._transaction():
+            raise RuntimeError("boom")
+    stores[1].add_detections([Detection("after", 60000.0, 18.0, 0.1, "g", 10.0, 20.0)])
+    for st in stores:
+        st.close()
