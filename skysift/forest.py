@@ -87,7 +87,7 @@ def from_sklearn(est) -> ForestTrees:
 
 
 def fit_forest(x: np.ndarray, y: np.ndarray, *, seed: int = 0, n_trees: int = 300,
-               min_samples_leaf: int = 5) -> ForestTrees:
+               min_samples_leaf: int = 5, criterion: str = "gini") -> ForestTrees:
     """Grow a balanced random forest on (x, y) (class indices 0..K-1) and return it as arrays.
 
     Every tree sees a bootstrap sample of the minority-class size from each class (imbalanced-learn's
@@ -96,6 +96,7 @@ def fit_forest(x: np.ndarray, y: np.ndarray, *, seed: int = 0, n_trees: int = 30
     from imblearn.ensemble import BalancedRandomForestClassifier
 
     est = BalancedRandomForestClassifier(n_estimators=int(n_trees), min_samples_leaf=int(min_samples_leaf),
+                                         criterion=criterion,
                                          sampling_strategy="all", replacement=True, bootstrap=False,
                                          n_jobs=1, random_state=int(seed))
     est.fit(np.nan_to_num(np.asarray(x, np.float32), nan=0.0), np.asarray(y))

@@ -115,3 +115,37 @@ def test_band_accumulator_needs_the_band():
 
     with pytest.raises(ValueError, match="band index"):
         update(init_state(1, 2), np.array([1.0]), np.array([18.0]), np.array([0.1]))
+
+
+def test_compiled_statistics_equal_the_numpy_ones(monkeypatch):
+    """The numba kernel (when installed) and the NumPy path give the same statistics, edge cases included."""
+    import skysift.stats as stats
+
+    if stats._compiled_update() is None:
+        import pytest
+
+        pytest.skip("numba is not installed: only the NumPy path exists")
+    rng = np.random.default_rng(5)
+    n, T = 200, 25
+    t = np.sort(rng.uniform(0, 300, (n, T)), axis=1)
+    t[:, 3] = t[:, 2]  # two points at the same time
+    m = 18 + rng.normal(0, 0.5, (n, T))
+    m[:, 7] = m[:, 6]  # no change between two points
+    e = rng.uniform(1e-4, 0.2, (n, T))  # some errors below the 1e-3 floor
+    lengths = rng.integers(1, T + 1, n)
+    band = rng.integers(0, 3, (n, T))
+    for n_bands in (0, 3):
+        got = cumulative_stats(t, m, e, lengths, band, n_bands)
+        monkeypatch.setattr(stats, "USE_NUMBA", False)
+        ref = cumulative_stats(t, m, e, lengths, band, n_bands)
+        monkeypatch.setattr(stats, "USE_NUMBA", True)
+        np.testing.assert_allclose(got, ref, rtol=1e-6, atol=1e-6)
+        a1, a2 = init_state(n, n_bands), init_state(n, n_bands)
+        for k in range(3):  # float64 outputs and accumulators, one step at a time
+            b = band[:, k] if n_bands else None
+            o1 = update(a1, t[:, k], m[:, k], e[:, k], b)
+            monkeypatch.setattr(stats, "USE_NUMBA", False)
+            o2 = update(a2, t[:, k], m[:, k], e[:, k], b)
+            monkeypatch.setattr(stats, "USE_NUMBA", True)
+            np.testing.assert_allclose(o1, o2, rtol=1e-12, atol=1e-12)
+            np.testing.assert_allclose(a1, a2, rtol=1e-12, atol=1e-12)

@@ -526,8 +526,11 @@ class IncrementalClassifier:
         self._warm_up()
 
     def _warm_up(self) -> None:
-        """Run the classifier's last step once, so that the first detection does not pay for
-        compiling (or loading) the trees' walk."""
+        """Run the statistics' update and the classifier's last step once, so that the first
+        detection does not pay for compiling (or loading) their kernels."""
+        if self._m.n_stats:
+            one = np.ones(1)
+            update_stats(np.zeros((1, state_size(self._m.n_stat_bands))), one, one, one, np.zeros(1, np.int64))
         if self._m.finish is not None and self._m.keep_x:
             self._m.finish(np.zeros((1, len(self.classes)), np.float32), np.zeros((1, self._m.n_features), np.float32),
                            np.zeros((1, self._n_context), np.float32))
