@@ -35,6 +35,7 @@ CONFIGS: dict[str, dict] = {
     "small": {"rnn_units": 32, "dense_units": 32, "boost": False, "forest": False},
     "max_length_100": {"max_length": 100},
     "no_band_stats": {"band_stats": False},
+    "arithmetic_blend": {"blend": "arithmetic"},
 }
 N_OBS = (1, 3, 6, 10, None)
 

@@ -62,7 +62,7 @@ _PARAM_NAMES = (
     "rnn", "rnn_units", "dense_units", "loss", "gamma", "use_context", "dropout", "l2", "epochs", "batch_size",
     "lr", "seed", "sequence", "context", "galaxy_catalog", "early_stopping_patience", "device", "progress",
     "preset", "stats", "prefix_augment", "lr_schedule", "max_length", "num_threads", "log_epochs", "calibrate",
-    "target_fpr", "boost", "forest", "band_stats",
+    "target_fpr", "boost", "forest", "band_stats", "blend",
 )
 
 #: Hyperparameters of each preset; a constructor argument left at None takes its preset's value.
@@ -73,11 +73,13 @@ PRESETS: dict[str, dict[str, Any]] = {
         "rnn_units": 100, "dense_units": 100, "loss": "focal", "gamma": 2.0, "dropout": 0.4, "l2": 0.01,
         "epochs": 200, "batch_size": 128, "lr": 1e-4, "stats": False, "prefix_augment": 0.0,
         "lr_schedule": "constant", "max_length": 30, "boost": False, "forest": False, "band_stats": False,
+        "blend": "arithmetic",
     },
     "skysift": {
         "rnn_units": 100, "dense_units": 100, "loss": "wce", "gamma": 2.0, "dropout": 0.4, "l2": 0.01,
         "epochs": 15, "batch_size": 128, "lr": 1e-3, "stats": True, "prefix_augment": 0.5,
         "lr_schedule": "cosine", "max_length": 100, "boost": True, "forest": True, "band_stats": True,
+        "blend": "auto",
     },
 }
 
@@ -86,6 +88,26 @@ BOOST_PREFIXES = (1, 2, 3, 4, 6, 8, 10, 15, 20)
 #: Upper ends of the ranges of the number of observations with their own blend weights (1, 2-3,
 #: 4-6, 7-10, more).
 BLEND_BUCKETS = (1, 3, 6, 10)
+
+
+#: Floor of each part's probabilities in the geometric blend (so that one part's 0 is not a veto).
+POOL_FLOOR = 1e-4
+BLEND_RULES = ("geometric", "arithmetic")
+#: ``blend`` hyperparameter values: a rule, or "auto" (each fit keeps the rule that scores better on validation).
+BLEND_CHOICES = ("auto", *BLEND_RULES)
+
+
+def pool_probabilities(weights: np.ndarray, probs: list[np.ndarray | None], rule: str = "geometric") -> np.ndarray:
+    """Blend of the parts' class probabilities (each (n, K)) with per-row ``weights`` (n, n_parts);
+    a part that is None or weighs 0 on every row is left out. ``"geometric"``: the weighted product
+    of the parts' probabilities (floored at :data:`POOL_FLOOR`), normalised (a log-linear pool);
+    ``"arithmetic"``: their weighted mean."""
+    used = [(weights[:, k : k + 1], pk) for k, pk in enumerate(probs) if pk is not None and weights[:, k].max() > 0]
+    if rule == "arithmetic":
+        return sum(w * pk for w, pk in used)
+    if rule != "geometric":
+        raise InputError(f"blend must be one of {', '.join(BLEND_RULES)}, got {rule!r}")
+    return softmax(sum(w * np.log(np.maximum(pk, POOL_FLOOR)) for w, pk in used))
 
 
 def blend_bucket(n_obs: np.ndarray) -> np.ndarray:
@@ -151,6 +173,10 @@ class Classifier:
         scores better; a part whose weight is 0 everywhere is dropped from the model.
     band_stats: with ``stats`` and a multi-band training set, also the statistics of each band
         (:data:`skysift.stats.BAND_STAT_NAMES`: count, colour, amplitude, last point, recency).
+    blend: how the parts' probabilities are combined (:func:`pool_probabilities`): ``"geometric"``
+        (a weighted product, renormalised), ``"arithmetic"`` (a weighted mean), or ``"auto"``: both
+        are tried with the weights and the one with the better mean validation AUC is kept
+        (``blend_rule_``).
 
     Attributes set by :meth:`fit` (and :meth:`load`): ``classes_``, ``model_``, ``history_``,
     ``best_epoch_``, ``best_val_auc_``, ``train_seconds_``, ``sequence_config_``,
@@ -191,6 +217,7 @@ class Classifier:
         boost: bool | None = None,
         forest: bool | None = None,
         band_stats: bool | None = None,
+        blend: str | None = None,
     ) -> None:
         self.rnn = rnn
         self.rnn_units = rnn_units
@@ -222,6 +249,7 @@ class Classifier:
         self.boost = boost
         self.forest = forest
         self.band_stats = band_stats
+        self.blend = blend
 
     # ------------------------------------------------------------------ sklearn protocol
     def get_params(self, deep: bool = False) -> dict[str, Any]:
@@ -420,6 +448,9 @@ class Classifier:
             raise InputError(f"{train.name}: the training set has no 'label' column")
         hp = self.hyperparameters()
         loss_name = canonical_loss_name(hp["loss"])
+        if hp["blend"] not in BLEND_CHOICES:
+            raise InputError(f"blend must be one of {', '.join(BLEND_CHOICES)}, got {hp['blend']!r}")
+        self.blend_rule_ = str(hp["blend"])
         if val is None:
             train, val = _holdout(train, 0.3, int(self.seed))
         elif val.labels is None:
@@ -497,8 +528,14 @@ class Classifier:
                                  "config with stats=True)")
         if (hp["boost"] or hp["forest"]) and seq_cfg.n_stats:  # the preset's trees need the statistics
             self._fit_trees(d_tr, d_va, boost=bool(hp["boost"]), forest=bool(hp["forest"]))
+        self._settle_blend_rule()
         self._fit_decisions(d_va)
         return self
+
+    def _settle_blend_rule(self) -> None:
+        """With no tree left there is nothing to blend: an undecided ("auto") rule becomes the mean."""
+        if self.blend_rule_ not in BLEND_RULES:
+            self.blend_rule_ = "arithmetic"
 
     def refit_trees(self, train: LightCurveSet, val: LightCurveSet, *, boost: bool = True,
                     forest: bool = True) -> Classifier:
@@ -511,8 +548,10 @@ class Classifier:
         d_tr = self.prepare_arrays(train, labels=True)
         d_va = self.prepare_arrays(val, labels=True)
         self.boost_, self.forest_, self.blend_weights_ = None, None, (1.0, 0.0, 0.0)
+        self.blend_rule_ = str(self.hyperparameters()["blend"])
         if boost or forest:
             self._fit_trees(d_tr, d_va, boost=boost, forest=forest)
+        self._settle_blend_rule()
         self._fit_decisions(d_va)
         return self
 
@@ -545,27 +584,26 @@ class Classifier:
                 if a + b <= 1.0 + 1e-9 and (boost or b == 0) and (forest or a + b >= 1.0 - 1e-9)]
         n_buckets = len(BLEND_BUCKETS) + 1
 
-        def blend(w: np.ndarray, probs: list) -> np.ndarray:  # w: (n_rows, 3)
-            return sum(w[:, k : k + 1] * pk for k, pk in enumerate(probs) if pk is not None and w[:, k].max() > 0)
+        rules = BLEND_RULES if self.blend_rule_ == "auto" else (self.blend_rule_,)
 
-        def score(table: np.ndarray) -> float:  # mean AUC over the views
-            return float(np.mean([multiclass_auc(val.y, blend(table[blend_bucket(ln)], pv)) for ln, pv in views]))
+        def blend(w: np.ndarray, probs: list, rule: str) -> np.ndarray:  # w: (n_rows, 3)
+            return pool_probabilities(w, probs, rule)
 
-        def best_row(pairs: list) -> tuple[float, ...] | None:  # pairs: (y, probs) pooled
+        def score(table: np.ndarray, rule: str) -> float:  # mean AUC over the views
+            return float(np.mean([multiclass_auc(val.y, blend(table[blend_bucket(ln)], pv, rule))
+                                  for ln, pv in views]))
+
+        def best_row(pairs: list, rule: str) -> tuple[float, ...] | None:  # pairs: (y, probs) pooled
             if not pairs:
                 return None
             y = np.concatenate([q[0] for q in pairs])
             if len(y) < 20 or len(np.unique(y)) < len(self.classes_):
                 return None  # too few validation rows to choose on
             probs = [None if pairs[0][1][k] is None else np.concatenate([q[1][k] for q in pairs]) for k in range(3)]
-            aucs = [multiclass_auc(y, blend(np.tile(w, (len(y), 1)), probs)) for w in grid]
+            aucs = [multiclass_auc(y, blend(np.tile(w, (len(y), 1)), probs, rule)) for w in grid]
             return grid[int(np.argmax(aucs))]
 
-        # one set of weights for every n (the mean AUC over the views) ...
-        single = max(grid, key=lambda w: score(np.tile(w, (n_buckets, 1))))
-        tables = [np.tile(single, (n_buckets, 1))]
-        # ... or one per range of n, each chosen on the validation rows of that range (every distinct
-        # (object, length) once); kept only if it gives the better mean AUC over the views
+        # the validation rows of each range of n, every distinct (object, length) once
         pooled: list[list] = [[] for _ in range(n_buckets)]
         taken = np.zeros((len(val.y), 0), int)
         for ln, pv in views:
@@ -576,8 +614,15 @@ class Classifier:
                 rows = fresh & (bk == j)
                 if rows.any():
                     pooled[j].append((val.y[rows], [None if q is None else q[rows] for q in pv]))
-        tables.append(np.array([best_row(pooled[j]) or single for j in range(n_buckets)]))
-        self.blend_weights_ = max(tables, key=score)
+        candidates = []  # (mean AUC, rule, table)
+        for rule in rules:
+            # one set of weights for every n (the mean AUC over the views) ...
+            single = max(grid, key=lambda w: score(np.tile(w, (n_buckets, 1)), rule))
+            # ... or one per range of n, each chosen on the validation rows of that range
+            for table in (np.tile(single, (n_buckets, 1)),
+                          np.array([best_row(pooled[j], rule) or single for j in range(n_buckets)])):
+                candidates.append((score(table, rule), rule, table))
+        _, self.blend_rule_, self.blend_weights_ = max(candidates, key=lambda c: c[0])
         self.boost_ = self.boost_ if self.blend_weights_[:, 1].max() > 0 else None
         self.forest_ = self.forest_ if self.blend_weights_[:, 2].max() > 0 else None
 
@@ -599,9 +644,10 @@ class Classifier:
             step_inputs = np.asarray(step_inputs, np.float32)
             w = table[blend_bucket(self._observation_count(step_inputs))]
             x = np.concatenate([step_inputs, np.asarray(context, np.float32)], axis=1)
-            p = w[:, :1] * p
+            parts: list[np.ndarray | None] = [p, None, None]
             for k, t in trees:
-                p = p + w[:, k : k + 1] * t.predict_proba(x)
+                parts[k] = t.predict_proba(x)
+            p = pool_probabilities(w, parts, getattr(self, "blend_rule_", "arithmetic"))
         t = float(getattr(self, "temperature_", 1.0))
         if t != 1.0:
             p = softmax(np.log(np.maximum(p, 1e-12)) / t)
@@ -751,6 +797,7 @@ class Classifier:
             "boost": None if getattr(self, "boost_", None) is None else self.boost_.to_dict(),
             "forest": None if getattr(self, "forest_", None) is None else self.forest_.to_dict(),
             "blend_weights": self.blend_table().tolist(),
+            "blend_rule": getattr(self, "blend_rule_", "arithmetic"),
         }
         blob["content_sha256"] = _content_digest(blob)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -831,6 +878,9 @@ class Classifier:
 
             clf.boost_ = None if blob.get("boost") is None else BoostedTrees.from_dict(blob["boost"])
             clf.forest_ = None if blob.get("forest") is None else ForestTrees.from_dict(blob["forest"])
+            clf.blend_rule_ = str(blob.get("blend_rule", "arithmetic"))  # files written before it: the mean
+            if clf.blend_rule_ not in BLEND_RULES:
+                raise ValueError(f"unknown blend rule {clf.blend_rule_!r}")
             if "blend_weights" in blob:
                 clf.blend_weights_ = np.asarray(blob["blend_weights"], float)
             else:  # files written before the forest: one weight for the network, the rest for the trees

@@ -140,6 +140,8 @@ def test_save_load_round_trip(fitted, data, tmp_path):
     assert loaded.history_ == fitted.history_ and loaded.best_epoch_ == fitted.best_epoch_
     assert loaded.get_params()["context"] == NO_GALAXY
     assert loaded.rnn_units == 12
+    assert loaded.blend_rule_ == fitted.blend_rule_ and fitted.blend_rule_ in ("geometric", "arithmetic")
+    np.testing.assert_array_equal(loaded.blend_table(), fitted.blend_table())
 
 
 def test_save_load_with_galaxy_catalogue(tmp_path):
@@ -253,3 +255,24 @@ def test_model_files_without_a_checksum_still_load(fitted, tmp_path):
     assert len(blob.pop("content_sha256")) == 64
     torch.save(blob, tmp_path / "old.pt")
     assert Classifier.load(tmp_path / "old.pt").classes_ == fitted.classes_
+
+
+def test_pool_probabilities_geometric_and_arithmetic():
+    from skysift.classifier import POOL_FLOOR, pool_probabilities
+
+    rng = np.random.default_rng(0)
+    a, b = rng.dirichlet(np.ones(3), 50), rng.dirichlet(np.ones(3), 50)
+    b[0] = [0.0, 0.5, 0.5]  # a part's 0 is floored, not a veto
+    w = np.tile([0.7, 0.3, 0.0], (50, 1))
+    geo = pool_probabilities(w, [a, b, None])
+    np.testing.assert_allclose(geo.sum(axis=1), 1.0)
+    ref = a**0.7 * np.maximum(b, POOL_FLOOR) ** 0.3
+    np.testing.assert_allclose(geo, ref / ref.sum(axis=1, keepdims=True), rtol=1e-10)
+    assert geo[0, 0] > 0
+    np.testing.assert_allclose(pool_probabilities(w, [a, b, None], "arithmetic"), 0.7 * a + 0.3 * b)
+    # a part weighing 0 on every row is left out, even when its probabilities are given
+    np.testing.assert_allclose(pool_probabilities(np.tile([1.0, 0.0, 0.0], (50, 1)), [a, b, b]), a, rtol=1e-10)
+    with pytest.raises(InputError, match="blend"):
+        pool_probabilities(w, [a, b, None], "median")
+    with pytest.raises(InputError, match="blend"):
+        tiny(epochs=1, blend="median").fit(toy_set(6))

@@ -309,12 +309,14 @@ def test_default_preset_with_boosted_trees_equals_full_rerun(tiny_lcset):
     clf.boost_, clf.forest_ = fit_boosted(x, d.y, max_iter=20), fit_forest(x, d.y, n_trees=20)
     clf.blend_weights_ = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.2, 0.3, 0.5], [0.0, 0.0, 1.0],
                                    [0.4, 0.3, 0.3]])
-    inc = IncrementalClassifier(clf)
     recs = lcset_records(tiny_lcset)
-    inc.update_many(recs[: len(recs) // 2])
-    for r in recs[len(recs) // 2 :]:
-        inc.update(r.object_id, r.mjd, r.mag, r.mag_err, r.band, r.ra, r.dec)
-    got = inc.predict_proba(tiny_lcset.object_ids).to_numpy()
-    np.testing.assert_allclose(got, proba(clf, tiny_lcset), atol=ATOL)
-    np.testing.assert_allclose(prefix_rerun(clf, recs[:40]), np.stack(
-        [p for p in IncrementalClassifier(clf).update_many(recs[:40])]), atol=ATOL)
+    for rule in ("geometric", "arithmetic"):
+        clf.blend_rule_ = rule
+        inc = IncrementalClassifier(clf)
+        inc.update_many(recs[: len(recs) // 2])
+        for r in recs[len(recs) // 2 :]:
+            inc.update(r.object_id, r.mjd, r.mag, r.mag_err, r.band, r.ra, r.dec)
+        got = inc.predict_proba(tiny_lcset.object_ids).to_numpy()
+        np.testing.assert_allclose(got, proba(clf, tiny_lcset), atol=ATOL)
+        np.testing.assert_allclose(prefix_rerun(clf, recs[:40]), np.stack(
+            [p for p in IncrementalClassifier(clf).update_many(recs[:40])]), atol=ATOL)
