@@ -24,6 +24,8 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 PRETRAINED = {"goto3": "goto3.pt"}
 N_OBS = (1, 3, 6, 10, None)
@@ -124,6 +126,10 @@ Remake with `python -m skysift.pretrained {name}`.
 * **Inputs**: time since first observation (days), magnitude, error (mag) of the first {hp['max_length']}
   observations, light-curve statistics updated at each observation, galactic l and b (deg), distance to the
   nearest Mangrove galaxy (arcsec; 100 when none within 60").
+* **Parts**: the recurrent network{', boosted trees' if clf.boost_ is not None else ''}{', a balanced forest' if clf.forest_ is not None else ''},
+  blended by their {'weighted product (log-linear pool)' if clf.blend_rule_ == 'geometric' else 'weighted mean'}
+  with weights (network, boosted trees, forest) chosen on validation per range of n (1, 2-3, 4-6, 7-10,
+  more): {json.dumps(np.round(clf.blend_table(), 2).tolist())}.
 * **Hyperparameters**: {json.dumps(hp)}.
 * **Decisions**: `predict(decision="weighted")` uses class weights fitted on validation for the best macro F1
   ({', '.join(f'{c} {w:.2f}' for c, w in zip(clf.classes_, clf.decision_weights_))});

@@ -45,6 +45,7 @@ in worker threads, so reads stay fast while a large upload is processed.
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import json
 import logging
@@ -183,6 +184,19 @@ def _model_tag(path: Path) -> str:
 # ------------------------------------------------------------------------------------ service
 
 
+def settle_heap() -> None:
+    """Collect garbage once, then freeze every object alive (imports, the model, numba's compiled
+    kernels, the object states just rebuilt) out of the garbage collector's reach.
+
+    Its full passes then scan only objects made since: over the ~0.5 million objects a loaded
+    service holds, one pass held the GIL for ~0.3 s, and every other request waited (measured
+    during a 100,000-detection upload; 0.09 s once frozen). Called after each model load.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
 class StreamService:
     """Storage + incremental classifier behind one ingestion lock (detections are classified
     in the order they are stored)."""
@@ -206,6 +220,8 @@ class StreamService:
                 model_path = stored
         if model_path is not None:
             self.load_model(model_path)
+        else:
+            settle_heap()
 
     # -------------------------------------------------------------- model
     def load_model(self, path: str | Path) -> dict:
@@ -250,6 +266,7 @@ class StreamService:
                 for i in range(0, len(records), chunk):
                     self._classify(records[i : i + chunk])
             self.storage.set_meta("model_path", str(p))
+            settle_heap()
         seconds = time.perf_counter() - t0
         log.info("model %s loaded (%s %d detections in %.2f s)", tag, mode, len(records), seconds)
         return {"model": tag, "path": str(p), "classes": list(inc.classes), "mode": mode,

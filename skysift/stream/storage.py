@@ -497,8 +497,7 @@ class Storage:
         sql = f"SELECT COUNT(*) FROM objects o {' '.join(joins)}"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        with self._lock:
-            return int(self._query(sql, join_params + where_params)[0][0])
+        return int(self._read(sql, join_params + where_params)[0][0])
 
     # ------------------------------------------------------------------ observers: limits and labels
     def add_upper_limits(self, rows: Sequence[tuple[str, float, str | None, float]], source: str = "alert") -> int:
@@ -519,9 +518,8 @@ class Storage:
 
     def get_upper_limits(self, object_id: str) -> list[dict]:
         """The object's non-detections sorted by MJD: ``[{mjd, band, limit_mag}, ...]``."""
-        with self._lock:
-            rows = self._query("SELECT mjd, band, limit_mag FROM upper_limits WHERE object_id = ? ORDER BY mjd",
-                               (str(object_id),))
+        rows = self._read("SELECT mjd, band, limit_mag FROM upper_limits WHERE object_id = ? ORDER BY mjd",
+                          (str(object_id),))
         return [{"mjd": r[0], "band": r[1] or None, "limit_mag": r[2]} for r in rows]
 
     def add_label(self, object_id: str, label: str, author: str | None = None, note: str | None = None) -> dict:
@@ -539,9 +537,8 @@ class Storage:
 
     def get_labels(self, object_id: str) -> list[dict]:
         """Every human label of an object, newest first."""
-        with self._lock:
-            rows = self._query("SELECT id, label, author, note, created_at FROM observer_labels "
-                               "WHERE object_id = ? ORDER BY id DESC", (str(object_id),))
+        rows = self._read("SELECT id, label, author, note, created_at FROM observer_labels "
+                          "WHERE object_id = ? ORDER BY id DESC", (str(object_id),))
         return [dict(zip(("id", "label", "author", "note", "created_at"), r)) for r in rows]
 
     def current_labels(self, object_ids: Sequence[str]) -> dict[str, str]:
@@ -550,9 +547,8 @@ class Storage:
         if not ids:
             return {}
         marks = ", ".join("?" for _ in ids)
-        with self._lock:
-            rows = self._query(f"SELECT object_id, label FROM observer_labels WHERE object_id IN ({marks}) "
-                               "ORDER BY id", ids)
+        rows = self._read(f"SELECT object_id, label FROM observer_labels WHERE object_id IN ({marks}) "
+                          "ORDER BY id", ids)
         return {r[0]: r[1] for r in rows}
 
     def get_history(self, object_id: str) -> list[dict]:

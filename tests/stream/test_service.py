@@ -342,3 +342,23 @@ def test_restart_without_a_model_argument_uses_the_stored_model(tiny_model_path,
         assert c.get("/objects").json()["objects"] == before
     with TestClient(create_app(None, db_url, use_stored_model=False), headers=AUTH) as c:
         assert c.get("/health").json()["model"] is None
+
+
+def test_a_loaded_model_is_frozen_out_of_the_collectors_passes_and_a_swapped_one_freed(tiny_model_path, db_url,
+                                                                                       tmp_path):
+    import gc
+    import weakref
+
+    from skysift.stream.service import StreamService
+
+    service = StreamService(open_storage(db_url), tiny_model_path)
+    try:
+        assert gc.get_freeze_count() > 10_000  # modules, the model, the compiled kernels
+        old = weakref.ref(service.classifier)
+        frozen = gc.get_freeze_count()
+        service.load_model(tiny_model_path)  # a swap: the old model leaves the frozen set and is freed
+        assert old() is None
+        assert abs(gc.get_freeze_count() - frozen) < frozen // 10
+    finally:
+        service.storage.close()
+        gc.unfreeze()
