@@ -88,7 +88,8 @@ def record_tree_parts(clf, train, val, seed: int, out: Path, done: set | frozens
         other = copy.deepcopy(clf).refit_trees(train, val, boost=boost, forest=forest)
         record(out, {"config": name, "seed": seed, "params": CONFIGS[name], "best_epoch": clf.best_epoch_,
                      "train_seconds": time.perf_counter() - t0, "same_network_as": "skysift",
-                     "blend_weights": other.blend_table().tolist(), "val": evaluate(other, val)})
+                     "blend_rule": other.blend_rule_, "blend_weights": other.blend_table().tolist(),
+                     "val": evaluate(other, val)})
 
 
 def _mean_sd(values: list[float]) -> str:
@@ -149,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             clf.fit(train, val)
             record(out, {"config": name, "seed": seed, "params": kw, "best_epoch": clf.best_epoch_,
                          "train_seconds": time.perf_counter() - t0,
-                         "blend_weights": clf.blend_table().tolist(),
+                         "blend_rule": clf.blend_rule_, "blend_weights": clf.blend_table().tolist(),
                          "val": evaluate(clf, val)})
             if name == "skysift":
                 record_tree_parts(clf, train, val, seed, out, done)

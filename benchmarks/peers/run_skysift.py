@@ -43,7 +43,8 @@ def run_one(bd, seed: int, preset: str, method: str, **overrides) -> Path:
         done = ablation.finished(out)
         if ("skysift", seed) not in done:
             ablation.record(out, {"config": "skysift", "seed": seed, "params": {}, "best_epoch": clf.best_epoch_,
-                                  "train_seconds": seconds, "blend_weights": clf.blend_table().tolist(),
+                                  "train_seconds": seconds, "blend_rule": clf.blend_rule_,
+                                  "blend_weights": clf.blend_table().tolist(),
                                   "val": ablation.evaluate(clf, val)})
         ablation.record_tree_parts(clf, train, val, seed, out, done)
     if bd.name == "goto3" and seed == 0 and preset == "skysift" and not overrides:
