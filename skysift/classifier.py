@@ -62,7 +62,7 @@ _PARAM_NAMES = (
     "rnn", "rnn_units", "dense_units", "loss", "gamma", "use_context", "dropout", "l2", "epochs", "batch_size",
     "lr", "seed", "sequence", "context", "galaxy_catalog", "early_stopping_patience", "device", "progress",
     "preset", "stats", "prefix_augment", "lr_schedule", "max_length", "num_threads", "log_epochs", "calibrate",
-    "target_fpr", "boost", "forest", "band_stats", "blend",
+    "target_fpr", "boost", "forest", "band_stats", "blend", "final_trees",
 )
 
 #: Hyperparameters of each preset; a constructor argument left at None takes its preset's value.
@@ -73,16 +73,18 @@ PRESETS: dict[str, dict[str, Any]] = {
         "rnn_units": 100, "dense_units": 100, "loss": "focal", "gamma": 2.0, "dropout": 0.4, "l2": 0.01,
         "epochs": 200, "batch_size": 128, "lr": 1e-4, "stats": False, "prefix_augment": 0.0,
         "lr_schedule": "constant", "max_length": 30, "boost": False, "forest": False, "band_stats": False,
-        "blend": "arithmetic",
+        "blend": "arithmetic", "final_trees": "train",
     },
     "skysift": {
         "rnn_units": 100, "dense_units": 100, "loss": "wce", "gamma": 2.0, "dropout": 0.4, "l2": 0.01,
         "epochs": 15, "batch_size": 128, "lr": 1e-3, "stats": True, "prefix_augment": 0.5,
         "lr_schedule": "cosine", "max_length": 100, "boost": True, "forest": True, "band_stats": True,
-        "blend": "auto",
+        "blend": "auto", "final_trees": "all",
     },
 }
 
+#: Which objects the final tree parts are grown on (see ``Classifier(final_trees=...)``).
+FINAL_TREES = ("all", "train")
 #: Prefix lengths (first n observations) of the forest's training rows, besides each whole light curve.
 BOOST_PREFIXES = (1, 2, 3, 4, 6, 8, 10, 15, 20)
 #: Upper ends of the ranges of the number of observations with their own blend weights (1, 2-3,
@@ -177,6 +179,11 @@ class Classifier:
         (a weighted product, renormalised), ``"arithmetic"`` (a weighted mean), or ``"auto"``: both
         are tried with the weights and the one with the better mean validation AUC is kept
         (``blend_rule_``).
+    final_trees: ``"all"``: once everything chosen on validation is chosen (epoch, blend weights
+        and rule, temperature, thresholds), the kept tree parts are grown again on the training and
+        validation objects together, with the same settings (:meth:`grow_final_trees`); the
+        validation objects then train the trees and can no longer score the model. ``"train"``:
+        the trees keep the training objects only (for an ablation on validation objects).
 
     Attributes set by :meth:`fit` (and :meth:`load`): ``classes_``, ``model_``, ``history_``,
     ``best_epoch_``, ``best_val_auc_``, ``train_seconds_``, ``sequence_config_``,
@@ -218,6 +225,7 @@ class Classifier:
         forest: bool | None = None,
         band_stats: bool | None = None,
         blend: str | None = None,
+        final_trees: str | None = None,
     ) -> None:
         self.rnn = rnn
         self.rnn_units = rnn_units
@@ -250,6 +258,7 @@ class Classifier:
         self.forest = forest
         self.band_stats = band_stats
         self.blend = blend
+        self.final_trees = final_trees
 
     # ------------------------------------------------------------------ sklearn protocol
     def get_params(self, deep: bool = False) -> dict[str, Any]:
@@ -450,6 +459,8 @@ class Classifier:
         loss_name = canonical_loss_name(hp["loss"])
         if hp["blend"] not in BLEND_CHOICES:
             raise InputError(f"blend must be one of {', '.join(BLEND_CHOICES)}, got {hp['blend']!r}")
+        if hp["final_trees"] not in FINAL_TREES:
+            raise InputError(f"final_trees must be one of {', '.join(FINAL_TREES)}, got {hp['final_trees']!r}")
         self.blend_rule_ = str(hp["blend"])
         if val is None:
             train, val = _holdout(train, 0.3, int(self.seed))
@@ -530,7 +541,25 @@ class Classifier:
             self._fit_trees(d_tr, d_va, boost=bool(hp["boost"]), forest=bool(hp["forest"]))
         self._settle_blend_rule()
         self._fit_decisions(d_va)
+        if hp["final_trees"] == "all":
+            self._regrow_trees([d_tr, d_va])
         return self
+
+    def grow_final_trees(self, train: LightCurveSet, val: LightCurveSet) -> Classifier:
+        """Grow the kept tree parts again on the training and validation objects together, with the
+        blend weights, temperature and thresholds chosen on validation unchanged: what
+        ``final_trees="all"`` does at the end of :meth:`fit` (after this, ``final_trees`` is
+        ``"all"``). The validation objects then train the trees: scores on them are no longer a
+        validation."""
+        self._check_fitted()
+        self._regrow_trees([self.prepare_arrays(train, labels=True), self.prepare_arrays(val, labels=True)])
+        self.final_trees = "all"
+        return self
+
+    def _regrow_trees(self, sets: list[SequenceData]) -> None:
+        if self.boost_ is not None or self.forest_ is not None:
+            self.boost_, self.forest_ = self._grow_trees(sets, boost=self.boost_ is not None,
+                                                         forest=self.forest_ is not None)
 
     def _settle_blend_rule(self) -> None:
         """With no tree left there is nothing to blend: an undecided ("auto") rule becomes the mean."""
@@ -541,7 +570,8 @@ class Classifier:
                     forest: bool = True) -> Classifier:
         """Grow the tree parts again on a fitted network (e.g. to measure what each part adds) and
         choose the blend weights on ``val``; the temperature and decision thresholds are fitted
-        again too. ``boost``/``forest``: which parts to grow (neither: the network alone)."""
+        again too, and with ``final_trees="all"`` the trees are then grown on both sets.
+        ``boost``/``forest``: which parts to grow (neither: the network alone)."""
         self._check_fitted()
         if not self.sequence_config_.n_stats and (boost or forest):
             raise InputError("the trees need the light-curve statistics; this model has none (stats=False)")
@@ -553,7 +583,31 @@ class Classifier:
             self._fit_trees(d_tr, d_va, boost=boost, forest=forest)
         self._settle_blend_rule()
         self._fit_decisions(d_va)
+        if self.hyperparameters()["final_trees"] == "all":
+            self._regrow_trees([d_tr, d_va])
         return self
+
+    def _grow_trees(self, sets: list[SequenceData], *, boost: bool, forest: bool) -> tuple[Any, Any]:
+        """(boosted trees, forest) grown on the labelled ``sets``: the boosted trees on whole light
+        curves, the forest on whole light curves and their prefixes (:data:`BOOST_PREFIXES`); None
+        for a part not asked for."""
+        from skysift.boost import fit_boosted
+        from skysift.forest import fit_forest
+
+        whole_x, whole_y, all_x, all_y = [], [], [], []
+        for d in sets:
+            whole_x.append(boost_inputs(d.values, d.lengths, d.context))
+            whole_y.append(d.y)
+            all_x.append(whole_x[-1])
+            all_y.append(d.y)
+            for n in BOOST_PREFIXES:
+                longer = d.lengths > n
+                if longer.any():
+                    all_x.append(boost_inputs(d.values[longer], np.full(int(longer.sum()), n), d.context[longer]))
+                    all_y.append(d.y[longer])
+        seed = int(self.seed)
+        return (fit_boosted(np.concatenate(whole_x), np.concatenate(whole_y), seed=seed) if boost else None,
+                fit_forest(np.concatenate(all_x), np.concatenate(all_y), seed=seed) if forest else None)
 
     def _fit_trees(self, train: SequenceData, val: SequenceData, *, boost: bool, forest: bool) -> None:
         """Grow the boosted trees (on whole training light curves) and/or the balanced forest (on whole
@@ -561,17 +615,7 @@ class Classifier:
         validation AUC over n = 1, 3, 6, 10 and all observations: one set for every n, or one per
         range of the number of observations (:data:`BLEND_BUCKETS`, each chosen on the validation
         rows of its range), whichever scores better. A part whose weight is 0 everywhere is dropped."""
-        from skysift.boost import fit_boosted
-        from skysift.forest import fit_forest
-
-        xs, ys = [boost_inputs(train.values, train.lengths, train.context)], [train.y]
-        for n in BOOST_PREFIXES:
-            longer = train.lengths > n
-            if longer.any():
-                xs.append(boost_inputs(train.values[longer], np.full(int(longer.sum()), n), train.context[longer]))
-                ys.append(train.y[longer])
-        self.boost_ = fit_boosted(xs[0], ys[0], seed=int(self.seed)) if boost else None
-        self.forest_ = fit_forest(np.concatenate(xs), np.concatenate(ys), seed=int(self.seed)) if forest else None
+        self.boost_, self.forest_ = self._grow_trees([train], boost=boost, forest=forest)
         parts = [self.boost_, self.forest_]
         views = []  # per n: lengths, then the network's, the boosted trees' and the forest's probabilities
         for n in (1, 3, 6, 10, None):
@@ -841,6 +885,7 @@ class Classifier:
             )
         try:
             params = dict(blob["params"])
+            params.setdefault("final_trees", "train")  # files written before it: trees on training objects
             if params.get("sequence") is not None:
                 params["sequence"] = SequenceConfig(**params["sequence"])
             if params.get("context") is not None:

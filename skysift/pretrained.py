@@ -107,6 +107,9 @@ def write_pretrained(name, clf, lcset, train, val, test, out_dir: Path = MODELS_
 def model_card(name, clf, lcset, train, val, test, metrics) -> str:
     counts = lambda s: ", ".join(f"{k} {v}" for k, v in s.class_counts().items())  # noqa: E731
     hp = clf.hyperparameters()
+    regrown = hp["final_trees"] == "all" and (clf.boost_ is not None or clf.forest_ is not None)
+    trees_on = ("; the trees were then grown again on the training and validation objects together (the "
+                "choices above kept)" if regrown else "")
     rows = "\n".join(
         f"| {k} | {m['auc']:.3f} [{m['auc_ci'][0]:.3f}, {m['auc_ci'][1]:.3f}] | "
         f"{m['macro_f1']:.3f} [{m['macro_f1_ci'][0]:.3f}, {m['macro_f1_ci'][1]:.3f}] |"
@@ -129,7 +132,7 @@ Remake with `python -m skysift.pretrained {name}`.
 * **Parts**: the recurrent network{', boosted trees' if clf.boost_ is not None else ''}{', a balanced forest' if clf.forest_ is not None else ''},
   blended by their {'weighted product (log-linear pool)' if clf.blend_rule_ == 'geometric' else 'weighted mean'}
   with weights (network, boosted trees, forest) chosen on validation per range of n (1, 2-3, 4-6, 7-10,
-  more): {json.dumps(np.round(clf.blend_table(), 2).tolist())}.
+  more): {json.dumps(np.round(clf.blend_table(), 2).tolist())}{trees_on}.
 * **Hyperparameters**: {json.dumps(hp)}.
 * **Decisions**: `predict(decision="weighted")` uses class weights fitted on validation for the best macro F1
   ({', '.join(f'{c} {w:.2f}' for c, w in zip(clf.classes_, clf.decision_weights_))});

@@ -276,3 +276,30 @@ def test_pool_probabilities_geometric_and_arithmetic():
         pool_probabilities(w, [a, b, None], "median")
     with pytest.raises(InputError, match="blend"):
         tiny(epochs=1, blend="median").fit(toy_set(6))
+
+
+def test_final_trees_are_grown_again_on_training_and_validation_objects(data, tmp_path):
+    train, val, test = data
+    on_train = tiny(epochs=2, final_trees="train").fit(train, val)
+    assert on_train.forest_ is not None or on_train.boost_ is not None
+    before = on_train.predict_proba(test)
+    chosen = (on_train.blend_table().copy(), on_train.blend_rule_, on_train.temperature_, on_train.decision_weights_)
+    on_all = tiny(epochs=2).fit(train, val)  # the default: final trees on both sets
+    assert on_all.hyperparameters()["final_trees"] == "all"
+    regrown = on_train.grow_final_trees(train, val)
+    assert regrown.hyperparameters()["final_trees"] == "all"
+    np.testing.assert_allclose(regrown.predict_proba(test), on_all.predict_proba(test), rtol=1e-6, atol=1e-9)
+    assert np.abs(np.log(before) - np.log(regrown.predict_proba(test))).max() > 1e-3  # other trees
+    # what validation chose is kept
+    np.testing.assert_array_equal(regrown.blend_table(), chosen[0])
+    assert (regrown.blend_rule_, regrown.temperature_, regrown.decision_weights_) == chosen[1:]
+    # files written before the option load as trees on the training objects
+    path = on_all.save(tmp_path / "m.pt")
+    blob = torch.load(path, weights_only=True)
+    blob["params"].pop("final_trees")
+    blob.pop("content_sha256")
+    torch.save(blob, tmp_path / "old.pt")
+    assert Classifier.load(tmp_path / "old.pt").hyperparameters()["final_trees"] == "train"
+    assert Classifier.load(path).hyperparameters()["final_trees"] == "all"
+    with pytest.raises(InputError, match="final_trees"):
+        tiny(epochs=1, final_trees="test").fit(toy_set(6))

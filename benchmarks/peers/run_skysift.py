@@ -28,13 +28,16 @@ def run_one(bd, seed: int, preset: str, method: str, **overrides) -> Path:
     from skysift.classifier import Classifier
 
     _, train, val, test = split_sets(bd.lcset, seed)
+    # fitted with its trees on the training objects first, so that the validation probabilities (and
+    # the ablation rows) are out of sample; then, as Classifier(**overrides).fit(train, val) does when
+    # the preset grows its final trees on training + validation objects, the trees are grown again
+    final = Classifier(preset=preset, **overrides).hyperparameters()["final_trees"]
     clf = Classifier(preset=preset, galaxy_catalog=bd.galaxy_catalog, seed=seed, progress=False, log_epochs=True,
-                     **overrides)
+                     **{**overrides, "final_trees": "train"})
     t0 = time.perf_counter()
     clf.fit(train, val)
     seconds = time.perf_counter() - t0
     pv = {n_key(n): clf.predict_proba(val, max_observations=n) for n in N_OBS}
-    pt = {n_key(n): clf.predict_proba(test, max_observations=n) for n in N_OBS}
     if preset == "skysift" and not overrides:
         # the ablation of the parts grown after the network, on validation objects, from this very fit
         import ablation
@@ -47,6 +50,11 @@ def run_one(bd, seed: int, preset: str, method: str, **overrides) -> Path:
                                   "blend_weights": clf.blend_table().tolist(),
                                   "val": ablation.evaluate(clf, val)})
         ablation.record_tree_parts(clf, train, val, seed, out, done)
+    if final == "all":
+        t0 = time.perf_counter()
+        clf.grow_final_trees(train, val)
+        seconds += time.perf_counter() - t0
+    pt = {n_key(n): clf.predict_proba(test, max_observations=n) for n in N_OBS}
     if bd.name == "goto3" and seed == 0 and preset == "skysift" and not overrides:
         # the shipped pretrained model is this very run (python -m skysift.pretrained goto3 remakes it);
         # saved after the predictions above, since it swaps goto3's catalogue for Mangrove alone
