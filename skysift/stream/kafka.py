@@ -402,7 +402,7 @@ def run_cli(args: Any) -> BatchResult:
         from skysift.stream.limits import Rejected as _Rejected
 
         try:
-            service = StreamService(storage, args.model, limits=limits_from_args(args))
+            service = StreamService(storage, args.model, limits=limits_from_args(args), freeze_heap=True)
         except _Rejected as exc:
             raise SkysiftError(exc.reason) from None
         stop = threading.Event()

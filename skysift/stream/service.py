@@ -190,7 +190,9 @@ def settle_heap() -> None:
 
     Its full passes then scan only objects made since: over the ~0.5 million objects a loaded
     service holds, one pass held the GIL for ~0.3 s, and every other request waited (measured
-    during a 100,000-detection upload; 0.09 s once frozen). Called after each model load.
+    during a 100,000-detection upload; 0.09 s once frozen). Process-wide, so only the service's
+    own processes do it (``StreamService(freeze_heap=True)``: ``skysift serve`` and ``skysift
+    consume``), after each model load.
     """
     gc.unfreeze()
     gc.collect()
@@ -202,8 +204,11 @@ class StreamService:
     in the order they are stored)."""
 
     def __init__(self, storage: Storage, model_path: str | Path | None = None, use_stored_model: bool = True,
-                 limits: Limits = DEFAULT_LIMITS) -> None:
+                 limits: Limits = DEFAULT_LIMITS, freeze_heap: bool = False) -> None:
+        """``freeze_heap``: after each model load, take what is alive out of the garbage collector's
+        passes (:func:`settle_heap`; for a process that runs the service and nothing else)."""
         self.storage = storage
+        self.freeze_heap = freeze_heap
         self.limits = limits
         storage.set_rejected_retention(limits.rejected_max_rows, limits.rejected_max_age_s,
                                        limits.rejected_payload_chars)
@@ -220,7 +225,7 @@ class StreamService:
                 model_path = stored
         if model_path is not None:
             self.load_model(model_path)
-        else:
+        elif freeze_heap:
             settle_heap()
 
     # -------------------------------------------------------------- model
@@ -266,7 +271,8 @@ class StreamService:
                 for i in range(0, len(records), chunk):
                     self._classify(records[i : i + chunk])
             self.storage.set_meta("model_path", str(p))
-            settle_heap()
+            if self.freeze_heap:
+                settle_heap()
         seconds = time.perf_counter() - t0
         log.info("model %s loaded (%s %d detections in %.2f s)", tag, mode, len(records), seconds)
         return {"model": tag, "path": str(p), "classes": list(inc.classes), "mode": mode,
@@ -381,7 +387,8 @@ def alert_detections(body: bytes, limits: Limits = DEFAULT_LIMITS) -> list[Detec
 
 def create_app(model_path: str | Path | None = None, db_url: str | Path | None = None,
                storage: Storage | None = None, use_stored_model: bool = True,
-               security: SecurityConfig | None = None, limits: Limits | None = None) -> FastAPI:
+               security: SecurityConfig | None = None, limits: Limits | None = None,
+               freeze_heap: bool = False) -> FastAPI:
     """The FastAPI application.
 
     model_path: a saved :class:`skysift.classifier.Classifier`. None: the model the database
@@ -392,12 +399,13 @@ def create_app(model_path: str | Path | None = None, db_url: str | Path | None =
     security: tokens, Host allow-list, model directory (:class:`SecurityConfig`; default: a
         token from ``$SKYSIFT_TOKEN`` or generated, no model directory).
     limits: sizes and counts accepted (:class:`Limits`; default :data:`DEFAULT_LIMITS`).
+    freeze_heap: see :class:`StreamService` (``skysift serve`` sets it).
     """
     security = security or SecurityConfig()
     limits = limits or DEFAULT_LIMITS
     store = storage if storage is not None else open_storage(db_url)
     try:
-        service = StreamService(store, model_path, use_stored_model, limits=limits)
+        service = StreamService(store, model_path, use_stored_model, limits=limits, freeze_heap=freeze_heap)
     except Rejected as exc:
         raise SkysiftError(exc.reason) from exc
     guard = Guard(security, resolve_token_digest(security, store))
@@ -608,7 +616,7 @@ def serve(model_path: str | None, db_url: str | None = None, host: str = "127.0.
 
         torch.set_num_threads(int(torch_threads))
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(model_path, db_url, security=security, limits=limits)
+    app = create_app(model_path, db_url, security=security, limits=limits, freeze_heap=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level)
 
 

@@ -344,14 +344,16 @@ def test_restart_without_a_model_argument_uses_the_stored_model(tiny_model_path,
         assert c.get("/health").json()["model"] is None
 
 
-def test_a_loaded_model_is_frozen_out_of_the_collectors_passes_and_a_swapped_one_freed(tiny_model_path, db_url,
-                                                                                       tmp_path):
+def test_the_service_freezes_its_loaded_heap_and_a_swapped_model_is_still_freed(tiny_model_path, db_url):
     import gc
     import weakref
 
     from skysift.stream.service import StreamService
 
-    service = StreamService(open_storage(db_url), tiny_model_path)
+    plain = StreamService(open_storage(db_url), tiny_model_path)  # a library user's process is left alone
+    plain.storage.close()
+    assert gc.get_freeze_count() == 0
+    service = StreamService(open_storage(db_url), tiny_model_path, freeze_heap=True)  # serve, consume
     try:
         assert gc.get_freeze_count() > 10_000  # modules, the model, the compiled kernels
         old = weakref.ref(service.classifier)
