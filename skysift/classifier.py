@@ -539,10 +539,7 @@ class Classifier:
                                  "config with stats=True)")
         if (hp["boost"] or hp["forest"]) and seq_cfg.n_stats:  # the preset's trees need the statistics
             self._fit_trees(d_tr, d_va, boost=bool(hp["boost"]), forest=bool(hp["forest"]))
-        self._settle_blend_rule()
-        self._fit_decisions(d_va)
-        if hp["final_trees"] == "all":
-            self._regrow_trees([d_tr, d_va])
+        self._finish_fit(d_tr, d_va)
         return self
 
     def grow_final_trees(self, train: LightCurveSet, val: LightCurveSet) -> Classifier:
@@ -555,6 +552,14 @@ class Classifier:
         self._regrow_trees([self.prepare_arrays(train, labels=True), self.prepare_arrays(val, labels=True)])
         self.final_trees = "all"
         return self
+
+    def _finish_fit(self, train: SequenceData, val: SequenceData) -> None:
+        """After the trees and blend weights: settle the blend rule, fit the decisions on ``val``,
+        then, with ``final_trees="all"``, grow the kept trees again on both sets."""
+        self._settle_blend_rule()
+        self._fit_decisions(val)
+        if self.hyperparameters()["final_trees"] == "all":
+            self._regrow_trees([train, val])
 
     def _regrow_trees(self, sets: list[SequenceData]) -> None:
         if self.boost_ is not None or self.forest_ is not None:
@@ -581,10 +586,7 @@ class Classifier:
         self.blend_rule_ = str(self.hyperparameters()["blend"])
         if boost or forest:
             self._fit_trees(d_tr, d_va, boost=boost, forest=forest)
-        self._settle_blend_rule()
-        self._fit_decisions(d_va)
-        if self.hyperparameters()["final_trees"] == "all":
-            self._regrow_trees([d_tr, d_va])
+        self._finish_fit(d_tr, d_va)
         return self
 
     def _grow_trees(self, sets: list[SequenceData], *, boost: bool, forest: bool) -> tuple[Any, Any]:

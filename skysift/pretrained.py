@@ -38,7 +38,6 @@ def pretrained_path(name: str) -> Path | None:
 
 
 def _bootstrap(y, p, weights, n_boot: int, seed: int) -> dict:
-    import numpy as np
     from sklearn.metrics import f1_score, roc_auc_score
 
     from skysift.evaluate.decision import weighted_decision
@@ -84,8 +83,6 @@ def write_pretrained(name, clf, lcset, train, val, test, out_dir: Path = MODELS_
                      n_boot: int = 200) -> Path:
     """Save a classifier fitted on ``train`` (choices on ``val``) as the shipped model ``name``, with its
     model card (test metrics with bootstrap intervals at each n) and metrics JSON."""
-    import numpy as np
-
     from skysift.context import GalaxyCatalog
 
     y = clf._encode_labels(test.labels, "test")
