@@ -19,6 +19,10 @@ Prints five tables:
    librdkafka's mock cluster, read by ``skysift consume`` processes (1, then 2 in one consumer
    group) into SQLite, with their CPU per alert and peak RSS: "live" (produced while they read,
    the producer and the mock brokers sharing the cores) and "backlog" (all in the topics first).
+6. The same for Rubin-format alerts (``--rubin-alerts``): lsst.v11_0 packets, Confluent-framed
+   (schema id 1100, resolved offline from the lsst-alert-packet package), 90% new objects, each
+   with three forced measurements below 5 sigma (upper limits), read by ``skysift consume
+   --format rubin`` with a model of Rubin's bands g and r.
 
 Runs on the CPU with one torch thread by default (``--threads``), as a 2-core machine serving
 requests would.
@@ -57,12 +61,12 @@ def _table(title: str, header: list[str], rows: list[list]) -> None:
         print("  ".join(str(v).rjust(w) if i else str(v).ljust(w) for i, (v, w) in enumerate(zip(r, widths))))
 
 
-def train_model(path: Path, units: int, n_per_class: int, epochs: int) -> None:
+def train_model(path: Path, units: int, n_per_class: int, epochs: int, bands: tuple[str, ...] = ("g", "R")) -> None:
     from skysift.classifier import Classifier
     from skysift.context import ContextConfig
     from tests.stream.synth import synthetic_lcset
 
-    lc = synthetic_lcset(n_per_class, seed=0)
+    lc = synthetic_lcset(n_per_class, seed=0, bands=bands)
     clf = Classifier(rnn_units=units, dense_units=units, epochs=epochs, seed=0, device="cpu", progress=False,
                      context=ContextConfig(galaxy_distance=False))
     clf.fit(lc)
@@ -462,6 +466,35 @@ def _kafka_alerts(n: int, new_fraction: float, cutout_bytes: int, seed: int = 0)
     return out
 
 
+def _rubin_alerts(n: int, new_fraction: float, cutout_bytes: int, seed: int = 0) -> list[tuple[str, bytes]]:
+    """(key, Confluent-framed lsst.v11_0 message) of Rubin alerts; a (1 - new_fraction) share are
+    later alerts of objects already sent (their earlier diaSource among the prvDiaSources). Fluxes
+    in nJy; every alert also carries three forced measurements at S/N < 5 (upper limits)."""
+    from tests.stream.rubin_packets import alert, forced, framed, source
+
+    v = (11, 0)
+    rng = np.random.default_rng(seed)
+    out, seen = [], []
+    for i in range(n):
+        sid = 10**12 + i
+        if seen and rng.random() > new_fraction:
+            oid, first = seen[int(rng.integers(len(seen)))]
+            mjd, flux, band = first[0] + 1.0 + i * 1e-4, first[1] * 1.05, first[2]
+            prv = [source(v, oid, first[3], first[0], first[1], first[1] / 20, first[2])]
+        else:
+            oid = 170_000_000_000 + seed * 10**8 + i
+            mjd, band = 60700.0 + i * 1e-4, "g" if i % 2 else "r"
+            flux = float(10 ** ((31.4 - rng.uniform(17, 22)) / 2.5))  # nJy of an AB magnitude 17-22
+            seen.append((oid, (mjd, flux, band, sid)))
+            prv = []
+        fs = [forced(v, oid, sid * 10 + k, mjd - 3 - k, float(rng.normal(0, 50)), 60.0, band) for k in range(3)]
+        rec = alert(v, oid, sid, mjd, flux, flux / 20, band, float(rng.uniform(0.6, 1.0)), prv=prv, forced_sources=fs)
+        for name in ("cutoutDifference", "cutoutScience", "cutoutTemplate"):
+            rec[name] = rng.bytes(cutout_bytes)
+        out.append((str(oid), framed(v, rec)))
+    return out
+
+
 def _db_count(db: Path) -> int:
     import sqlite3
 
@@ -473,7 +506,7 @@ def _db_count(db: Path) -> int:
 
 
 def bench_kafka(model_path: Path, messages: list[tuple[str, bytes]], consumers: int, batch_size: int,
-                backlog: bool = False) -> list:
+                backlog: bool = False, fmt: str = "ztf") -> list:
     """alerts/s into SQLite through ``consumers`` ``skysift consume`` processes, their CPU per
     alert and peak RSS.
 
@@ -492,7 +525,7 @@ def bench_kafka(model_path: Path, messages: list[tuple[str, bytes]], consumers: 
     # the mock keeps ~5 MB per partition (4 per topic): enough topics that a backlog fits at ~40 %
     n_topics = max(8, int(np.ceil(len(messages) * size / (4 * 2e6)))) if backlog else 8
     mode = "backlog" if backlog else "live"
-    topics = [f"bench-{mode}-{consumers}-{j}" for j in range(n_topics)]
+    topics = [f"bench-{fmt}-{mode}-{consumers}-{j}" for j in range(n_topics)]
     n_new_dets = len(messages)  # every alert brings one detection not seen before
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "kafka.sqlite"
@@ -500,7 +533,7 @@ def bench_kafka(model_path: Path, messages: list[tuple[str, bytes]], consumers: 
 
         open_storage(db).close()  # schema made before the consumers race for it
         cmd = [sys.executable, "-m", "skysift.cli", "consume", "-b", servers, *[a for t in topics for a in ("-t", t)],
-               "--group", "bench",
+               "--group", "bench", "--format", fmt,
                "--db", str(db), "--model", str(model_path), "--batch-size", str(batch_size), "--idle-timeout", "15",
                "--log-level", "error", "-X", "session.timeout.ms=6000"]
 
@@ -555,7 +588,8 @@ def bench_kafka(model_path: Path, messages: list[tuple[str, bytes]], consumers: 
                 except subprocess.TimeoutExpired:
                     p.kill()
     n = n_new_dets - start_count
-    return [f"Kafka (mock, {mode}) -> skysift consume x{consumers} -> SQLite", n, stored == n_new_dets,
+    label = "Rubin framed" if fmt == "rubin" else "ZTF"
+    return [f"{label}: Kafka (mock, {mode}) -> skysift consume x{consumers} -> SQLite", n, stored == n_new_dets,
             f"{n / el:.0f}", "" if backlog else f"{n / produced_s:.0f}", f"{size / 1024:.1f}",
             f"{cpu / n * 1e3:.3f}", "" if backlog else f"{own / n * 1e3:.3f}", " / ".join(f"{r:.0f}" for r in rss)]
 
@@ -582,7 +616,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--cutout-bytes", type=int, default=4000, help="bytes of each of an alert's three cutouts")
     ap.add_argument("--clients", default="1,4", help="concurrent HTTP clients to try, comma-separated")
     ap.add_argument("--per-client", type=int, default=500, help="single-detection requests per HTTP client")
-    ap.add_argument("--only", choices=["new", "kafka", "clients"], help="run only this part")
+    ap.add_argument("--rubin-alerts", type=int, default=10000, help="Rubin alerts for the Kafka benchmark (0: skip it)")
+    ap.add_argument("--rubin-model", help="saved model of bands g and r (default: train one like --model's)")
+    ap.add_argument("--only", choices=["new", "kafka", "clients", "rubin"], help="run only this part")
     args = ap.parse_args(argv)
 
     import torch
@@ -627,6 +663,19 @@ def main(argv: list[str] | None = None) -> None:
             rows = [bench_kafka(model_path, msgs, int(c), args.kafka_batch, backlog=backlog)
                     for backlog in (False, True) for c in args.consumers.split(",") if c.strip()]
             _table("Sustained alerts through Kafka (90% new objects, SQLite)",
+                   ["path", "alerts", "all stored", "alerts/s", "produced/s", "KB/alert", "consumer CPU ms/alert",
+                    "producer+broker CPU ms/alert", "consumer peak RSS MB"], rows)
+        if args.only in (None, "rubin") and args.rubin_alerts > 0:
+            rubin_model = Path(args.rubin_model) if args.rubin_model else Path(tmp) / "rubin.skysift.pt"
+            if not args.rubin_model:
+                train_model(rubin_model, args.units, 100, 1, bands=("g", "r"))
+            t0 = time.perf_counter()
+            msgs = _rubin_alerts(args.rubin_alerts + 200, 0.9, args.cutout_bytes)
+            print(f"\nencoded {len(msgs)} Rubin (lsst.v11_0, Confluent-framed) alerts "
+                  f"in {time.perf_counter() - t0:.1f} s")
+            rows = [bench_kafka(rubin_model, msgs, int(c), args.kafka_batch, backlog=backlog, fmt="rubin")
+                    for backlog in (False, True) for c in args.consumers.split(",") if c.strip()]
+            _table("Sustained Rubin alerts through Kafka (90% new objects, SQLite)",
                    ["path", "alerts", "all stored", "alerts/s", "produced/s", "KB/alert", "consumer CPU ms/alert",
                     "producer+broker CPU ms/alert", "consumer peak RSS MB"], rows)
 

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from skysift import __version__
+from skysift.datasets import add_table_arguments, on_invalid_from_args
 from skysift.errors import InputError, SkysiftError
 
 DESCRIPTION = "skysift: real-time classification of astronomical light curves (variable stars, supernovae, AGN)."
@@ -44,9 +45,7 @@ def _add_dataset_args(p: argparse.ArgumentParser, required: bool = True) -> None
                    help="galaxy catalogue for the nearest-galaxy context: a name from 'skysift catalogs list' "
                         "(mangrove, gwgc, or one you added), a file with ra/dec columns (deg), or none "
                         "(default: the dataset's own, else mangrove when available)")
-    p.add_argument("--on-invalid", choices=["error", "drop"], default="error",
-                   help="bad rows in your tables: stop with a message naming them (error, the default) or "
-                        "drop them and report how many (drop)")
+    add_table_arguments(p)
     p.add_argument("--seed", type=int, default=0, help="random seed (splits, demo data, training)")
 
 
@@ -75,15 +74,14 @@ def _load(args: argparse.Namespace, warn_no_context: bool = False, labels_requir
     from skysift.datasets import load_dataset
 
     print(f"loading dataset '{args.data}' ...", file=sys.stderr)
-    on_invalid = "drop" if getattr(args, "on_invalid", "error") == "drop" else "raise"
-    ds = load_dataset(args.data, galaxy_catalog=args.galaxy_catalog, seed=args.seed, on_invalid=on_invalid,
-                      labels_required=labels_required)
+    ds = load_dataset(args.data, galaxy_catalog=args.galaxy_catalog, seed=args.seed, on_invalid=on_invalid_from_args(args),
+                      labels_required=labels_required, encoding=getattr(args, "encoding", None))
     print(f"  {ds.lcset!r}", file=sys.stderr)
     if ds.lcset.dropped:
         print(f"  dropped while reading: {ds.lcset.dropped}", file=sys.stderr)
     if warn_no_context and ds.galaxy_catalog is None and not getattr(args, "no_context", False) \
             and str(args.galaxy_catalog) != "none":
-        from skysift.catalogs import MISSING_CONTEXT_HINT
+        from skysift.io.catalogs import MISSING_CONTEXT_HINT
 
         print(f"skysift {args.command}: warning: {MISSING_CONTEXT_HINT}", file=sys.stderr)
     return ds
@@ -94,14 +92,19 @@ def _check_model_file(path: str | Path) -> Path:
     (or is the name of a shipped pretrained model, e.g. 'goto3')."""
     import zipfile
 
-    from skysift.pretrained import pretrained_path
-
     p = Path(path)
-    if not p.exists() and pretrained_path(str(path)) is not None:
-        p = pretrained_path(str(path))
+    shipped = None
+    if not p.exists() and p.name == str(path) and not p.suffix:
+        # only a bare name (no folder, no suffix) can be a shipped model: a mistyped file name is
+        # answered without importing the model package (torch)
+        from skysift.model.shipped import pretrained_path
+
+        shipped = pretrained_path(str(path))
+    if shipped is not None:
+        p = shipped
         if not p.exists():
             raise InputError(f"the pretrained model is not installed ({p} is missing); remake it with: "
-                             f"python -m skysift.pretrained {path}", source=str(path))
+                             f"python -m skysift.study.pretrain {path}", source=str(path))
     if not p.exists():
         raise InputError("model file not found", source=str(p))
     if p.is_dir():
@@ -131,8 +134,8 @@ def _check_output_dir(path: str | Path, what: str = "--out") -> Path:
 
 
 def _classifier_from_args(args: argparse.Namespace, galaxy_catalog):
-    from skysift.classifier import Classifier
-    from skysift.context import ContextConfig
+    from skysift.features.context import ContextConfig
+    from skysift.model.estimator import Classifier
 
     return Classifier(
         rnn=args.rnn, loss=args.loss, gamma=args.gamma, rnn_units=args.rnn_units, dense_units=args.dense_units,
@@ -183,7 +186,10 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 
 def cmd_catalogs(args: argparse.Namespace) -> int:
-    from skysift import catalogs
+    if args.action == "add" and not Path(args.path).is_file():  # before the catalogue module (pandas, astropy)
+        raise InputError("file not found (catalogs add takes a CSV or Parquet table with ra/dec columns)",
+                         source=args.path)
+    from skysift.io import catalogs
 
     if args.action == "list":
         for row in catalogs.describe():
@@ -192,7 +198,7 @@ def cmd_catalogs(args: argparse.Namespace) -> int:
         print(f"(cache: {catalogs.cache_dir()})")
         return 0
     if args.action == "fetch":
-        entry = catalogs.fetch_catalog(args.name, url=args.url, sha256=args.sha256)
+        entry = _fetch_catalog(catalogs, args)
         n = len(entry.load())
         print(f"{entry.name}: {n} galaxies, checksum verified, in {entry.path}")
         print(f"use it with --galaxy-catalog {entry.name} (the default for your own data when it is mangrove)")
@@ -202,6 +208,28 @@ def cmd_catalogs(args: argparse.Namespace) -> int:
         print(f"registered '{entry.name}' -> {entry.path}; use it with --galaxy-catalog {entry.name}")
         return 0
     raise AssertionError(args.action)
+
+
+def _fetch_catalog(catalogs, args: argparse.Namespace):
+    """``catalogs.fetch_catalog`` with the mistakes of ``--url`` answered in one line: a local file
+    that is not there, or that is not the archive the known source publishes."""
+    import zipfile
+    from urllib.parse import unquote, urlparse
+
+    src = catalogs.KNOWN_CATALOGS.get(args.name)
+    not_archive = (f"--url must serve the archive the {args.name} catalogue is published in (a zip holding "
+                   f"{src.member if src else 'the table'}), not a table; to use a table of your own, register it: "
+                   f"skysift catalogs add FILE --name NAME")
+    if args.url and args.url.startswith("file://"):
+        local = Path(unquote(urlparse(args.url).path))
+        if not local.is_file():
+            raise InputError("file not found (--url file://...)", source=str(local))
+        if src is not None and src.member and not zipfile.is_zipfile(local):
+            raise InputError(not_archive, source=str(local))
+    try:
+        return catalogs.fetch_catalog(args.name, url=args.url, sha256=args.sha256)
+    except zipfile.BadZipFile:  # a mirror serving something other than the archive
+        raise InputError(not_archive, source=args.url) from None
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -215,6 +243,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     split, train, val, test = split_lightcurves(lcset, seed=args.seed)
     ids = lcset.object_ids
     print(f"split: train {len(train)}, validation {len(val)}, test {len(test)} objects", file=sys.stderr)
+    from skysift.evaluate.leakage import warn_if_leaky
+
+    warn_if_leaky(train, seed=args.seed)  # a band, survey, depth or cadence that alone gives the classes away
     clf = _classifier_from_args(args, ds.galaxy_catalog)
     checkpoint = Path(str(out_path) + ".ckpt")
     clf.fit(train, val, checkpoint=checkpoint, resume=args.resume)
@@ -222,7 +253,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if not args.keep_checkpoint:
         checkpoint.unlink(missing_ok=True)  # the model file holds everything; the checkpoint is for resuming
     out = {"model": str(out_path), "best_epoch": clf.best_epoch_,
-           "best_val_auc": max(h["val_auc"] for h in clf.history_)}
+           # the model's (network, trees, temperature) out-of-sample AUC on the validation objects, as
+           # 'evaluate' reports it; the network's alone at its best epoch beside it
+           "val_auc": clf.val_auc_, "network_best_val_auc": max(h["val_auc"] for h in clf.history_)}
     parts = {"train": split.train, "validation": split.val, "test": split.test}  # same keys as a study's split.json
     split_path.write_text(json.dumps({"seed": args.seed, "object_ids": {k: ids[v].tolist() for k, v in parts.items()}}))
     out["split"] = str(split_path)
@@ -243,7 +276,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     ds = _load(args, labels_required=False)
     import pandas as pd
 
-    from skysift.classifier import Classifier
+    from skysift.model.estimator import Classifier
 
     clf = Classifier.load(model_path)
     proba = clf.predict_proba(ds.lcset, max_observations=args.max_observations)
@@ -267,8 +300,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if ds.lcset.labels is None:
         raise InputError("the dataset has no 'label' column: evaluation compares predictions with labels "
                          "('skysift predict' needs none)")
-    from skysift.classifier import Classifier
     from skysift.evaluate.report import evaluate_model
+    from skysift.model.estimator import Classifier
 
     clf = Classifier.load(model_path)
     test, val = ds.lcset, None
@@ -296,11 +329,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_study(args: argparse.Namespace) -> int:
     _check_output_dir(args.out)
     ds = _load(args, warn_no_context=True)
-    from skysift.evaluate.study import run_study
+    from skysift.study.paper import run_study
 
     grid = None
     if args.grid:
-        from skysift.search import load_grid
+        from skysift.study.search import load_grid
 
         grid = load_grid(args.grid)
     run_study(ds.lcset, args.out, grid=grid, epochs=args.epochs, seed=args.seed, n_jobs=args.jobs,
@@ -326,7 +359,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                                       grid="the paper's 32-model grid" if args.full else "the quick grid")
     print(statement, file=sys.stderr)
     ds = _load(args)
-    from skysift.evaluate.study import run_study
+    from skysift.study.paper import run_study
 
     run_study(ds.lcset, args.out, grid=None, epochs=args.epochs, seed=args.seed, n_jobs=args.jobs,
               galaxy_catalog=ds.galaxy_catalog, quick=not args.full, statement=statement)
@@ -337,10 +370,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     if args.model:
         _check_model_file(args.model)
+    from skysift.stream.server import edge_options
     from skysift.stream.service import limits_from_args, security_from_args, serve
 
     serve(args.model, db_url=args.db, host=args.host, port=args.port,
-          security=security_from_args(args), limits=limits_from_args(args))
+          security=security_from_args(args), limits=limits_from_args(args), **edge_options(args))
     return 0
 
 
@@ -358,7 +392,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``skysift`` parser. ``command``: build only that command's options where they come from
+    other modules (serve, consume), so that ``skysift --help`` and the other commands import none
+    of them; None builds every command in full."""
     parser = argparse.ArgumentParser(prog="skysift", description=DESCRIPTION, epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"skysift {__version__}")
@@ -466,24 +503,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", default=None, help="SQLite file or postgresql:// URL (default: skysift.sqlite)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     p.add_argument("--port", type=int, default=8000, help="TCP port (default: 8000)")
-    try:
-        from skysift.stream.service import add_security_arguments
+    if command in (None, "serve"):
+        from skysift.stream.options import add_security_arguments
 
         add_security_arguments(p)
-    except ImportError:  # the service's optional dependencies are missing
-        pass
     p.set_defaults(func=cmd_serve)
 
     p = _command(sub, "consume", "store and classify Avro alerts from Kafka topics (at-least-once)",
                  "skysift consume -b broker:9092 -t ztf_alerts --model model.skysift.pt --group skysift")
-    try:
+    if command in (None, "consume"):
         from skysift.stream.kafka import add_arguments as add_kafka_arguments
-        from skysift.stream.service import add_security_arguments
+        from skysift.stream.options import add_security_arguments
 
         add_kafka_arguments(p)
         add_security_arguments(p, limits_only=True)
-    except ImportError:  # the service's optional dependencies are missing
-        pass
     p.set_defaults(func=cmd_consume)
 
     p = _command(sub, "replay", "stream a labelled dataset into a running service, night by night",
@@ -500,9 +533,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command_of(argv: list[str]) -> str:
+    """The command named in ``argv`` (its first word that is not an option), or '' for none."""
+    return next((a for a in argv if not a.startswith("-")), "")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_command_of(argv))
     args = parser.parse_args(argv)
+    import warnings
+
+    show = warnings.showwarning
+    warnings.showwarning = _one_line_warnings(args.command, show)
     try:
         return int(args.func(args) or 0)
     except SkysiftError as exc:
@@ -513,6 +556,22 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"skysift {args.command}: interrupted (checkpoints, if any, were kept)", file=sys.stderr)
         return 130
+    finally:
+        warnings.showwarning = show
+
+
+def _one_line_warnings(command: str, default):
+    """A ``warnings.showwarning`` that prints skysift's :class:`~skysift.errors.InputWarning` as
+    one line (``skysift COMMAND: warning: ...``) and any other warning as ``default`` does."""
+    from skysift.errors import InputWarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, InputWarning):
+            print(f"skysift {command}: warning: {message}", file=sys.stderr)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    return show
 
 
 if __name__ == "__main__":

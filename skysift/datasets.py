@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING
 from skysift.errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover - imported lazily (astropy, pandas): the CLI starts fast
-    from skysift.context import GalaxyCatalog
+    from skysift.features.context import GalaxyCatalog
     from skysift.io.tables import LightCurveSet, OnInvalid
 
 DEFAULT_GALAXY_CATALOG = "mangrove"
@@ -36,11 +37,26 @@ class Dataset:
     galaxy_catalog: GalaxyCatalog | None
 
 
+def add_table_arguments(p: argparse.ArgumentParser) -> None:
+    """``--on-invalid`` and ``--encoding``: how the commands that read a user's tables read them."""
+    p.add_argument("--on-invalid", choices=["error", "drop"], default="error",
+                   help="bad rows in your tables: stop with a message naming them (error, the default) or "
+                        "drop them and report how many (drop; of detections repeated with different magnitudes, "
+                        "the one with the smallest error is kept)")
+    p.add_argument("--encoding", default=None,
+                   help="text encoding of your CSV files (default: utf-8), e.g. latin-1")
+
+
+def on_invalid_from_args(args: argparse.Namespace) -> OnInvalid:
+    """The ``on_invalid`` of the Python API ("raise" or "drop") from ``--on-invalid`` (error or drop)."""
+    return "drop" if getattr(args, "on_invalid", "error") == "drop" else "raise"
+
+
 def _own_catalog(lcset: LightCurveSet) -> GalaxyCatalog | None:
     """The galaxy catalogue a set brings with it (``LightCurveSet.galaxies``), if any."""
     if lcset.galaxies is None:
         return None
-    from skysift.context import GalaxyCatalog
+    from skysift.features.context import GalaxyCatalog
 
     return GalaxyCatalog.from_frame(lcset.galaxies, name=f"{lcset.name} galaxies")
 
@@ -61,20 +77,21 @@ def load_dataset(
     data_dir: str | Path | None = None,
     on_invalid: OnInvalid = "raise",
     labels_required: bool = True,
+    encoding: str | None = None,
 ) -> Dataset:
     """Resolve a dataset name or directory (see the module docstring).
 
-    ``galaxy_catalog`` overrides the catalogue: a name known to :mod:`skysift.catalogs`
+    ``galaxy_catalog`` overrides the catalogue: a name known to :mod:`skysift.io.catalogs`
     ('mangrove', 'gwgc', or one registered with ``skysift catalogs add``), a file with ra/dec
     columns (degrees), or 'none' for no nearest-galaxy feature. ``on_invalid`` ("raise" or
-    "drop" bad rows) and ``labels_required`` (False: empty labels allowed, for prediction) apply
-    to a directory of user tables.
+    "drop" bad rows), ``labels_required`` (False: empty labels allowed, for prediction) and
+    ``encoding`` (of CSV files; default UTF-8) apply to a directory of user tables.
     """
     spec = str(spec)
     catalog_choice = None if galaxy_catalog is None else str(galaxy_catalog)
 
     def _catalog(default) -> GalaxyCatalog | None:
-        from skysift.context import GalaxyCatalog
+        from skysift.features.context import GalaxyCatalog
 
         choice = catalog_choice if catalog_choice is not None else default
         if choice is None or choice == "none":
@@ -93,7 +110,7 @@ def load_dataset(
             except ValueError:
                 raise InputError(f"'{spec}': the demo size after 'demo:' must be a whole number") from None
         lcset, galaxies = make_demo_survey(n_objects=n, seed=seed)
-        from skysift.context import GalaxyCatalog
+        from skysift.features.context import GalaxyCatalog
 
         demo_catalog = GalaxyCatalog.from_frame(galaxies, name="demo galaxies")
         return Dataset(lcset, _catalog(demo_catalog))
@@ -103,10 +120,11 @@ def load_dataset(
         # a user's own tables: their own galaxies.parquet if saved with them (e.g. by 'skysift datasets
         # build goto3'), else Mangrove when it is here (fetched or in the data directory), else the only
         # catalogue the user registered or fetched, else none (the CLI warns)
-        from skysift.catalogs import default_catalog_name
+        from skysift.io.catalogs import default_catalog_name
         from skysift.io.tables import LightCurveSet
 
-        lcset = LightCurveSet.load(path, on_invalid=on_invalid, labels_required=labels_required)  # data errors first, before any catalogue work
+        # data errors first, before any catalogue work
+        lcset = LightCurveSet.load(path, on_invalid=on_invalid, labels_required=labels_required, encoding=encoding)
         default = _own_catalog(lcset) or (default_catalog_name() if catalog_choice is None else None)
         return Dataset(lcset, _catalog(default))
     if path.exists():

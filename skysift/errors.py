@@ -54,3 +54,29 @@ class InputError(SkysiftError, ValueError):
 
 class ModelMismatchError(SkysiftError, ValueError):
     """A saved model does not fit the data it was given (features, bands, context)."""
+
+
+class Rejected(SkysiftError):
+    """Refused input of a service (HTTP, Kafka): an HTTP status, a one-line reason naming the
+    field, optional details. The stream records it in its rejected table."""
+
+    def __init__(self, status: int, reason: str, errors: list | None = None) -> None:
+        Exception.__init__(self, reason)
+        self.status = status
+        self.reason = reason
+        self.errors = errors or []
+
+
+class AlertError(Rejected, InputError):
+    """An alert packet that cannot be read or is invalid (status 422; 413 when over a limit, 415
+    for a codec), naming the field. Both a :class:`Rejected` (for the stream) and an
+    :class:`InputError` (for file readers)."""
+
+    def __init__(self, reason: str, status: int = 422, field: str | None = None) -> None:
+        Rejected.__init__(self, status, reason)
+        self.message, self.source, self.column, self.rows = reason, None, field, []
+
+
+class InputWarning(UserWarning):
+    """Input accepted with a change the user should know of (placeholder values left out, ...),
+    naming the file and rows; the command line prints it as one line."""

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from skysift.cli import main
+from skysift.errors import InputWarning
 
 
 def test_datasets_list(capsys):
@@ -30,7 +31,8 @@ def test_train_predict_evaluate_on_demo(tmp_path, capsys):
     assert main(["train", "--data", "demo:800", "--epochs", "2", "--rnn-units", "16", "--dense-units", "16",
                  "--out", str(model)]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["best_epoch"] in (1, 2) and 0.0 <= summary["best_val_auc"] <= 1.0
+    assert summary["best_epoch"] in (1, 2) and 0.0 <= summary["network_best_val_auc"] <= 1.0
+    assert 0.0 <= summary["val_auc"] <= 1.0  # the whole model's, out of sample
     split = json.loads((tmp_path / "m.pt.split.json").read_text())["object_ids"]
     assert len(split["test"]) == 240 and not set(split["test"]) & set(split["train"])
     assert len(split["validation"]) == 168
@@ -98,19 +100,29 @@ def test_a_file_that_is_not_a_model(tmp_path, capsys):
     assert "weights_only" not in str(exc.value)
 
 
-def test_mag_99_placeholder_is_refused_from_files_and_dropped_on_request(tmp_path, capsys):
+def test_mag_99_placeholder_is_left_out_with_a_warning_and_other_bad_mags_refused(tmp_path, capsys):
     phot = ("object_id,mjd,mag,mag_err\n" + "".join(f"a,{59000 + i},{17 + i / 10},0.1\n" for i in range(5))
             + "a,59010,99,0.1\n" + "".join(f"b,{59000 + i},{18 + i / 10},0.1\n" for i in range(5)))
     d = _tables(tmp_path / "t", phot)
     assert main(["predict", "--model", str(tmp_path / "x.pt"), "--data", str(d)]) == 2  # the model is checked first
     capsys.readouterr()
+    # read (the 99 left out, with one warning line naming the file and line); two objects cannot be split
+    assert main(["train", "--data", str(d), "--galaxy-catalog", "none", "--out", str(tmp_path / "m.pt")]) == 2
+    err = capsys.readouterr().err
+    warning = [line for line in err.splitlines() if "warning" in line]
+    assert len(warning) == 1 and warning[0].startswith("skysift train: warning: ")
+    assert "photometry.csv" in warning[0] and "line 7" in warning[0] and "placeholder" in warning[0]
+    assert "cannot be split" in err.strip().splitlines()[-1] and "Traceback" not in err
+    from skysift.datasets import load_dataset
+
+    with pytest.warns(InputWarning, match="line 7"):
+        ds = load_dataset(d, galaxy_catalog="none")
+    assert len(ds.lcset.photometry) == 10 and "placeholder" in str(ds.lcset.dropped)
+    # a magnitude that is no known placeholder but no measurement either is still refused
+    _tables(tmp_path / "t", phot.replace("a,59010,99,", "a,59010,75,"))
     assert main(["train", "--data", str(d), "--galaxy-catalog", "none", "--out", str(tmp_path / "m.pt")]) == 2
     line = _one_error_line(capsys)
     assert "non-detection placeholder" in line and "line 7" in line and "--on-invalid drop" in line
-    from skysift.datasets import load_dataset
-
-    ds = load_dataset(d, galaxy_catalog="none", on_invalid="drop")
-    assert len(ds.lcset.photometry) == 10 and "non-detection placeholder" in str(ds.lcset.dropped)
 
 
 def test_on_invalid_drop_reports_what_it_dropped(tmp_path, capsys):

@@ -1,6 +1,7 @@
 """One command for the peer comparison: score every prediction file, write comparison.json, render the tables.
 
-    python benchmarks/peers/comparison.py
+    python benchmarks/peers/comparison.py                      # every data set
+    python benchmarks/peers/comparison.py --datasets goto3_xs  # rescore one, keep the others' records
 
 reads ``benchmarks/results/predictions/{dataset}/{method}/seed{s}.npz`` (written by
 ``run_skysift.py``, ``run_features.py`` and ``run_supernnova.py --protocol``), scores them all with
@@ -10,7 +11,8 @@ the same code (:func:`protocol.score_all`) and writes
   "n_obs" (1, 3, 6, 10 or "all"), "hand_till_auc", "macro_f1", "recall_at_1pct_fpr": {class: value},
   ...}`` (plus per-class precision/recall/F1/AUC, Table 3 and, for plasticc14, the weighted log-loss);
 * the tables of ``docs/results.md`` between the markers ``<!-- comparison:begin -->`` and
-  ``<!-- comparison:end -->`` (mean ± standard deviation over the split seeds).
+  ``<!-- comparison:end -->`` (mean ± standard deviation over the split seeds; a single seed's bootstrap 95 % interval where the
+  records have one, see ``protocol.BOOTSTRAP``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from peerlib import XS_SETS  # noqa: E402
 from protocol import ROOT, score_all  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results" / "comparison.json"
@@ -37,6 +40,12 @@ def _ms(values: list[float]) -> str:
     return f"{v.mean():.3f} ± {v.std():.3f}" if len(v) > 1 else f"{v.mean():.3f}"
 
 
+def _cell(rs: list[dict], metric: str) -> str:
+    """mean ± sd over seeds; a single record with a bootstrap interval shows it: ``0.712 [0.690, 0.733]``."""
+    ci = rs[0].get(f"{metric}_ci95") if len(rs) == 1 else None
+    return _ms([r[metric] for r in rs]) + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+
+
 def tables(records: list[dict]) -> str:
     """Markdown: per data set, methods x n for AUC and macro F1, then minority recall at 1 % FPR and
     per-class precision/recall/F1 at n = all."""
@@ -48,13 +57,14 @@ def tables(records: list[dict]) -> str:
         methods = sorted({r["method"] for r in records if r["dataset"] == ds}, key=lambda m: (m != "skysift", m))
         ns = sorted({str(r["n_obs"]) for r in records if r["dataset"] == ds}, key=lambda n: ORDER.get(n, 9))
         seeds = sorted({r["seed"] for r in records if r["dataset"] == ds})
-        out.append(f"### {ds} (split seeds {', '.join(map(str, seeds))}; mean ± sd)\n")
+        kind = "source-held-out rotations" if ds in XS_SETS else "split seeds"
+        out.append(f"### {ds} ({kind} {', '.join(map(str, seeds))}; mean ± sd)\n")
         for metric, title in (("hand_till_auc", "Hand & Till AUC"), ("macro_f1", "macro F1 (weights fitted on validation)")):
             out.append(f"{title}, by number of observations:\n")
             out.append("| method | " + " | ".join(f"n = {n}" for n in ns) + " |")
             out.append("|---|" + "---|" * len(ns))
             for m in methods:
-                cells = [_ms([r[metric] for r in by[(ds, m, n)]]) if by[(ds, m, n)] else "-" for n in ns]
+                cells = [_cell(by[(ds, m, n)], metric) if by[(ds, m, n)] else "-" for n in ns]
                 out.append(f"| {m} | " + " | ".join(cells) + " |")
             out.append("")
         rows = {m: by[(ds, m, "all")] for m in methods if by[(ds, m, "all")]}
@@ -80,8 +90,17 @@ def tables(records: list[dict]) -> str:
     return "\n".join(out)
 
 
-def main() -> int:
-    records = score_all()
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--datasets", help="rescore only these data sets (comma-separated) and keep the other data "
+                                      "sets' records of comparison.json as they are")
+    args = p.parse_args(argv)
+    only = tuple(args.datasets.split(",")) if args.datasets else None
+    records = score_all(datasets=only)
+    if only is not None and OUT.exists():
+        records = [r for r in json.loads(OUT.read_text()) if r["dataset"] not in only] + records
     if not records:
         print("no prediction files under benchmarks/results/predictions", file=sys.stderr)
         return 1

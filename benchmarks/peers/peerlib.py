@@ -91,8 +91,21 @@ def load_benchmark_data(spec: str, *, seed: int = 0, cache: str | Path | None = 
     return BenchData(lcset, catalog, name)
 
 
+#: Cross-survey sets: their "split seed" is a source-held-out rotation (skysift.benchsets.xs_splits).
+XS_SETS = ("goto3_xs",)
+
+
 def split_sets(lcset: LightCurveSet, split_seed: int = 0) -> tuple[Split, LightCurveSet, LightCurveSet, LightCurveSet]:
-    """The common split and the train, validation and test sets (object-table order within each)."""
+    """The common split and the train, validation and test sets (object-table order within each).
+
+    For a cross-survey set (:data:`XS_SETS`) ``split_seed`` is the rotation of the source-held-out
+    split (:func:`skysift.benchsets.xs_splits.split_xs_lightcurves`): every class's test objects come
+    from a source none of its training or validation objects came from.
+    """
+    if lcset.name in XS_SETS:
+        from skysift.benchsets.xs_splits import split_xs_lightcurves
+
+        return split_xs_lightcurves(lcset, rotation=split_seed)
     return split_lightcurves(lcset, seed=split_seed)
 
 

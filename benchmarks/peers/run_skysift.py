@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/ablation.py
 
-from peerlib import load_benchmark_data, split_sets  # noqa: E402
+from peerlib import XS_SETS, load_benchmark_data, split_sets  # noqa: E402
 from protocol import N_OBS, n_key, prediction_path, save_predictions  # noqa: E402
 
 ABLATION_DIR = Path(__file__).resolve().parents[1] / "results"
@@ -38,7 +38,8 @@ def run_one(bd, seed: int, preset: str, method: str, **overrides) -> Path:
     clf.fit(train, val)
     seconds = time.perf_counter() - t0
     pv = {n_key(n): clf.predict_proba(val, max_observations=n) for n in N_OBS}
-    if preset == "skysift" and not overrides:
+    if preset == "skysift" and not overrides and bd.name not in XS_SETS:
+        # (not on the cross-survey sets: benchmarks/ablation.py runs their ablation on its own)
         # the ablation of the parts grown after the network, on validation objects, from this very fit
         import ablation
 
@@ -56,9 +57,9 @@ def run_one(bd, seed: int, preset: str, method: str, **overrides) -> Path:
         seconds += time.perf_counter() - t0
     pt = {n_key(n): clf.predict_proba(test, max_observations=n) for n in N_OBS}
     if bd.name == "goto3" and seed == 0 and preset == "skysift" and not overrides:
-        # the shipped pretrained model is this very run (python -m skysift.pretrained goto3 remakes it);
+        # the shipped pretrained model is this very run (python -m skysift.study.pretrain goto3 remakes it);
         # saved after the predictions above, since it swaps goto3's catalogue for Mangrove alone
-        from skysift.pretrained import write_pretrained
+        from skysift.study.pretrain import write_pretrained
 
         print(f"wrote {write_pretrained('goto3', clf, bd.lcset, train, val, test)}", file=sys.stderr)
     return save_predictions(bd.name, method, seed, clf.classes_, val.object_ids, val.labels, test.object_ids,

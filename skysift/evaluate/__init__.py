@@ -4,9 +4,18 @@
   recall at a fixed false-positive rate, bootstrap intervals (pure functions on arrays);
 * :mod:`~skysift.evaluate.calibration` - reliability curves, expected calibration error and
   temperature scaling;
-* :mod:`~skysift.evaluate.figures` - matplotlib figures (PNG + SVG);
-* :mod:`~skysift.evaluate.report` - :func:`evaluate_model` and the report directory;
-* :mod:`~skysift.evaluate.study` - :func:`run_study`, the paper's whole study.
+* :mod:`~skysift.evaluate.decision` - decisions from probabilities (class weights, thresholds);
+* :mod:`~skysift.evaluate.outputs` - a model's probabilities at every number of observations, features built once;
+* :mod:`~skysift.evaluate.evaluation` - :func:`evaluate_classifier`: every number of the report, nothing written;
+* :mod:`~skysift.evaluate.figures` (model) and :mod:`~skysift.evaluate.datafigures` (data) - matplotlib
+  figures (PNG + SVG), with :mod:`~skysift.evaluate.plotting`'s style and colours;
+* :mod:`~skysift.evaluate.description`, :mod:`~skysift.evaluate.tables` - the report's tables;
+* :mod:`~skysift.evaluate.sections` - one function per section of the page; :mod:`~skysift.evaluate.page` -
+  the HTML page;
+* :mod:`~skysift.evaluate.report` - :func:`evaluate_model`, :func:`build_report` and the report directory;
+* :func:`run_study` (now :mod:`skysift.study.paper`), the paper's whole study.
+
+Hand & Till AUC, softmax and the bootstrap are written once, in :mod:`skysift.numeric`.
 """
 
 from skysift.evaluate.calibration import (

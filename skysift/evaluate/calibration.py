@@ -24,10 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize_scalar
 
 from skysift.errors import InputError
 from skysift.evaluate.metrics import _check, encode_labels
+from skysift.model.decisions import fit_temperature_codes
+from skysift.numeric import softmax
 
 __all__ = [
     "bin_edges",
@@ -40,6 +41,7 @@ __all__ = [
     "to_logits",
     "softmax",
     "apply_temperature",
+    "undo_temperature",
     "fit_temperature",
     "TemperatureScaler",
 ]
@@ -160,20 +162,22 @@ def to_logits(proba: np.ndarray) -> np.ndarray:
     return np.log(np.clip(np.asarray(proba, float), EPS, None))
 
 
-def softmax(z: np.ndarray) -> np.ndarray:
-    """Row-wise softmax, numerically stable."""
-    z = np.asarray(z, float)
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
-
-
 def apply_temperature(scores: np.ndarray, temperature: float, logits: bool = False) -> np.ndarray:
     """``softmax(z / T)``, with ``z = scores`` when ``logits`` else ``z = log(scores)``."""
     if not temperature > 0:
         raise InputError(f"temperature must be > 0, got {temperature}")
     z = np.asarray(scores, float) if logits else to_logits(scores)
     return softmax(z / temperature)
+
+
+def undo_temperature(proba: np.ndarray, temperature: float) -> np.ndarray:
+    """The probabilities before a temperature ``T`` was applied: ``softmax(T log p)`` inverts
+    ``p = softmax(log q / T)`` (exactly, up to the 1e-12 floor put under ``q`` before its log).
+    Probabilities are floored at 1e-300 here only, since after a temperature below 1 they can be
+    far below 1e-12 and still carry the ranking."""
+    if not temperature > 0:
+        raise InputError(f"temperature must be > 0, got {temperature}")
+    return softmax(float(temperature) * np.log(np.clip(np.asarray(proba, float), 1e-300, None)))
 
 
 def fit_temperature(
@@ -183,29 +187,16 @@ def fit_temperature(
     logits: bool = False,
     bounds: tuple[float, float] = (0.05, 20.0),
 ) -> float:
-    """The temperature minimising the negative log-likelihood of ``softmax(z / T)`` on (y, z).
-
-    ``scores`` are probabilities (``logits=False``) or logits. The search is over ``ln T`` within
-    ``bounds`` (bounded Brent method, scipy); a result at a bound means the data asked for more.
-    """
+    """The temperature minimising the negative log-likelihood of ``softmax(z / T)`` on (y, z)
+    (:func:`skysift.model.decisions.fit_temperature_codes`); ``scores`` are probabilities
+    (``logits=False``) or logits, ``y`` class names."""
     z = np.asarray(scores, float) if logits else to_logits(scores)
     classes = [str(c) for c in classes]
     if z.ndim != 2 or z.shape[1] != len(classes) or z.shape[0] != len(np.asarray(y)):
         raise InputError(f"scores must have shape ({len(np.asarray(y))}, {len(classes)}), got {z.shape}")
     if len(z) == 0:
         raise InputError("cannot fit a temperature on an empty set")
-    codes = encode_labels(y, classes)
-    rows = np.arange(len(codes))
-
-    def nll(log_t: float) -> float:
-        zt = z / np.exp(log_t)
-        zt = zt - zt.max(axis=1, keepdims=True)
-        logp = zt[rows, codes] - np.log(np.exp(zt).sum(axis=1))
-        return float(-np.mean(logp))
-
-    lo, hi = np.log(bounds[0]), np.log(bounds[1])
-    res = minimize_scalar(nll, bounds=(lo, hi), method="bounded", options={"xatol": 1e-5})
-    return float(np.exp(res.x))
+    return fit_temperature_codes(z, encode_labels(y, classes), bounds)
 
 
 @dataclass

@@ -11,63 +11,8 @@ applied unchanged to the test objects.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import f1_score, roc_curve
 
-_GRID = np.exp(np.linspace(np.log(0.02), np.log(50.0), 25))
-
-
-def weighted_decision(proba: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Class indices ``argmax_c(weights[c] * proba[:, c])``."""
-    return np.argmax(np.asarray(proba, float) * np.asarray(weights, float)[None, :], axis=1)
-
-
-def fit_class_weights(y: np.ndarray, proba: np.ndarray, rounds: int = 2) -> np.ndarray:
-    """Per-class weights (n_classes,) maximising the macro F1 of :func:`weighted_decision` on (y, proba).
-
-    ``y``: class indices (n,); ``proba``: (n, n_classes). Coordinate ascent over a log grid
-    (0.02..50), the first class fixed at 1; deterministic.
-    """
-    y = np.asarray(y, int)
-    proba = np.asarray(proba, float)
-    k = proba.shape[1]
-    labels = np.arange(k)
-    w = np.ones(k)
-
-    def score(weights: np.ndarray) -> float:
-        return float(f1_score(y, weighted_decision(proba, weights), labels=labels, average="macro",
-                              zero_division=0))
-
-    best = score(w)
-    for _ in range(rounds):
-        improved = False
-        for c in range(1, k):
-            for g in _GRID:
-                trial = w.copy()
-                trial[c] = g
-                s = score(trial)
-                if s > best + 1e-12:
-                    best, w, improved = s, trial, True
-        if not improved:
-            break
-    return w
-
-
-def fpr_thresholds(y: np.ndarray, proba: np.ndarray, max_fpr: float = 0.01) -> np.ndarray:
-    """Per class, the lowest probability threshold whose one-vs-rest false-positive rate on (y, proba)
-    is at most ``max_fpr`` (n_classes,); 1.0 for a class absent from ``y`` or never reaching it."""
-    y = np.asarray(y, int)
-    proba = np.asarray(proba, float)
-    out = np.ones(proba.shape[1])
-    for c in range(proba.shape[1]):
-        yb = y == c
-        if yb.all() or not yb.any():
-            continue
-        fpr, _, thr = roc_curve(yb, proba[:, c], drop_intermediate=False)
-        ok = np.flatnonzero(fpr <= max_fpr + 1e-12)
-        if ok.size:
-            out[c] = float(min(1.0, thr[ok[-1]]))
-    return out
-
+from skysift.model.decisions import fit_class_weights, fpr_thresholds, weighted_decision  # noqa: F401 - re-exported
 
 #: PLAsTiCC challenge class weights (Malz et al. 2019): 2 for the rarest classes (TDE, KN), 1 else.
 PLASTICC_WEIGHTS = {"TDE": 2.0, "KN": 2.0}

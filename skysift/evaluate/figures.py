@@ -3,17 +3,14 @@ state, so it works headless and in threads; files are written with the Agg/SVG b
 
 Every ``*_figure`` function takes arrays or DataFrames and returns a
 :class:`matplotlib.figure.Figure`; :func:`save_figure` writes it as PNG and SVG. Classes keep
-the same colour in every figure (:func:`class_colors`), and axes carry units.
+the same colour in every figure (:func:`class_colors`), and axes carry units. The figures of a
+model live here; those describing the data in :mod:`skysift.evaluate.datafigures` (re-exported).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
-import functools
-
-import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib import colormaps
@@ -21,99 +18,25 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from skysift.evaluate import metrics as M
-
-__all__ = [
-    "class_colors",
-    "save_figure",
-    "confusion_matrix_figure",
-    "confusion_matrices_figure",
-    "roc_figure",
-    "pr_figure",
-    "auc_vs_observations_figure",
-    "stratified_subsample",
-    "compute_tsne",
-    "tsne_figure",
-    "training_history_figure",
-    "reliability_figure",
-    "class_counts_figure",
-    "mag_std_figure",
-    "lightcurve_histograms_figure",
-    "context_figure",
-    "model_comparison_figure",
-]
-
-#: Fixed colours for the paper's three classes; others come from tab10 / tab20.
-_FIXED = {"VS": "#1f77b4", "SN": "#d62728", "AGN": "#2ca02c"}
-
-_STYLE = {
-    "font.size": 9,
-    "axes.titlesize": 10,
-    "axes.labelsize": 9,
-    "legend.fontsize": 8,
-    "xtick.labelsize": 8,
-    "ytick.labelsize": 8,
-    "svg.fonttype": "none",
-}
-
-
-def _styled(func):
-    """Run a figure function under the report's font sizes without touching global rcParams."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        with matplotlib.rc_context(_STYLE):
-            return func(*args, **kwargs)
-
-    return wrapper
-
-
-def class_colors(classes: Sequence[str]) -> dict[str, str]:
-    """A colour per class, the same for the same class list in every figure.
-
-    VS, SN and AGN have fixed colours (blue, red, green); other classes take tab10 (or tab20 for
-    more than ten) colours in the order given, skipping colours already used.
-    """
-    classes = [str(c) for c in classes]
-    cmap = colormaps["tab10" if len(classes) <= 10 else "tab20"]
-    palette = [matplotlib.colors.to_hex(cmap(i)) for i in range(cmap.N)]
-    used = {_FIXED[c] for c in classes if c in _FIXED}
-    free = [c for c in palette if c not in used]
-    out, k = {}, 0
-    for c in classes:
-        if c in _FIXED:
-            out[c] = _FIXED[c]
-        else:
-            out[c] = free[k % len(free)]
-            k += 1
-    return out
-
-
-@_styled
-def save_figure(fig: Figure, path: str | Path, dpi: int = 150) -> dict[str, Path]:
-    """Write ``fig`` to ``path`` with suffixes ``.png`` and ``.svg`` (any suffix given is
-    replaced); returns ``{"png": path, "svg": path}``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    stem = path.with_suffix("") if path.suffix in (".png", ".svg", ".pdf") else path
-    out = {}
-    for ext in ("png", "svg"):
-        p = stem.parent / f"{stem.name}.{ext}"
-        fig.savefig(p, dpi=dpi)  # the layout is constrained, so nothing is cut
-        out[ext] = p
-    return out
-
-
-def _new(width: float, height: float, nrows: int = 1, ncols: int = 1, **kw):
-    fig = Figure(figsize=(width, height), layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
-    return fig, axes
-
-
-def _empty(ax, text: str = "no data") -> None:
-    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="0.4")
-    ax.set_xticks([])
-    ax.set_yticks([])
-
+from skysift.evaluate.datafigures import (  # noqa: F401 - the data figures, re-exported as before
+    class_counts_figure,
+    context_figure,
+    lightcurve_histograms_figure,
+    mag_std_figure,
+)
+from skysift.evaluate.plotting import (  # noqa: F401 - re-exported: figures.class_colors, figures.save_figure
+    class_colors,
+    save_figure,
+)
+from skysift.evaluate.plotting import (
+    empty_axes as _empty,
+)
+from skysift.evaluate.plotting import (
+    new_figure as _new,
+)
+from skysift.evaluate.plotting import (
+    styled as _styled,
+)
 
 # --------------------------------------------------------------------------- confusion matrices
 
@@ -139,13 +62,15 @@ def _draw_confusion(ax, counts: np.ndarray, classes: Sequence[str], title: str |
 
 
 @_styled
-def confusion_matrix_figure(counts: np.ndarray, classes: Sequence[str], title: str | None = None) -> Figure:
+def confusion_matrix_figure(counts: np.ndarray, classes: Sequence[str], title: str | None = None,
+                            colorbar: bool = True) -> Figure:
     """Confusion matrix: each cell the fraction of the true class (row) with the count in
-    parentheses; rows are labelled with the class size."""
+    parentheses; rows are labelled with the class size. ``colorbar=False`` leaves out the colour
+    scale (the cells print their fractions) for a compact figure to set beside others."""
     n = len(classes)
-    size = max(3.6, 0.55 * n + 2.2)
-    fig, axes = _new(size + 0.8, size)
-    _draw_confusion(axes[0, 0], counts, classes, title, colorbar_fig=fig)
+    size = max(3.6, 0.55 * n + 2.2) if colorbar else max(3.1, 0.5 * n + 1.7)
+    fig, axes = _new(size + 0.8 if colorbar else size, size)
+    _draw_confusion(axes[0, 0], counts, classes, title, colorbar_fig=fig if colorbar else None)
     return fig
 
 
@@ -159,7 +84,7 @@ def confusion_matrices_figure(
     n = len(classes)
     ncols = max(1, min(ncols, len(items)))
     nrows = max(1, int(np.ceil(len(items) / ncols)))
-    size = max(3.2, 0.5 * n + 2.0)
+    size = max(2.7, 0.5 * n + 1.6)
     fig, axes = _new(size * ncols, size * nrows, nrows, ncols)
     for k, ax in enumerate(axes.ravel()):
         if k < len(items):
@@ -260,7 +185,7 @@ def auc_vs_observations_figure(table: pd.DataFrame, metric: str = "auc", title: 
     one line per ``model`` (a column; a table without it is one model). With a column
     ``frac_complete`` (fraction of objects whose light curve is complete at that number), it is
     drawn on a second axis."""
-    fig, axes = _new(6.0, 4.0)
+    fig, axes = _new(5.3, 3.6)
     ax = axes[0, 0]
     if table is None or len(table) == 0:
         _empty(ax)
@@ -276,8 +201,9 @@ def auc_vs_observations_figure(table: pd.DataFrame, metric: str = "auc", title: 
         ax.plot(d["n_obs"], d[metric], marker=markers[k % len(markers)], ms=3, lw=1.3, color=cmap(k % 10),
                 label=str(name))
     ax.set_xlabel("maximum number of observations used")
-    ax.set_ylabel({"auc": "AUC (Hand & Till)", "macro_f1": "macro F1"}.get(metric, metric))
-    ax.set_title(title or f"{'AUC' if metric == 'auc' else metric} as observations accumulate")
+    name = {"auc": "AUC", "macro_f1": "macro F1"}.get(metric, metric.replace("_", " "))
+    ax.set_ylabel({"auc": "AUC (Hand & Till)"}.get(metric, name))
+    ax.set_title(title or f"{name} as observations accumulate")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", ncol=1 if len(models) <= 7 else 2)
     if "frac_complete" in df:
@@ -376,9 +302,10 @@ def tsne_figure(
 def training_history_figure(
     history: Sequence[Mapping], title: str | None = None, best_epoch: int | None = None
 ) -> Figure:
-    """Training and validation loss per epoch (left) and validation AUC (right); the epoch kept
+    """Training and validation loss per epoch (left) and the network's validation AUC (right: its
+    own softmax, before any temperature or trees, as training scored it); the epoch kept
     (``best_epoch``) is marked."""
-    fig, axes = _new(8.0, 3.2, 1, 2)
+    fig, axes = _new(7.0, 2.8, 1, 2)
     df = pd.DataFrame(list(history))
     ax1, ax2 = axes[0]
     if df.empty or "epoch" not in df:
@@ -397,7 +324,7 @@ def training_history_figure(
     else:
         _empty(ax2, "no validation AUC")
     ax2.set_xlabel("epoch")
-    ax2.set_ylabel("validation AUC (Hand & Till)")
+    ax2.set_ylabel("network's validation AUC")
     ax2.grid(alpha=0.3)
     for ax in (ax1, ax2):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -441,145 +368,25 @@ def reliability_figure(curves: Mapping[str, pd.DataFrame], title: str | None = N
     return fig
 
 
-# --------------------------------------------------------------------------- data description
-
-
 @_styled
-def class_counts_figure(counts: pd.DataFrame, title: str | None = None) -> Figure:
-    """Objects per class (rows) and split (columns), as grouped bars on a log axis."""
-    fig, axes = _new(max(4.0, 0.7 * len(counts) + 2.5), 3.2)
+def classwise_reliability_figure(curves: Mapping[str, pd.DataFrame], title: str | None = None) -> Figure:
+    """Class-wise reliability: for each class (``curves``: class -> output of
+    :func:`skysift.evaluate.calibration.reliability_curve` with ``kind=class``), the fraction of
+    objects of that class against the mean predicted probability of the class, per bin."""
+    colors = class_colors(list(curves))
+    fig, axes = _new(4.8, 4.2)
     ax = axes[0, 0]
-    if counts is None or counts.empty:
-        _empty(ax)
-        return fig
-    cols = list(counts.columns)
-    x = np.arange(len(counts))
-    w = 0.8 / len(cols)
-    for k, col in enumerate(cols):
-        ax.bar(x + (k - (len(cols) - 1) / 2) * w, counts[col].to_numpy(), width=w, label=str(col), color=f"C{k}")
-    ax.set_xticks(x, counts.index.astype(str), rotation=45 if len(counts) > 5 else 0,
-                  ha="right" if len(counts) > 5 else "center")
-    ax.set_yscale("log")
-    ax.set_ylabel("number of objects")
-    ax.set_title(title or "objects per class")
-    ax.legend()
-    ax.grid(alpha=0.3, axis="y")
-    return fig
-
-
-@_styled
-def mag_std_figure(stats: pd.DataFrame, classes: Sequence[str], title: str | None = None) -> Figure:
-    """Mean magnitude against the standard deviation of the magnitudes of each light curve,
-    coloured by class (columns ``label``, ``mean_mag``, ``std_mag``)."""
-    colors = class_colors(classes)
-    fig, axes = _new(5.2, 4.2)
-    ax = axes[0, 0]
-    counts = stats["label"].astype(str).value_counts()
-    for c in sorted(map(str, classes), key=lambda c: -counts.get(c, 0)):
-        d = stats[stats["label"].astype(str) == c]
-        d = d[np.isfinite(d["std_mag"]) & (d["std_mag"] > 0)]
-        if len(d):
-            ax.scatter(d["mean_mag"], d["std_mag"], s=5 if len(d) > 300 else 10, color=colors[c], alpha=0.6, lw=0,
-                       label=f"{c} ({len(d)})")
-    ax.set_yscale("log")
-    ax.invert_xaxis()
-    ax.set_xlabel("mean magnitude (mag)")
-    ax.set_ylabel("standard deviation of magnitude (mag)")
-    ax.set_title(title or "brightness and variability")
+    ax.plot([0, 1], [0, 1], ls=":", color="0.5", lw=1)
+    for c, df in curves.items():
+        used = df[df["count"] > 0]
+        ax.plot(used["confidence"], used["accuracy"], marker="o", ms=3, color=colors[c], label=c)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("predicted probability of the class")
+    ax.set_ylabel("fraction of objects in the class")
+    ax.set_title(f"{title}: class-wise reliability (test)" if title else "class-wise reliability")
     ax.grid(alpha=0.3)
-    if len(stats):
-        ax.legend(markerscale=2)
-    return fig
-
-
-def _class_hist(ax, values_by_class: Mapping[str, np.ndarray], colors, bins, xlabel, log_x=False) -> None:
-    drawn = False
-    for c, v in values_by_class.items():
-        v = np.asarray(v, float)
-        v = v[np.isfinite(v)]
-        if log_x:
-            v = v[v > 0]
-        if len(v) == 0:
-            continue
-        weights = np.full(len(v), 1.0 / len(v))
-        ax.hist(v, bins=bins, weights=weights, histtype="step", lw=1.5, color=colors[c], label=f"{c} ({len(v)})")
-        drawn = True
-    if log_x:
-        ax.set_xscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("fraction of class")
-    ax.grid(alpha=0.3)
-    if drawn:
-        ax.legend()
-    else:
-        _empty(ax)
-
-
-def _log_bins(values: np.ndarray, n: int = 30) -> np.ndarray:
-    v = np.asarray(values, float)
-    v = v[np.isfinite(v) & (v > 0)]
-    if len(v) == 0:
-        return np.logspace(-2, 3, n)
-    lo, hi = v.min(), v.max()
-    if hi <= lo:
-        hi = lo * 10
-    return np.logspace(np.log10(lo) - 0.05, np.log10(hi) + 0.05, n)
-
-
-@_styled
-def lightcurve_histograms_figure(stats: pd.DataFrame, gaps: pd.DataFrame, classes: Sequence[str]) -> Figure:
-    """Per-class distributions (each class normalised to 1) of light-curve duration (days),
-    number of detections, and the time between consecutive detections (days).
-
-    ``stats`` has ``label``, ``duration_days`` and ``n_obs`` per object; ``gaps`` has ``label``
-    and ``gap_days`` per pair of consecutive detections."""
-    colors = class_colors(classes)
-    fig, axes = _new(12.0, 3.4, 1, 3)
-    cls = [str(c) for c in classes]
-    lab = stats["label"].astype(str)
-    dur = {c: stats.loc[lab == c, "duration_days"].to_numpy() for c in cls}
-    dur_all = stats["duration_days"].to_numpy(float)
-    _class_hist(axes[0, 0], dur, colors, _log_bins(dur_all), "light-curve duration (days)", log_x=True)
-    nobs = {c: stats.loc[lab == c, "n_obs"].to_numpy() for c in cls}
-    nmax = int(stats["n_obs"].max()) if len(stats) else 1
-    nbins = np.unique(np.round(np.logspace(0, np.log10(max(nmax, 2)) + 0.01, 30))) - 0.5
-    _class_hist(axes[0, 1], nobs, colors, nbins, "number of detections", log_x=True)
-    glab = gaps["label"].astype(str) if len(gaps) else pd.Series([], dtype=str)
-    gp = {c: gaps.loc[glab == c, "gap_days"].to_numpy() if len(gaps) else np.zeros(0) for c in cls}
-    _class_hist(axes[0, 2], gp, colors, _log_bins(gaps["gap_days"].to_numpy(float) if len(gaps) else []),
-                "time between consecutive detections (days)", log_x=True)
-    axes[0, 2].set_ylabel("fraction of gaps in class")
-    fig.suptitle("light-curve sampling per class")
-    return fig
-
-
-@_styled
-def context_figure(context: pd.DataFrame, classes: Sequence[str], match_radius_arcsec: float = 60.0) -> Figure:
-    """Per-class distributions of the context features: distance to the nearest catalogued
-    galaxy (arcsec, column ``galaxy_dist_arcsec``, log axis, the match radius marked) and
-    galactic latitude (degrees, ``gal_b``). Missing columns give an empty panel."""
-    colors = class_colors(classes)
-    fig, axes = _new(8.5, 3.4, 1, 2)
-    cls = [str(c) for c in classes]
-    lab = context["label"].astype(str) if "label" in context else pd.Series([], dtype=str)
-    if "galaxy_dist_arcsec" in context:
-        d = context["galaxy_dist_arcsec"].to_numpy(float)
-        vals = {c: d[(lab == c).to_numpy()] for c in cls}
-        _class_hist(axes[0, 0], vals, colors, _log_bins(d), "distance to nearest galaxy (arcsec)", log_x=True)
-        axes[0, 0].axvline(match_radius_arcsec, color="0.4", ls=":", lw=1)
-        axes[0, 0].text(match_radius_arcsec, axes[0, 0].get_ylim()[1], f" {match_radius_arcsec:g}\"", va="top",
-                        fontsize=7, color="0.3")
-    else:
-        _empty(axes[0, 0], "no galaxy catalogue / distances")
-        axes[0, 0].set_xlabel("distance to nearest galaxy (arcsec)")
-    if "gal_b" in context:
-        b = context["gal_b"].to_numpy(float)
-        vals = {c: b[(lab == c).to_numpy()] for c in cls}
-        _class_hist(axes[0, 1], vals, colors, np.linspace(-90, 90, 37), "galactic latitude b (degrees)")
-    else:
-        _empty(axes[0, 1], "no galactic latitude")
-        axes[0, 1].set_xlabel("galactic latitude b (degrees)")
-    fig.suptitle("context features per class")
+    ax.legend(loc="upper left", fontsize=7)
     return fig
 
 

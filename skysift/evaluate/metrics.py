@@ -28,6 +28,7 @@ from sklearn.metrics import (
     roc_curve,
 )
 
+from skysift import numeric as N
 from skysift.errors import InputError
 
 __all__ = [
@@ -96,24 +97,6 @@ def predicted_labels(proba, classes: Sequence[str]) -> np.ndarray:
 # --------------------------------------------------------------------------- Hand & Till AUC
 
 
-def _pairwise_counts(codes: np.ndarray, proba: np.ndarray, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    """U[i, j] = sum over a in class i, b in class j of [s_i(a) > s_i(b)] + 0.5 [s_i(a) == s_i(b)],
-    with s_i the probability of class i; and the class sizes."""
-    sizes = np.bincount(codes, minlength=n_classes)
-    u = np.zeros((n_classes, n_classes))
-    for i in range(n_classes):
-        if sizes[i] == 0:
-            continue
-        s = proba[:, i]
-        own = np.sort(s[codes == i])
-        right = np.searchsorted(own, s, side="right")
-        left = np.searchsorted(own, s, side="left")
-        # members of class i scoring above each sample (strictly), plus half the ties
-        wins = (sizes[i] - right) + 0.5 * (right - left)
-        u[i] = np.bincount(codes, weights=wins, minlength=n_classes)
-    return u, sizes
-
-
 def hand_till_pairwise(y, proba, classes: Sequence[str]) -> pd.DataFrame:
     """The matrix ``A(i|j)`` of Hand & Till (2001), rows i and columns j labelled by class.
 
@@ -125,27 +108,12 @@ def hand_till_pairwise(y, proba, classes: Sequence[str]) -> pd.DataFrame:
     y, proba, classes = _check(y, proba, classes)
     codes = encode_labels(y, classes)
     c = len(classes)
-    u, sizes = _pairwise_counts(codes, proba, c)
+    u, sizes = N.hand_till_counts(codes, proba, c)
     with np.errstate(invalid="ignore", divide="ignore"):
         a = u / np.outer(sizes, sizes)
     a[np.outer(sizes, sizes) == 0] = np.nan
     np.fill_diagonal(a, np.nan)
     return pd.DataFrame(a, index=classes, columns=classes)
-
-
-def _hand_till_from_codes(codes: np.ndarray, proba: np.ndarray, n_classes: int) -> float:
-    u, sizes = _pairwise_counts(codes, proba, n_classes)
-    present = np.flatnonzero(sizes > 0)
-    if len(present) < 2:
-        return float("nan")
-    total, n_pairs = 0.0, 0
-    for k, i in enumerate(present):
-        for j in present[k + 1:]:
-            a_ij = u[i, j] / (sizes[i] * sizes[j])
-            a_ji = u[j, i] / (sizes[i] * sizes[j])
-            total += 0.5 * (a_ij + a_ji)
-            n_pairs += 1
-    return total / n_pairs
 
 
 def hand_till_auc(y, proba, classes: Sequence[str]) -> float:
@@ -158,7 +126,7 @@ def hand_till_auc(y, proba, classes: Sequence[str]) -> float:
     classes it is the ordinary ROC AUC.
     """
     y, proba, classes = _check(y, proba, classes)
-    return _hand_till_from_codes(encode_labels(y, classes), proba, len(classes))
+    return N.hand_till_auc(encode_labels(y, classes), proba, len(classes))
 
 
 # --------------------------------------------------------------------------- label metrics
@@ -309,15 +277,8 @@ def minority_recall_at_fpr(y, proba, classes: Sequence[str], fpr: float = 0.01) 
 # --------------------------------------------------------------------------- bootstrap
 
 
-def stratified_bootstrap_indices(codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One bootstrap resample (positions) that keeps every class's size: each class's members are
-    drawn with replacement from that class."""
-    codes = np.asarray(codes)
-    parts = []
-    for c in np.unique(codes):
-        members = np.flatnonzero(codes == c)
-        parts.append(rng.choice(members, size=len(members), replace=True))
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=int)
+#: One bootstrap resample keeping the class sizes (see :mod:`skysift.numeric`).
+stratified_bootstrap_indices = N.stratified_bootstrap_indices
 
 
 def bootstrap_statistic(
@@ -343,15 +304,12 @@ def bootstrap_statistic(
         raise InputError(f"n_boot must be >= 1, got {n_boot}")
     if not 0 < level < 1:
         raise InputError(f"level must be in (0, 1), got {level}")
-    rng = np.random.default_rng(seed)
     codes = encode_labels(y, classes)
     estimate = float(statistic(y, proba, classes))
-    values = np.empty(n_boot)
-    for b in range(n_boot):
-        idx = stratified_bootstrap_indices(codes, rng) if stratified else rng.integers(0, len(y), len(y))
-        values[b] = statistic(y[idx], proba[idx], classes)
+    values = N.bootstrap_values(lambda idx: statistic(y[idx], proba[idx], classes), codes, n_boot=n_boot, seed=seed,
+                                stratified=stratified)
     good = values[np.isfinite(values)]
-    lo, hi = (np.percentile(good, [100 * (1 - level) / 2, 100 * (1 + level) / 2]) if len(good) else (np.nan, np.nan))
+    lo, hi = N.percentile_interval(values, level)
     return {
         "estimate": estimate,
         "ci_low": float(lo),
@@ -379,7 +337,7 @@ def bootstrap_auc(
     index = pd.Index(classes)
 
     def _auc(yy, pp, _classes):  # fast path: codes straight from the index
-        return _hand_till_from_codes(index.get_indexer(yy), pp, c)
+        return N.hand_till_auc(index.get_indexer(yy), pp, c)
 
     out = bootstrap_statistic(y, proba, classes, _auc, n_boot=n_boot, seed=seed, level=level, stratified=stratified)
     out["auc"] = out["estimate"]

@@ -14,8 +14,7 @@ photometry table marks them in ``isdiffpos``); ``positive_only=True`` removes th
 from __future__ import annotations
 
 import io
-import numbers
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -24,16 +23,14 @@ import pandas as pd
 
 from skysift.errors import InputError
 from skysift.io.classes import SUPERCLASSES, superclass_series
+from skysift.io.packets import ZTF, parse_packet
 from skysift.io.surveys import resolve_same_epoch
 from skysift.io.tables import DropReport, LightCurveSet, OnInvalid, from_frames
 
 #: ZTF filter id -> band name.
-ZTF_BANDS: dict[int, str] = {1: "g", 2: "R", 3: "i"}
+ZTF_BANDS: dict[int, str] = dict(ZTF.band_names or {})
 #: JD - MJD (days).
-MJD_OFFSET = 2400000.5
-
-_CANDIDATE_FIELDS = ("jd", "fid", "magpsf", "sigmapsf", "ra", "dec")
-_PRV_FIELDS = ("jd", "fid", "magpsf", "sigmapsf")
+MJD_OFFSET = ZTF.time_offset
 
 
 def read_avro_alerts(source: str | Path | bytes | bytearray | IO[bytes]) -> list[dict]:
@@ -71,79 +68,25 @@ def read_avro_alerts(source: str | Path | bytes | bytearray | IO[bytes]) -> list
             fh.close()
 
 
-def _require_fields(entry: Any, fields: Sequence[str], where: str, object_id: str) -> Mapping[str, Any]:
-    if not isinstance(entry, Mapping):
-        raise InputError(f"malformed alert {object_id}: {where} is a {type(entry).__name__}, not a record")
-    for f in fields:
-        if f not in entry:
-            raise InputError(f"malformed alert {object_id}: {where} has no field '{f}'")
-    return entry
-
-
-def _band(fid: Any, where: str, object_id: str) -> str:
-    try:
-        return ZTF_BANDS[int(fid)]
-    except (KeyError, TypeError, ValueError):
-        raise InputError(f"malformed alert {object_id}: {where} has unknown fid {fid!r} "
-                         f"(known: {', '.join(f'{k}={v}' for k, v in ZTF_BANDS.items())})") from None
-
-
-def _is_positive(isdiffpos: Any) -> bool:
-    return str(isdiffpos).strip().lower() in ("t", "1", "true")
-
-
 def alert_to_tables(alert: Mapping[str, Any], *, positive_only: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A ZTF alert packet as (photometry, objects) tables for :func:`~skysift.io.tables.from_frames`.
 
     Photometry: one row per detection (the candidate and every previous candidate with a
     ``magpsf``), columns object_id, mjd (days), mag, mag_err (mag), band, plus ``candid`` (int,
     -1 when absent) and ``isdiffpos`` (bool), sorted by time. Objects: one row, object_id, ra,
-    dec (deg, from the candidate). A malformed packet raises
-    :class:`~skysift.errors.InputError` naming the missing or bad field.
+    dec (deg, from the candidate). A malformed packet raises :class:`~skysift.errors.AlertError`
+    (an :class:`~skysift.errors.InputError`) naming the missing or bad field; the packet is read
+    by :func:`skysift.io.packets.parse_packet`, the one alert parser.
     """
-    if not isinstance(alert, Mapping):
-        raise InputError(f"malformed alert: a {type(alert).__name__}, not a record")
-    if "objectId" not in alert:
-        raise InputError("malformed alert: no field 'objectId'")
-    object_id = str(alert["objectId"])
-    if "candidate" not in alert or alert["candidate"] is None:
-        raise InputError(f"malformed alert {object_id}: no field 'candidate'")
-    cand = _require_fields(alert["candidate"], _CANDIDATE_FIELDS, "candidate", object_id)
-    prv = alert.get("prv_candidates") or []
-    if not isinstance(prv, (list, tuple)):
-        raise InputError(f"malformed alert {object_id}: prv_candidates is a {type(prv).__name__}, not a list")
-
-    entries = [(cand, "candidate")] + [(p, f"prv_candidates[{i}]") for i, p in enumerate(prv)]
-    rows = []
-    for entry, where in entries:
-        entry = _require_fields(entry, _PRV_FIELDS, where, object_id)
-        if entry["magpsf"] is None:
-            if where == "candidate":
-                raise InputError(f"malformed alert {object_id}: candidate has no magnitude (magpsf is null)")
-            continue  # a non-detection (upper limit)
-        for f in ("jd", "magpsf", "sigmapsf"):
-            v = entry[f]
-            if v is None or not isinstance(v, numbers.Real) or not np.isfinite(v):
-                raise InputError(f"malformed alert {object_id}: {where} field '{f}' is {v!r}, not a finite number")
-        candid = entry.get("candid")
-        rows.append((
-            object_id,
-            float(entry["jd"]) - MJD_OFFSET,
-            float(entry["magpsf"]),
-            float(entry["sigmapsf"]),
-            _band(entry["fid"], where, object_id),
-            int(candid) if candid is not None else -1,
-            _is_positive(entry.get("isdiffpos", "t")),
-        ))
-    phot = pd.DataFrame(rows, columns=["object_id", "mjd", "mag", "mag_err", "band", "candid", "isdiffpos"])
+    rows = parse_packet(alert, ZTF)
+    phot = pd.DataFrame([(rows.object_id, mjd, mag, err, band, -1 if cid is None else cid, pos)
+                         for mjd, mag, err, band, cid, pos in rows.detections],
+                        columns=["object_id", "mjd", "mag", "mag_err", "band", "candid", "isdiffpos"])
+    phot = phot.astype({"candid": "int64", "isdiffpos": bool})
     if positive_only:
         phot = phot.loc[phot["isdiffpos"]]
     phot = phot.sort_values("mjd", kind="stable").reset_index(drop=True)
-    for f in ("ra", "dec"):
-        v = cand[f]
-        if v is None or not isinstance(v, numbers.Real) or not np.isfinite(v):
-            raise InputError(f"malformed alert {object_id}: candidate field '{f}' is {v!r}, not a finite number")
-    objects = pd.DataFrame({"object_id": [object_id], "ra": [float(cand["ra"])], "dec": [float(cand["dec"])]})
+    objects = pd.DataFrame({"object_id": [rows.object_id], "ra": [rows.ra], "dec": [rows.dec]})
     return phot, objects
 
 
@@ -152,21 +95,10 @@ def alert_upper_limits(alert: Mapping[str, Any]) -> list[tuple[str, float, str, 
 
     A ``prv_candidates`` entry without ``magpsf`` is an exposure where nothing was detected; its
     ``diffmaglim`` (mag) is the 5-sigma limit of the difference image. Entries without a finite
-    limit are skipped. MJD in days.
+    limit are skipped. MJD in days. The whole packet is checked as by :func:`alert_to_tables`.
     """
-    if not isinstance(alert, Mapping) or "objectId" not in alert:
-        raise InputError("malformed alert: no field 'objectId'")
-    object_id = str(alert["objectId"])
-    out = []
-    for i, p in enumerate(alert.get("prv_candidates") or []):
-        if not isinstance(p, Mapping) or p.get("magpsf") is not None:
-            continue
-        jd, lim = p.get("jd"), p.get("diffmaglim")
-        if not all(isinstance(v, numbers.Real) and np.isfinite(v) for v in (jd, lim)):
-            continue
-        out.append((object_id, float(jd) - MJD_OFFSET, _band(p.get("fid"), f"prv_candidates[{i}]", object_id),
-                    float(lim)))
-    return out
+    rows = parse_packet(alert, ZTF)
+    return [(rows.object_id, mjd, band, lim) for mjd, band, lim in rows.upper_limits]
 
 
 def alerts_to_lightcurves(

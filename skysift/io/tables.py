@@ -18,11 +18,20 @@ Object table, one row per object:
 
 Validation never drops data silently: it either raises :class:`~skysift.errors.InputError`
 naming the file, column and rows, or (``on_invalid="drop"``) removes the rows and records
-each removal in :class:`DropReport`.
+each removal in :class:`DropReport`. Real photometry is accepted as it comes:
+
+* twins (same object, band and time, magnitudes within
+  :data:`~skysift.io.duplicates.SAME_EPOCH_TOL` mag) are merged, the first kept, and counted;
+  with ``on_invalid="drop"`` a conflicting group (magnitudes further apart) keeps its copy with
+  the smallest error;
+* placeholders (magnitude 99, -99, ...; an error >= 9 mag, e.g. MACHO's 9.999) are values
+  missing, not measurements: their rows are left out with an :class:`~skysift.errors.InputWarning`
+  naming the file and rows.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -30,7 +39,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from skysift.errors import InputError
+from skysift.errors import InputError, InputWarning
+from skysift.io.duplicates import SAME_EPOCH_TOL, find_repeats
+from skysift.io.files import find_table, read_table
 
 PHOTOMETRY_REQUIRED = ("object_id", "mjd", "mag", "mag_err")
 #: Magnitudes outside this open interval (mag) are refused, by the tables and by the service alike:
@@ -38,6 +49,10 @@ PHOTOMETRY_REQUIRED = ("object_id", "mjd", "mag", "mag_err")
 MAG_LIMITS = (-50.0, 50.0)
 NON_DETECTION_HINT = ("magnitude outside (-50, 50) mag: 99 and similar values are non-detection placeholders, "
                       "not measurements; leave non-detections out of the photometry")
+#: Magnitudes (mag) that stand for "no measurement" in survey files (non-detections, missing values).
+MAG_PLACEHOLDERS = (99.0, -99.0, 99.99, -99.99, 999.0, -999.0)
+#: Magnitude errors (mag) from which on an error is a placeholder for "unknown" (MACHO writes 9.999).
+ERR_PLACEHOLDER_MIN = 9.0
 OBJECTS_REQUIRED = ("object_id", "ra", "dec")
 RESERVED_OBJECT_COLUMNS = ("object_id", "ra", "dec", "label", "fine_label")
 #: File name of a set's own galaxy catalogue (ra, dec in degrees) in a saved set's directory.
@@ -153,50 +168,21 @@ class LightCurveSet:
 
     @classmethod
     def load(cls, directory: str | Path, name: str | None = None, on_invalid: OnInvalid = "raise",
-             labels_required: bool = True) -> LightCurveSet:
-        """Read a directory written by :meth:`save` (or any with the two tables, CSV or Parquet)."""
+             labels_required: bool = True, encoding: str | None = None) -> LightCurveSet:
+        """Read a directory written by :meth:`save` (or any with the two tables: CSV, compressed CSV,
+        Parquet or Excel; see :mod:`skysift.io.files`). ``encoding``: of CSV files (default UTF-8)."""
         directory = Path(directory)
-        phot = _find_table(directory, "photometry")
-        objs = _find_table(directory, "objects")
+        phot = find_table(directory, "photometry")
+        objs = find_table(directory, "objects")
         lcset = from_files(phot, objs, name=name or directory.name, on_invalid=on_invalid,
-                           labels_required=labels_required)
+                           labels_required=labels_required, encoding=encoding)
         if (directory / GALAXIES_FILE).exists():
             lcset.galaxies = read_table(directory / GALAXIES_FILE)
         return lcset
 
 
-def _find_table(directory: Path, stem: str) -> Path:
-    for ext in (".parquet", ".pq", ".csv"):
-        p = directory / f"{stem}{ext}"
-        if p.exists():
-            return p
-    raise InputError(f"no {stem}.parquet or {stem}.csv found", source=str(directory))
-
-
 # --------------------------------------------------------------------------- reading
-
-
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV or Parquet file into a DataFrame; errors name the file."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError("file not found", source=str(path))
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".parquet", ".pq"):
-            df = pd.read_parquet(path)
-        elif suffix in (".csv", ".txt", ".gz"):
-            df = pd.read_csv(path, skipinitialspace=True)
-        else:
-            raise InputError(f"unknown file type '{suffix}' (use .csv or .parquet)", source=str(path))
-    except InputError:
-        raise
-    except Exception as exc:  # pandas/pyarrow parse errors
-        raise InputError(f"could not be read: {exc}", source=str(path)) from exc
-    df.attrs["source"] = str(path)
-    # 1-based file line of row 0 for CSV (the header is line 1); Parquet has row numbers only.
-    df.attrs["first_line"] = 2 if suffix != ".parquet" and suffix != ".pq" else None
-    return df
+# read_table and find_table live in skysift.io.files (imported above, re-exported here).
 
 
 def from_files(
@@ -206,13 +192,15 @@ def from_files(
     name: str | None = None,
     on_invalid: OnInvalid = "raise",
     labels_required: bool = True,
+    encoding: str | None = None,
 ) -> LightCurveSet:
-    """Read and validate a photometry file and an object file (CSV or Parquet).
+    """Read and validate a photometry file and an object file (CSV, compressed CSV, Parquet or Excel).
 
     ``labels_required=False`` (prediction) keeps objects whose ``label`` is empty, with label None.
+    ``encoding``: of CSV files (default UTF-8).
     """
-    phot = read_table(photometry)
-    objs = read_table(objects)
+    phot = read_table(photometry, encoding=encoding)
+    objs = read_table(objects, encoding=encoding)
     for df, what in ((phot, "detections"), (objs, "objects")):
         if len(df) == 0:
             raise InputError(f"the file has no rows (no {what}), only a header", source=str(df.attrs["source"]))
@@ -230,10 +218,14 @@ def from_frames(
     name: str = "lightcurves",
     on_invalid: OnInvalid = "raise",
     labels_required: bool = True,
+    placeholders: bool = True,
 ) -> LightCurveSet:
-    """Validate two DataFrames and make them a consistent :class:`LightCurveSet`."""
+    """Validate two DataFrames and make them a consistent :class:`LightCurveSet`.
+
+    ``placeholders=False`` keeps errors >= 9 mag that were computed (e.g. from a flux), not read.
+    """
     report = DropReport()
-    phot = validate_photometry(photometry, on_invalid=on_invalid, report=report)
+    phot = validate_photometry(photometry, on_invalid=on_invalid, report=report, placeholders=placeholders)
     objs = validate_objects(objects, on_invalid=on_invalid, report=report, labels_required=labels_required)
     phot, objs = _reconcile(phot, objs, photometry, on_invalid, report)
     return LightCurveSet(phot, objs, name, report)
@@ -280,10 +272,44 @@ def _fail_or_drop(
             line_numbers=lines,
         )
     report.add(table, f"{message} in '{column}'" if column else message, int(bad.sum()))
+    return _remove(df, bad)
+
+
+def _remove(df: pd.DataFrame, bad: np.ndarray) -> pd.DataFrame:
+    """``df`` without the rows where ``bad``; ``attrs["row_positions"]`` keeps mapping the rows left
+    to the rows (and file lines) of the table as given, so that later messages still name them."""
     out = df.loc[~bad]
     out.attrs = dict(df.attrs)
-    out.attrs["first_line"] = None  # positions no longer map to lines
+    kept = np.flatnonzero(~bad)
+    origin = df.attrs.get("row_positions")
+    out.attrs["row_positions"] = kept if origin is None else np.asarray(origin)[kept]
     return out
+
+
+def drop_placeholders(df: pd.DataFrame, report: DropReport, table: str = "photometry") -> pd.DataFrame:
+    """Leave out rows whose magnitude is a placeholder (:data:`MAG_PLACEHOLDERS`: 99, -99, ...) or
+    whose error is one (>= :data:`ERR_PLACEHOLDER_MIN` mag, e.g. MACHO's 9.999): values missing,
+    not measurements. Each kind gives an :class:`~skysift.errors.InputWarning` naming the file and
+    rows, and a line in ``report``. ``mag``/``mag_err`` must be numbers already."""
+    mag = df["mag"].to_numpy(dtype=float)
+    err = df["mag_err"].to_numpy(dtype=float)
+    bad_mag = np.isin(mag, MAG_PLACEHOLDERS)
+    bad_err = (err >= ERR_PLACEHOLDER_MIN) & ~bad_mag
+    source = df.attrs.get("source", f"{table} table")
+    for bad, column, what in (
+        (bad_mag, "mag", "magnitude is a placeholder for no measurement (99, -99, ...)"),
+        (bad_err, "mag_err", f"error >= {ERR_PLACEHOLDER_MIN:g} mag is a placeholder for an unknown error"),
+    ):
+        if bad.any():
+            rows, lines = _where(df, bad)
+            n = int(bad.sum())
+            where = InputError(f"{what}: {n} row{'s' if n > 1 else ''} treated as missing and left out",
+                               source=source, column=column,
+                               rows=rows, line_numbers=lines)
+            warnings.warn(str(where), InputWarning, stacklevel=3)
+            report.add(table, f"{what}, treated as missing", n)
+    bad = bad_mag | bad_err
+    return _remove(df, bad) if bad.any() else df
 
 
 def _require(df: pd.DataFrame, columns: tuple[str, ...], table: str) -> None:
@@ -332,13 +358,17 @@ def _numeric(df: pd.DataFrame, col: str, table: str) -> pd.Series:
 
 
 def validate_photometry(
-    df: pd.DataFrame, *, on_invalid: OnInvalid = "raise", report: DropReport | None = None
+    df: pd.DataFrame, *, on_invalid: OnInvalid = "raise", report: DropReport | None = None,
+    placeholders: bool = True,
 ) -> pd.DataFrame:
     """Check a photometry table; return a clean copy sorted by object and time.
 
     Raises :class:`InputError` for a missing column, non-numeric, NaN or infinite values,
-    negative magnitude errors and conflicting duplicates (same object, band and time with
-    different magnitudes). Exact duplicate rows are removed and reported.
+    negative magnitude errors and conflicting repeats (same object, band and time, magnitudes
+    more than :data:`~skysift.io.duplicates.SAME_EPOCH_TOL` mag apart; ``on_invalid="drop"``
+    keeps the copy with the smallest error). Exact duplicate rows and twins (magnitudes within
+    the tolerance) are merged, the first kept, and reported; placeholder values are left out
+    with a warning (:func:`drop_placeholders`; ``placeholders=False``: not looked for).
     """
     report = report if report is not None else DropReport()
     table = "photometry"
@@ -359,42 +389,59 @@ def validate_photometry(
     for col in ("mjd", "mag", "mag_err"):
         vals = out[col].to_numpy()
         out = _fail_or_drop(out, ~np.isfinite(vals), "NaN or infinite values", col, table, on_invalid, report)
+    if placeholders:
+        out = drop_placeholders(out, report, table)
     mag = out["mag"].to_numpy()
     out = _fail_or_drop(out, (mag <= MAG_LIMITS[0]) | (mag >= MAG_LIMITS[1]), NON_DETECTION_HINT, "mag", table,
                         on_invalid, report)
     neg = out["mag_err"].to_numpy() < 0
     out = _fail_or_drop(out, neg, "negative magnitude errors", "mag_err", table, on_invalid, report)
-
-    key = ["object_id", "band", "mjd"] if "band" in out else ["object_id", "mjd"]
-    # Rows that share their (object, band, time) with another row hold every exact duplicate and
-    # every conflict; testing only those keeps this fast for millions of rows.
-    shared = out.duplicated(subset=key, keep=False).to_numpy()
-    exact = np.zeros(len(out), dtype=bool)
-    if shared.any():
-        exact[shared] = out.loc[shared].duplicated(keep="first").to_numpy()
-    if exact.any():
-        report.add(table, "exact duplicate rows", int(exact.sum()))
-        keep_attrs = dict(out.attrs)
-        out = out.loc[~exact]
-        out.attrs = keep_attrs
-        if on_invalid == "raise":
-            # nothing else was removed: errors below can still name the rows (lines) as given
-            out.attrs["row_positions"] = np.flatnonzero(~exact)
-        else:
-            out.attrs["first_line"] = None
-        shared = shared[~exact]
-    conflict = np.zeros(len(out), dtype=bool)
-    if shared.any():
-        conflict[shared] = out.loc[shared].duplicated(subset=key, keep=False).to_numpy()
-    out = _fail_or_drop(
-        out, conflict, "same object, band and time with different values", "mjd", table, on_invalid, report
-    )
+    out = _merge_repeats(out, on_invalid, report, table)
     attrs = dict(out.attrs)
     out = out.sort_values(["object_id", "mjd"], kind="stable").reset_index(drop=True)
     attrs.pop("row_positions", None)
     attrs["first_line"] = None  # sorted: positions no longer follow the file's lines
     out.attrs = attrs
     return out
+
+
+def _merge_repeats(out: pd.DataFrame, on_invalid: OnInvalid, report: DropReport, table: str) -> pd.DataFrame:
+    """Exact duplicates and twins merged (reported); conflicts refused, or one copy kept with drop."""
+    key = ["object_id", "band", "mjd"] if "band" in out else ["object_id", "mjd"]
+    # Rows that share their (object, band, time) with another row hold every repeat; testing only
+    # those keeps this fast for millions of rows.
+    shared = out.duplicated(subset=key, keep=False).to_numpy()
+    if not shared.any():
+        return out
+    exact = np.zeros(len(out), dtype=bool)
+    exact[shared] = out.loc[shared].duplicated(keep="first").to_numpy()
+    if exact.any():
+        report.add(table, "exact duplicate rows", int(exact.sum()))
+        out = _remove(out, exact)
+        shared = shared[~exact]
+    rep = find_repeats(out.loc[shared])
+    twins = np.zeros(len(out), dtype=bool)
+    twins[shared] = rep.twins
+    if twins.any():
+        report.add(table, f"twins merged (same object, band and time, magnitudes within {SAME_EPOCH_TOL:g} mag; "
+                          "first kept)", int(twins.sum()))
+    conflict = np.zeros(len(out), dtype=bool)
+    conflict[shared] = rep.conflict
+    if conflict.any() and on_invalid == "raise":
+        rows, lines = _where(out, conflict)
+        raise InputError(
+            f"same object, band and time with magnitudes more than {SAME_EPOCH_TOL:g} mag apart "
+            f"({int(conflict.sum())} rows; fix them, or keep the copy with the smallest error with "
+            "--on-invalid drop (on_invalid='drop' in Python))",
+            source=out.attrs.get("source", f"{table} table"), column="mag", rows=rows, line_numbers=lines,
+        )
+    kept = np.zeros(len(out), dtype=bool)
+    kept[shared] = rep.kept
+    lost = conflict & ~kept
+    if lost.any():
+        report.add(table, f"conflicting repeats (same object, band and time, magnitudes more than "
+                          f"{SAME_EPOCH_TOL:g} mag apart; the copy with the smallest error kept)", int(lost.sum()))
+    return _remove(out, twins | lost) if (twins | lost).any() else out
 
 
 def validate_objects(
@@ -437,7 +484,9 @@ def validate_objects(
         out[col] = _numeric(out, col, table)
         out = _fail_or_drop(out, ~np.isfinite(out[col].to_numpy()), "NaN or infinite values", col, table,
                             on_invalid, report)
-    return out.reset_index(drop=True)
+    out = out.reset_index(drop=True)
+    out.attrs.pop("row_positions", None)
+    return out
 
 
 def _reconcile(

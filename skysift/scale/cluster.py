@@ -48,11 +48,13 @@ def load_model_bytes(blob: bytes, sha256: str, threads: int = 1):
     """Load (once per process) the classifier whose file holds ``blob``; torch uses ``threads`` threads."""
     import torch
 
-    from skysift.classifier import Classifier
+    from skysift.model import boost
+    from skysift.model.estimator import Classifier
 
     with _LOCK:
         if sha256 not in _MODELS:
             torch.set_num_threads(max(1, int(threads)))
+            boost.WALK_THREADS = max(1, int(threads))  # one task per worker thread already
             with tempfile.TemporaryDirectory() as tmp:
                 f = Path(tmp) / "model.pt"
                 f.write_bytes(blob)
@@ -102,14 +104,15 @@ def peak_rss_mib() -> float:
 
 
 def warm_up_worker() -> float:
-    """Import what tasks need (torch, LSDB, skysift.scale) in this process; returns the seconds taken."""
+    """Import what tasks need (torch, LSDB, the partition code of skysift.scale) in this process; returns the seconds taken."""
     import time
 
     t = time.perf_counter()
     import lsdb  # noqa: F401
     import torch  # noqa: F401
 
-    import skysift.scale.catalog  # noqa: F401
+    import skysift.scale.nested  # noqa: F401 - what a partition task runs
+    import skysift.scale.predict  # noqa: F401
 
     return time.perf_counter() - t
 

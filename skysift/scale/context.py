@@ -3,7 +3,7 @@
 The galaxy catalogue is a HATS catalogue with a margin cache at least as wide as the match radius
 (``skysift catalogs import`` writes one), so that objects near a partition's edge see the galaxies
 just across it: the nearest galaxy within the radius is then exactly the one the single-process
-path (:mod:`skysift.context`, astropy ``match_to_catalog_sky``) finds, and objects with none get
+path (:mod:`skysift.features.context`, astropy ``match_to_catalog_sky``) finds, and objects with none get
 the same dummy distance.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from skysift.context import ContextConfig, GalaxyCatalog, apply_match_radius, context_features
+from skysift.features.context import ContextConfig, GalaxyCatalog, apply_match_radius, context_features
 from skysift.errors import InputError
 from skysift.io.tables import read_table
 
@@ -114,7 +114,7 @@ def raw_context(objects: pd.DataFrame, distance_arcsec: np.ndarray | None, confi
     """The model's raw context table (``columns`` order) with the galaxy distance from a crossmatch.
 
     ``distance_arcsec``: crossmatch distances (arcsec, NaN for no match), or None when the model
-    does not use the galaxy distance. Same radius and dummy value as :mod:`skysift.context`.
+    does not use the galaxy distance. Same radius and dummy value as :mod:`skysift.features.context`.
     """
     ctx = context_features(objects, None, replace(config, galaxy_distance=False))
     if config.galaxy_distance:

@@ -1,7 +1,7 @@
 """Classification of one partition: light curves + crossmatch distances in, a probability table out.
 
 The same function serves the HATS and the Parquet-archive paths, so both give what
-:meth:`skysift.classifier.Classifier.predict_proba` gives on the same objects in one process.
+:meth:`skysift.model.estimator.Classifier.predict_proba` gives on the same objects in one process.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class PartitionOptions:
     lightcurve_column: the nested light-curve column (HATS input).
     galaxy_distance: the rows carry the crossmatch distance column ``_dist_arcsec``.
     source: the input's name, for error messages.
-    decision: how ``predicted`` is chosen (:meth:`~skysift.classifier.Classifier.decide`).
+    decision: how ``predicted`` is chosen (:meth:`~skysift.model.estimator.Classifier.decide`).
     """
 
     first_n: tuple[int, ...] = field(default_factory=tuple)

@@ -1,20 +1,28 @@
 """Alerts from Kafka: poll a batch, store, classify, publish, then commit (at-least-once).
 
-:class:`AlertConsumer` reads Avro alert messages (one Avro container file per message, as ZTF
-publishes them; the packet layout is an :class:`~skysift.stream.avro.AlertMapping`; messages in
-the Confluent wire format with a schema-registry id, as Rubin's, are not read yet) from Kafka
-topics with confluent-kafka, in a consumer group, so that several processes share the
-partitions. Each poll of up to ``batch_size`` messages is handled by :meth:`AlertConsumer.process`
-(a plain function, also called directly by tests):
+:class:`AlertConsumer` reads Avro alert messages from Kafka topics with confluent-kafka, in a
+consumer group, so that several processes share the partitions: one Avro container file per
+message, as ZTF publishes them, or Confluent-framed messages (a zero byte, a 4-byte schema id,
+the packet), as Rubin publishes them, whose schemas come from a schema registry
+(``schema_registry``, cached) or, offline, from the ``lsst-alert-packet`` package
+(:mod:`skysift.stream.registry`). The packet layout is an
+:class:`~skysift.io.packets.AlertMapping`; Rubin packets can be filtered on their reliability,
+and a night replayed from a time or an offset (:mod:`skysift.stream.rubin`). Each poll of up to
+``batch_size`` messages is handled by :meth:`AlertConsumer.process` (a plain function, also
+called directly by tests):
 
 1. every message is read and validated on its own, within the service's
-   :class:`~skysift.stream.limits.Limits`; a bad one is recorded in the rejected table (with
-   its topic, partition and offset) and skipped, never retried forever;
+   :class:`~skysift.stream.limits.Limits`, before anything of the batch is stored; a bad one is
+   recorded in the rejected table (with its topic, partition and offset) and skipped, never
+   retried forever; a packet filtered out (a solar-system source, low reliability, no positive
+   detection) is counted and skipped;
 2. the detections of all good messages are stored in one transaction (committed: durable),
    then classified together: new objects' context (galactic transform, nearest galaxy) is
-   computed in one vectorised call for the whole poll;
+   computed in one vectorised call for the whole poll; then their upper limits are stored, as
+   ``POST /alerts`` stores them;
 3. with an output topic, one classification per message is published (Avro, with the model
-   version) and flushed;
+   version; Confluent-framed with a registered schema when a registry is given, else an Avro
+   container file) and flushed;
 4. only then are the offsets committed. A crash anywhere before that redelivers the batch,
    whose detections are then found already stored and counted as duplicates.
 
@@ -32,9 +40,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from skysift.errors import InputError, SkysiftError
-from skysift.stream.avro import MAPPINGS, AlertMapping, encode_records, packet_detections, read_container
+from skysift.stream.avro import (MAPPINGS, AlertBatch, AlertMapping, alert_batch, check_limits, encode_framed,
+                                 encode_records, read_message)
 from skysift.stream.limits import Rejected
-from skysift.stream.storage import Detection
+from skysift.stream.registry import SchemaSource, lsst_schema_versions
+from skysift.stream.rubin import Replay, classification_schema, parse_time
+from skysift.stream.storage import StorageUnavailable
 
 log = logging.getLogger("skysift.stream.kafka")
 
@@ -80,6 +91,12 @@ class KafkaConfig:
         on as soon as messages stop arriving, rather than waiting to be full.
     auto_offset_reset: where a new group starts: ``"earliest"`` or ``"latest"``.
     options: further librdkafka settings (SASL/TLS, timeouts), for consumer and producer.
+    schema_registry: URL of a schema registry for Confluent-framed messages (and for the output
+        topic's schema); None: Rubin schemas from ``lsst-alert-packet``, container-file output.
+    schema_cache: folder of the registry's on-disk schema cache (None: the default).
+    min_reliability: skip Rubin alerts whose diaSource reliability is below this (0-1).
+    from_time, from_offset: replay from a time (Unix seconds) or an offset (see
+        :class:`~skysift.stream.rubin.Replay`).
     """
 
     bootstrap_servers: str
@@ -91,6 +108,11 @@ class KafkaConfig:
     poll_timeout_s: float = 0.05
     auto_offset_reset: str = "earliest"
     options: dict[str, str] = field(default_factory=dict)
+    schema_registry: str | None = None
+    schema_cache: str | None = None
+    min_reliability: float | None = None
+    from_time: float | None = None
+    from_offset: int | None = None
 
     def __post_init__(self) -> None:
         if not self.topics:
@@ -101,6 +123,12 @@ class KafkaConfig:
             raise InputError(f"batch size must be at least 1, got {self.batch_size}")
         if self.auto_offset_reset not in ("earliest", "latest"):
             raise InputError(f"auto offset reset must be 'earliest' or 'latest', got '{self.auto_offset_reset}'")
+        if self.min_reliability is not None and not 0 <= self.min_reliability <= 1:
+            raise InputError(f"--min-reliability must be between 0 and 1, got {self.min_reliability}")
+        if self.mapping == "rubin" and not self.schema_registry and not lsst_schema_versions():
+            raise InputError("--format rubin without --schema-registry reads the schemas of the lsst-alert-packet "
+                             'package: pip install "skysift[rubin]" (or give --schema-registry URL)')
+        Replay(self.from_time, self.from_offset)  # checks the replay options
 
     def consumer_settings(self) -> dict[str, Any]:
         """librdkafka consumer settings. Fetches wait for up to 1 MB or 50 ms (librdkafka's
@@ -124,8 +152,10 @@ class BatchResult:
 
     messages: int = 0
     rejected: int = 0
+    filtered: int = 0
     detections: int = 0
     stored: int = 0
+    upper_limits: int = 0
     published: int = 0
     offsets: dict[tuple[str, int], int] = field(default_factory=dict)  # next offset per (topic, partition)
 
@@ -145,6 +175,10 @@ class AlertConsumer:
         self._producer = producer
         self.totals = BatchResult()
         self.started = time.time()
+        self.replay = Replay(config.from_time, config.from_offset)
+        framed = config.mapping == "rubin" or config.schema_registry
+        self.schemas = SchemaSource(config.schema_registry, config.schema_cache) if framed else None
+        self._out_schema: tuple[str | None, dict, int | None] | None = None  # (model tag, schema, id)
 
     # -------------------------------------------------------------- clients
     def _error_cb(self, err: Any) -> None:
@@ -166,7 +200,10 @@ class AlertConsumer:
         try:
             if self._consumer is None:
                 self._consumer = Consumer({**self.config.consumer_settings(), "error_cb": self._error_cb})
-                self._consumer.subscribe(list(self.config.topics))
+                if self.replay.active:
+                    self._consumer.subscribe(list(self.config.topics), on_assign=self.replay.on_assign)
+                else:
+                    self._consumer.subscribe(list(self.config.topics))
             if self._producer is None and self.config.output_topic:
                 self._producer = Producer({**self.config.producer_settings(), "error_cb": self._error_cb})
         except (KafkaException, ValueError, TypeError) as exc:
@@ -174,12 +211,30 @@ class AlertConsumer:
         return self._consumer, self._producer
 
     # -------------------------------------------------------------- one batch
+    def _process_retrying(self, messages: Sequence[Any], stop: threading.Event | None) -> BatchResult:
+        """:meth:`process`, run again on the same messages (nothing committed in between) while the
+        database is unavailable, after waits of 0.5 s doubling to 30 s; an empty result (nothing to
+        commit) when ``stop`` is set meanwhile. What was stored before the fault is found stored."""
+        wait = 0.5
+        while True:
+            try:
+                return self.process(messages)
+            except StorageUnavailable as exc:
+                log.warning("Kafka: the database is unavailable (%s); the batch is tried again in %.1f s",
+                            exc.reason, wait)
+            if stop is not None:
+                if stop.wait(wait):
+                    return BatchResult()
+            else:
+                time.sleep(wait)
+            wait = min(30.0, wait * 2)
+
     def process(self, messages: Sequence[Any]) -> BatchResult:
         """Store, classify and publish one batch of Kafka messages; return what was done and the
         offsets to commit. Storage errors propagate (nothing is committed then)."""
 
         res = BatchResult()
-        decoded: list[tuple[Any, list[Detection], Any]] = []
+        decoded: list[tuple[Any, AlertBatch]] = []
         service = self.service
         for msg in messages:
             if msg.error() is not None:
@@ -187,23 +242,33 @@ class AlertConsumer:
             res.messages += 1
             key = (msg.topic(), msg.partition())
             res.offsets[key] = max(res.offsets.get(key, -1), msg.offset() + 1)
+            if not self.replay.keep(msg):
+                res.filtered += 1  # before --from-time
+                continue
             try:
-                decoded.append(self._decode(msg))
+                batch = self._decode(msg)
             except Rejected as exc:
                 res.rejected += self._reject(msg, exc)
+                continue
+            if batch.detections:
+                decoded.append((msg, batch))
+            else:
+                res.filtered += 1
+                log.debug("Kafka message %s[%d]@%d skipped: %s", msg.topic(), msg.partition(), msg.offset(),
+                          "; ".join(batch.skipped))
         # validation: the whole batch in one call; message by message only when something is wrong
         try:
-            self._validate([d for _, dets, _ in decoded for d in dets])
+            self._validate([d for _, b in decoded for d in b.detections])
             good = decoded
         except Rejected:
             good = []
             for item in decoded:
                 try:
-                    self._validate(item[1])
+                    self._validate(item[1].detections)
                     good.append(item)
                 except Rejected as exc:
                     res.rejected += self._reject(item[0], exc)
-        all_dets = [d for _, dets, _ in good for d in dets]
+        all_dets = [d for _, b in good for d in b.detections]
         summary_objects: dict[str, dict] = {}
         limit = service.limits.max_detections
         for start in range(0, len(all_dets), limit):
@@ -211,27 +276,29 @@ class AlertConsumer:
             res.stored += summary["stored"]
             summary_objects.update({o["object_id"]: o for o in summary["objects"]})
         res.detections = len(all_dets)
+        upper = [u for _, b in good for u in b.upper_limits]
+        if upper:  # stored as POST /alerts stores them (after the detections)
+            res.upper_limits = service.storage.add_upper_limits(upper, source="kafka")
         if self._producer is not None and self.config.output_topic and good:
             res.published = self._publish(good, summary_objects)
         return res
 
-    def _decode(self, msg: Any) -> tuple[Any, list[Detection], Any]:
-        """(message, its detections, the candidate's id) of one Kafka message (Rejected otherwise)."""
+    def _decode(self, msg: Any) -> AlertBatch:
+        """The detections and upper limits of one Kafka message, read and checked (Rejected
+        otherwise); no detections and a reason in ``skipped`` for a packet filtered out."""
         limits = self.service.limits
         value = msg.value()
         if not value:
             raise Rejected(422, "empty Kafka message")
-        packets = read_container(value, self.mapping, limits)
-        dets = [d for p in packets for d in packet_detections(p, self.mapping)]
-        if len(dets) > limits.max_detections:
-            raise Rejected(413, f"too many detections in one message (at most {limits.max_detections})")
-        if not dets:
+        packets = read_message(value, self.mapping, limits, self.schemas)
+        batch = alert_batch(packets, self.mapping, limits, self.config.min_reliability)
+        check_limits(batch)
+        if not batch.detections and not batch.skipped:
             raise Rejected(422, "the alert holds no detections")
-        cand = packets[-1].get(self.mapping.candidate) or {}
-        return msg, dets, cand.get(self.mapping.extra[0]) if self.mapping.extra else None
+        return batch
 
-    def _validate(self, dets: list[Detection]) -> None:
-        from skysift.stream.service import validate_detections
+    def _validate(self, dets: list) -> None:
+        from skysift.stream.schemas import validate_detections
 
         validate_detections(dets)
         reason = self.service.refusal(dets)
@@ -248,25 +315,37 @@ class AlertConsumer:
         now = time.time()
         tag = self.service.model_tag
         records = []
-        for msg, dets, candid in good:
-            oid = dets[0].object_id
-            o = objects.get(oid) or {}
+        for msg, batch in good:
+            rows = next(p for p in reversed(batch.packets) if p.detections)
+            o = objects.get(rows.object_id) or {}
             records.append({
-                "objectId": oid, "candid": candid if isinstance(candid, int) else None,
+                "objectId": rows.object_id, "candid": rows.candidate_id,
                 "classified": bool(o.get("classified")), "n_obs": int(o.get("n_obs") or 0),
                 "top_class": o.get("top_class"), "top_prob": o.get("top_prob"),
                 "probabilities": o.get("probabilities") or {}, "model_version": tag, "classified_at": now,
                 "source_topic": msg.topic(), "source_partition": msg.partition(), "source_offset": msg.offset(),
             })
+        schema, schema_id = self._output_schema(tag)
         for rec in records:
-            self._producer.produce(self.config.output_topic, key=rec["objectId"].encode("utf-8"),
-                                   value=encode_records([rec], CLASSIFICATION_SCHEMA))
+            value = encode_records([rec], schema) if schema_id is None else encode_framed(rec, schema, schema_id)
+            self._producer.produce(self.config.output_topic, key=rec["objectId"].encode("utf-8"), value=value)
             self._producer.poll(0)
         left = self._producer.flush(30)
         if left:
             raise SkysiftError(f"could not publish {left} classifications to '{self.config.output_topic}' "
                                "within 30 s (the batch will be read again)")
         return len(records)
+
+    def _output_schema(self, tag: str | None) -> tuple[dict, int | None]:
+        """The output topic's schema for the model ``tag`` and its registered id (None: no registry,
+        container files); registered once per model under ``<output topic>-value``."""
+        if self._out_schema is None or self._out_schema[0] != tag:
+            schema = classification_schema(CLASSIFICATION_SCHEMA, tag)
+            sid = None
+            if self.schemas is not None and self.schemas.url:
+                sid = self.schemas.register(f"{self.config.output_topic}-value", schema)
+            self._out_schema = (tag, schema, sid)
+        return self._out_schema[1], self._out_schema[2]
 
     def _commit(self, offsets: dict[tuple[str, int], int]) -> None:
         """Commit the batch's offsets. A commit refused because the group is rebalancing is only
@@ -322,9 +401,9 @@ class AlertConsumer:
                         break
                     continue
                 last_message = time.monotonic()
-                res = self.process(msgs)
+                res = self._process_retrying(msgs, stop)  # the database's faults: wait, then the same batch
                 self._commit(res.offsets)
-                for f in ("messages", "rejected", "detections", "stored", "published"):
+                for f in ("messages", "rejected", "filtered", "detections", "stored", "upper_limits", "published"):
                     setattr(tot, f, getattr(tot, f) + getattr(res, f))
                 if progress is not None:
                     progress(tot)
@@ -374,6 +453,17 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("-X", dest="options", action="append", default=[], metavar="KEY=VALUE",
                         help="librdkafka setting, e.g. -X security.protocol=SASL_SSL -X sasl.mechanism=SCRAM-SHA-512 "
                              "-X sasl.username=U -X sasl.password=P -X ssl.ca.location=ca.pem")
+    parser.add_argument("--schema-registry", metavar="URL", help="schema registry of Confluent-framed messages "
+                        "(and of the output topic's schema); without it, --format rubin reads the schemas of the "
+                        "lsst-alert-packet package")
+    parser.add_argument("--schema-cache", metavar="DIR", help="on-disk cache of registry schemas "
+                        "(default ~/.cache/skysift/schemas)")
+    parser.add_argument("--min-reliability", type=float, default=None, metavar="R",
+                        help="skip Rubin alerts whose diaSource reliability is below R (0-1; null counts as below)")
+    replay = parser.add_mutually_exclusive_group()
+    replay.add_argument("--from-time", metavar="TIME", help="replay from this time on each partition's first "
+                        "assignment: ISO 8601 (2026-02-24T00:00:00Z), Unix seconds or mjd:<days>")
+    replay.add_argument("--from-offset", type=int, metavar="N", help="replay from offset N of every partition")
     parser.add_argument("--max-messages", type=int, default=None, help="stop after this many messages")
     parser.add_argument("--idle-timeout", type=float, default=None, help="stop after this many seconds without messages")
     parser.add_argument("--log-level", default="warning", help="logging level (default: warning)")
@@ -390,7 +480,11 @@ def run_cli(args: Any) -> BatchResult:
     logging.basicConfig(level=str(args.log_level).upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = KafkaConfig(args.bootstrap_servers, list(args.topics), group_id=args.group,
                          output_topic=args.output_topic, mapping=args.format, batch_size=args.batch_size,
-                         auto_offset_reset=args.auto_offset_reset, options=parse_options(args.options))
+                         auto_offset_reset=args.auto_offset_reset, options=parse_options(args.options),
+                         schema_registry=args.schema_registry, schema_cache=args.schema_cache,
+                         min_reliability=args.min_reliability,
+                         from_time=None if args.from_time is None else parse_time(args.from_time),
+                         from_offset=args.from_offset)
     try:
         import torch
 
@@ -426,8 +520,9 @@ def run_cli(args: Any) -> BatchResult:
         tot = consumer.run(max_messages=args.max_messages, idle_timeout_s=args.idle_timeout, stop=stop,
                            progress=_progress)
         dt = time.monotonic() - t0
-        print(f"consumed {tot.messages} messages in {dt:.1f} s: stored {tot.stored} of {tot.detections} detections, "
-              f"rejected {tot.rejected} messages, published {tot.published} classifications", file=sys.stderr)
+        print(f"consumed {tot.messages} messages in {dt:.1f} s: stored {tot.stored} of {tot.detections} detections "
+              f"and {tot.upper_limits} upper limits, rejected {tot.rejected} messages, skipped {tot.filtered}, "
+              f"published {tot.published} classifications", file=sys.stderr)
         return tot
     finally:
         storage.close()

@@ -6,7 +6,8 @@ read whole), Avro alerts are decompressed block by block within a decompressed-s
 (:mod:`skysift.stream.avro`), and JSON is parsed only after a cheap count of its containers and
 separators has shown that it cannot turn into more Python objects than an allowed request.
 
-:class:`Rejected` is the refusal raised everywhere: an HTTP status and a one-line reason.
+:class:`Rejected` (from :mod:`skysift.errors`) is the refusal raised everywhere: an HTTP status
+and a one-line reason.
 """
 
 from __future__ import annotations
@@ -15,17 +16,9 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from skysift.errors import Rejected  # re-exported: the refusal raised everywhere
+
 MiB = 1024 * 1024
-
-
-class Rejected(Exception):
-    """Refused input: HTTP status, reason, optional details; recorded in storage by the handler."""
-
-    def __init__(self, status: int, reason: str, errors: list | None = None) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-        self.errors = errors or []
 
 
 @dataclass(frozen=True)
@@ -38,6 +31,12 @@ class Limits:
     max_alerts: alert packets in one Avro file.
     max_field_bytes: any one string or bytes value kept from an alert (bytes).
     max_detections: detections in one request, alert file or Kafka message (every path).
+    max_history: entries of one alert packet's history (previous detections, non-detections and
+        forced measurements together).
+    max_array_items: items declared by all arrays and maps of one alert packet.
+    max_array_values: values those items hold (a record item of 100 fields holds 100).
+    max_schema_depth: nesting of an alert's writer schema (records, arrays, maps, unions).
+    max_schema_bytes: an alert's writer schema as JSON text (bytes).
     rejected_max_rows, rejected_max_age_s: retention of the rejected-input table (rows; seconds).
     rejected_payload_chars: characters of a refused payload kept in that table.
     """
@@ -48,6 +47,11 @@ class Limits:
     max_alerts: int = 10_000
     max_field_bytes: int = 1 * MiB
     max_detections: int = 100_000
+    max_history: int = 10_000
+    max_array_items: int = 100_000
+    max_array_values: int = 2_000_000
+    max_schema_depth: int = 32
+    max_schema_bytes: int = 1 * MiB
     rejected_max_rows: int = 10_000
     rejected_max_age_s: float = 7 * 86400.0
     rejected_payload_chars: int = 4096

@@ -24,7 +24,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from skysift.errors import InputError
+from skysift.datasets import add_table_arguments, on_invalid_from_args
+from skysift.errors import InputError, SkysiftError
 
 if TYPE_CHECKING:  # pragma: no cover - imported where used, so that the CLI starts fast
     import pandas as pd
@@ -40,11 +41,75 @@ def _client(target: Any, timeout: float, token_file: str | None = None):
 
         from skysift.stream.security import client_headers
 
-        return httpx.Client(base_url=target.rstrip("/"), timeout=timeout,
-                            headers=client_headers(token_file=token_file)), True
+        check_url(target)
+        try:
+            return httpx.Client(base_url=target.rstrip("/"), timeout=timeout,
+                                headers=client_headers(token_file=token_file)), True
+        except (httpx.InvalidURL, ValueError) as exc:
+            raise InputError(f"--url {target!r} is not a URL the replay can use ({exc}); "
+                             "give one like http://127.0.0.1:8000") from None
     if not hasattr(target, "post"):
         raise InputError("replay target must be a base URL or an HTTP client with .post/.get")
     return target, False
+
+
+def check_url(url: str) -> None:
+    """Refuse, in one line, a service URL that is not ``http(s)://host[:port][/path]``."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsing the port raises ValueError when it is not a number
+    except ValueError as exc:
+        raise InputError(f"--url {url!r} is not a valid URL ({exc}); give one like http://127.0.0.1:8000") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(f"--url {url!r} is not an http:// or https:// address with a host; "
+                         "give one like http://127.0.0.1:8000")
+
+
+def _call(client: Any, owned: bool, url: str, method: str, path: str, **kwargs: Any) -> Any:
+    """``client.<method>(path)``; for a client made here from a URL, a connection failure becomes
+    one line naming the URL (the boundary to the network: httpx raises many error types)."""
+    if not owned:
+        return getattr(client, method)(path, **kwargs)
+    import httpx
+
+    try:
+        return getattr(client, method)(path, **kwargs)
+    except httpx.ConnectError:
+        raise SkysiftError(f"no service answers at {url} (connection refused or host unknown): start one with "
+                           "'skysift serve', or give its address with --url") from None
+    except httpx.TimeoutException:
+        raise SkysiftError(f"the service at {url} did not answer in time ({path}); is it overloaded? "
+                           "try a smaller --batch-size") from None
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        raise SkysiftError(f"the request to {url}{path} failed: {type(exc).__name__}: {exc}") from None
+
+
+def _json(resp: Any, url: str, path: str, keys: tuple[str, ...] = ()) -> dict:
+    """The JSON object of an answer, which must hold ``keys``; else one line saying the URL is wrong."""
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or any(k not in body for k in keys):
+        raise SkysiftError(f"{url} answered {path} with something that is not a skysift service's JSON: "
+                           "check --url")
+    return body
+
+
+def _refused(resp: Any, url: str, what: str) -> SkysiftError:
+    """One line for a non-200 answer, saying what to do for the usual causes."""
+    try:
+        reason = resp.json().get("detail")
+    except (ValueError, AttributeError):
+        reason = resp.text[:200]
+    if resp.status_code in (401, 403):
+        return SkysiftError(f"{what}: the service at {url} wants the API token ({resp.status_code}): give it with "
+                            "--token-file FILE or $SKYSIFT_TOKEN")
+    if resp.status_code in (404, 405, 501):
+        return SkysiftError(f"{what}: {url} is not a skysift service (it answered {resp.status_code}); check --url")
+    return InputError(f"{what}: the service refused a batch ({resp.status_code}): {reason}")
 
 
 def night_groups(lcset: LightCurveSet) -> list[tuple[int, pd.DataFrame]]:
@@ -112,6 +177,7 @@ def replay(
     if batch_size < 1:
         raise InputError(f"batch_size must be >= 1, got {batch_size}")
     client, owned = _client(target, timeout, token_file)
+    base = target.rstrip("/") if isinstance(target, str) else "the service"
     groups = night_groups(lcset)
     if start_night is not None:
         groups = [(n, g) for n, g in groups if n >= start_night]
@@ -133,14 +199,10 @@ def replay(
             new_objects = len(set(g["object_id"].astype(str)) - seen)
             seen.update(g["object_id"].astype(str))
             for i in range(0, len(recs), batch_size):
-                resp = client.post("/detections", json=recs[i : i + batch_size])
+                resp = _call(client, owned, base, "post", "/detections", json=recs[i : i + batch_size])
                 if resp.status_code != 200:
-                    try:
-                        reason = resp.json().get("detail")
-                    except ValueError:
-                        reason = resp.text[:200]
-                    raise InputError(f"night {night}: the service refused a batch ({resp.status_code}): {reason}")
-                body = resp.json()
+                    raise _refused(resp, base, f"night {night}")
+                body = _json(resp, base, "/detections", ("stored", "duplicates"))
                 totals["stored"] += body["stored"]
                 totals["duplicates"] += body["duplicates"]
                 totals["requests"] += 1
@@ -155,7 +217,7 @@ def replay(
         summary = {**totals, "objects": len(seen), "seconds": round(seconds, 3),
                    "rate": round(totals["detections"] / max(seconds, 1e-9), 1)}
         if evaluate and lcset.labels is not None and seen:
-            summary.update(_evaluate(client, lcset, seen))
+            summary.update(_evaluate(lambda path, **kw: _call(client, owned, base, "get", path, **kw), lcset, seen))
             if "accuracy" in summary:
                 say(f"top-class accuracy on {summary['evaluated']} objects: {summary['accuracy']:.3f}")
         say(f"replayed {summary['detections']} detections of {summary['objects']} objects over "
@@ -166,13 +228,13 @@ def replay(
             client.close()
 
 
-def _evaluate(client: Any, lcset: LightCurveSet, seen: set[str], page: int = 5000) -> dict:
+def _evaluate(get: Callable[..., Any], lcset: LightCurveSet, seen: set[str], page: int = 5000) -> dict:
     """Top class of every replayed object (from GET /objects) against its label."""
     import numpy as np
     top: dict[str, str | None] = {}
     offset = 0
     while True:
-        resp = client.get("/objects", params={"limit": page, "offset": offset, "sort": "object_id"})
+        resp = get("/objects", params={"limit": page, "offset": offset, "sort": "object_id"})
         if resp.status_code != 200:
             return {}
         objs = resp.json()["objects"]
@@ -199,6 +261,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed for demo data")
     parser.add_argument("--photometry", help="photometry table (CSV/Parquet), instead of a directory")
     parser.add_argument("--objects", help="object table (CSV/Parquet), with --photometry")
+    add_table_arguments(parser)
     parser.add_argument("--url", default="http://127.0.0.1:8000", help="base URL of the running service")
     parser.add_argument("--speed", type=float, default=0.0, help="survey days per second (0: as fast as possible)")
     parser.add_argument("--nights", type=int, default=None, help="replay at most this many nights")
@@ -209,18 +272,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict:
-    from skysift.io.tables import from_files
-
+    check_url(args.url)  # before any data is read
+    on_invalid, encoding = on_invalid_from_args(args), getattr(args, "encoding", None)
     if getattr(args, "data", None):
         from skysift.datasets import load_dataset
 
-        lcset = load_dataset(args.data, galaxy_catalog="none", seed=getattr(args, "seed", 0)).lcset
+        lcset = load_dataset(args.data, galaxy_catalog="none", seed=getattr(args, "seed", 0), on_invalid=on_invalid,
+                             encoding=encoding).lcset
     elif args.photometry or args.objects:
         if not (args.photometry and args.objects):
             raise InputError("--photometry and --objects go together")
-        lcset = from_files(args.photometry, args.objects)
+        from skysift.io.tables import from_files
+
+        lcset = from_files(args.photometry, args.objects, on_invalid=on_invalid, encoding=encoding)
     else:
         raise InputError("give a dataset (--data DIRECTORY or --data NAME) or --photometry and --objects")
+    if lcset.dropped:
+        print(f"dropped while reading: {lcset.dropped}")
     return replay(lcset, args.url, speed=args.speed, nights=args.nights, start_night=args.start_night,
                   batch_size=args.batch_size, every=args.every, token_file=getattr(args, "token_file", None))
 
@@ -229,7 +297,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="skysift replay",
                                      description="Stream a dataset into the skysift service night by night.")
     add_arguments(parser)
-    run(parser.parse_args(argv))
+    try:
+        run(parser.parse_args(argv))
+    except SkysiftError as exc:
+        import sys
+
+        print(f"skysift replay: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

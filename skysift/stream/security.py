@@ -20,7 +20,7 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
+import importlib
 import logging
 import os
 import secrets
@@ -28,8 +28,6 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from fastapi import HTTPException, Request
 
 from skysift.errors import InputError
 from skysift.stream.limits import Rejected
@@ -128,41 +126,6 @@ def client_headers(token: str | None = None, token_file: str | Path | None = Non
     return {"Authorization": f"Bearer {token}"} if token else {}
 
 
-class Guard:
-    """The checks every request goes through (a FastAPI dependency of the whole app)."""
-
-    def __init__(self, config: SecurityConfig, token_digest: str) -> None:
-        self.config = config
-        self._digest = token_digest.encode()
-
-    def authorized(self, request: Request) -> bool:
-        auth = request.headers.get("authorization", "")
-        scheme, _, token = auth.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return False
-        return hmac.compare_digest(_digest(token.strip()).encode(), self._digest)
-
-    def needs_token(self, method: str, path: str) -> bool:
-        if method not in OPEN_METHODS:
-            return True
-        if path in PROTECTED_READS:
-            return True
-        if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
-            return False
-        return self.config.read_token_required
-
-    async def __call__(self, request: Request) -> None:
-        method, path = request.method.upper(), request.url.path
-        if self.needs_token(method, path) and not self.authorized(request):
-            raise HTTPException(401, "a valid bearer token is needed (Authorization: Bearer <token>)",
-                                headers={"WWW-Authenticate": 'Bearer realm="skysift"'})
-        if method not in OPEN_METHODS and path not in NON_JSON_PATHS:
-            ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-            if ctype != "application/json":
-                raise HTTPException(415, f"content type '{ctype or 'none'}' is not accepted here: "
-                                         "send the body as application/json")
-
-
 def model_file(config: SecurityConfig, name: str) -> Path:
     """The model file ``name`` inside the configured model directory (403 when model loading
     over HTTP is disabled or ``name`` points outside the directory, whether or not it exists)."""
@@ -177,3 +140,10 @@ def model_file(config: SecurityConfig, name: str) -> Path:
     if not candidate.is_file():
         raise Rejected(404, f"no model file '{candidate.relative_to(root)}' in the model directory")
     return candidate
+
+
+def __getattr__(name: str) -> Any:
+    # Guard (a FastAPI dependency) lives in skysift.stream.guard: importing this module imports no web framework
+    if name == "Guard":
+        return importlib.import_module("skysift.stream.guard").Guard
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,4 +1,9 @@
-"""HTTP service: ingest detections and ZTF alerts, classify each object as it changes, serve a page.
+"""The streaming service: store detections, classify each object as it changes (:class:`StreamService`).
+
+This module imports no web framework: the Kafka consumer uses :class:`StreamService` directly. The HTTP
+application is :func:`skysift.stream.app.create_app` (re-exported here, with :func:`serve` and :func:`main`
+of :mod:`skysift.stream.server`, imported when first used); the accepted JSON, :mod:`skysift.stream.schemas`;
+the command-line options, :mod:`skysift.stream.options`.
 
 Start it with::
 
@@ -35,142 +40,64 @@ Endpoints (all JSON unless said otherwise):
 ``POST`` endpoints need ``Authorization: Bearer <token>``.
 
 Malformed input gets a 4xx answer ``{"detail": reason, "errors": [...], "rejected_id": n}``.
+While the database cannot be used (a lost connection, being re-opened with back-off; a full
+disk; a lock held by another process; a deleted SQLite file) writes and reads get 503
+``{"detail": reason}`` with ``Retry-After``, nothing unstored is acknowledged, and ``/health``
+answers 503 with ``problems`` naming the cause (:mod:`skysift.stream.storage.faults`).
 
 Authentication, JSON-only bodies, the Host allow-list and the model directory are described in
 :mod:`skysift.stream.security`; the size limits (the same for every ingestion path, Kafka
-included) in :mod:`skysift.stream.limits`. Parsing, validation, storage and classification run
-in worker threads, so reads stay fast while a large upload is processed.
+included) in :mod:`skysift.stream.limits`; framing, small bodies, the docs' token and the page's
+headers in :mod:`skysift.stream.edges`; header and body timeouts and the connection cap in
+:mod:`skysift.stream.server`. Parsing, validation, storage and classification run in worker
+threads, reads and writes apart, so reads never queue behind writes waiting on the database.
 """
 
 from __future__ import annotations
 
-import argparse
 import gc
 import hashlib
-import json
+import importlib
 import logging
-import math
 import threading
 import time
-from collections.abc import Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
-
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import FileResponse, JSONResponse
-from fastapi.staticfiles import StaticFiles
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, TypeAdapter, ValidationError, field_validator
+from typing import Any
 
 from skysift.errors import SkysiftError
-from skysift.io.tables import MAG_LIMITS, NON_DETECTION_HINT
-from skysift.stream.limits import DEFAULT_LIMITS, Limits, Rejected, check_identifier, parse_json, read_body
-from skysift.stream.observer import router as observer_router
-from skysift.stream.observer import store_alert_upper_limits
-from skysift.stream.security import Guard, SecurityConfig, model_file, resolve_token_digest
-from skysift.stream.storage import Detection, ProbabilityRow, Storage, open_storage
+from skysift.stream.limits import DEFAULT_LIMITS, Limits, Rejected
+from skysift.stream.options import (
+    add_arguments,
+    add_security_arguments,
+    limits_from_args,
+    security_from_args,
+)
+from skysift.stream.storage import Detection, ProbabilityRow, Storage, StorageUnavailable
 
 log = logging.getLogger("skysift.stream")
 
-WEB_DIR = Path(__file__).resolve().parent / "web"
 MAX_DETECTIONS_PER_REQUEST = DEFAULT_LIMITS.max_detections
-AVRO_CONTENT_TYPES = ("application/avro", "avro/binary", "application/octet-stream", "application/vnd.apache.avro")
+
+__all__ = ["MAX_DETECTIONS_PER_REQUEST", "StreamService", "add_arguments", "add_security_arguments", "alert_detections",
+           "limits_from_args", "security_from_args", "settle_heap"]
+
+#: Names kept importable from here that live in modules with web or validation imports,
+#: imported on first use so that importing the service class imports neither.
+_LAZY = {
+    "create_app": "skysift.stream.app", "WEB_DIR": "skysift.stream.app", "AVRO_CONTENT_TYPES": "skysift.stream.app",
+    "_run": "skysift.stream.app", "serve": "skysift.stream.server", "main": "skysift.stream.server",
+    "DetectionIn": "skysift.stream.schemas", "ModelIn": "skysift.stream.schemas",
+    "validate_records": "skysift.stream.schemas", "validate_detections": "skysift.stream.schemas",
+    "_pydantic_errors": "skysift.stream.schemas", "_json_safe": "skysift.stream.schemas",
+}
 
 
-# ------------------------------------------------------------------------------------ schemas
-
-
-Number = Annotated[float, Strict()]  # a JSON number: no booleans, no numeric strings
-ObjectId = Annotated[str, AfterValidator(check_identifier)]
-BandName = Annotated[str, AfterValidator(lambda v: check_identifier(v, "band"))]
-
-
-class DetectionIn(BaseModel):
-    """One detection as posted to ``/detections`` (numbers must be JSON numbers; an object id
-    may also be an integer)."""
-
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, coerce_numbers_to_str=True)
-
-    object_id: ObjectId = Field(min_length=1, max_length=128, description="object identifier")
-    mjd: Number = Field(ge=0, lt=1e6, description="time of the detection, MJD (days)")
-    mag: Number = Field(description="magnitude (mag), inside (-50, 50): 99 is a non-detection placeholder")
-    mag_err: Number = Field(ge=0, lt=100, description="1-sigma magnitude error (mag)")
-    band: BandName | None = Field(default=None, min_length=1, max_length=16, description="passband name, optional")
-    ra: Number = Field(ge=0, lt=360, description="ICRS right ascension (deg)")
-    dec: Number = Field(ge=-90, le=90, description="ICRS declination (deg)")
-
-    @field_validator("mag")
-    @classmethod
-    def _measured(cls, v: float) -> float:
-        if not MAG_LIMITS[0] < v < MAG_LIMITS[1]:
-            raise ValueError(NON_DETECTION_HINT)  # the same rule and words as for files
-        return v
-
-
-class ModelIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    path: str = Field(min_length=1, max_length=1024,
-                      description="file name of a saved skysift model inside the service's model directory")
-
-
-_DETECTIONS = TypeAdapter(list[DetectionIn])
-_VALIDATION_CHUNK = 500  # rows per validation call (gives other threads the interpreter in between)
-
-
-def validate_records(data: list, what: str = "detection") -> list[Detection]:
-    """Detections from JSON-like rows, validated with :class:`DetectionIn` (422 naming the first
-    bad row and field); rows are numbered from 0 across the whole list."""
-    out: list[Detection] = []
-    for start in range(0, len(data), _VALIDATION_CHUNK):
-        try:
-            items = _DETECTIONS.validate_python(data[start : start + _VALIDATION_CHUNK])
-        except ValidationError as exc:
-            reason, errors = _pydantic_errors(exc, what=what, offset=start)
-            raise Rejected(422, reason, errors) from None
-        out.extend(Detection(d.object_id, d.mjd, d.mag, d.mag_err, d.band, d.ra, d.dec) for d in items)
-    return out
-
-
-def validate_detections(dets: Sequence[Detection], what: str = "alert detection") -> list[Detection]:
-    """The same checks for detections read from an alert (422 naming the object and MJD)."""
-    try:
-        return validate_records([d._asdict() for d in dets], what=what)
-    except Rejected as exc:
-        loc = exc.errors[0]["loc"].split(".")[0] if exc.errors else ""
-        if loc.isdigit() and int(loc) < len(dets):
-            d = dets[int(loc)]
-            exc.reason = exc.reason.replace(f"{what} {loc}", f"{what} of {d.object_id!r} at MJD {d.mjd}", 1)
-        raise
-
-
-def _json_safe(value: Any) -> Any:
-    """A value fit for a JSON answer: non-finite floats and other objects as (short) text."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if value is None or isinstance(value, (bool, int, float)):
-        return value
-    text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= 200 else text[:200] + "..."
-
-
-def _pydantic_errors(exc: ValidationError, what: str = "detection", max_errors: int = 20,
-                     offset: int = 0) -> tuple[str, list[dict]]:
-    """A one-line reason naming the row (``offset`` + its position) and field of the first error,
-    and the error list."""
-    errors = []
-    for e in exc.errors(include_url=False)[:max_errors]:
-        loc = [str(p) for p in e["loc"]]
-        if offset and loc and loc[0].isdigit():
-            loc[0] = str(int(loc[0]) + offset)
-        if loc and loc[0].isdigit():
-            where = f"{what} {loc[0]}" + (f", field '{'.'.join(loc[1:])}'" if len(loc) > 1 else "")
-        else:
-            where = f"field '{'.'.join(loc)}'" if loc else what
-        errors.append({"loc": ".".join(loc), "where": where, "msg": e["msg"], "input": _json_safe(e.get("input"))})
-    n = exc.error_count()
-    first = errors[0] if errors else {"where": what, "msg": str(exc)}
-    more = f" (and {n - 1} more error{'s' if n > 2 else ''})" if n > 1 else ""
-    return f"invalid {what}: {first['where']}: {first['msg']}{more}", errors
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _model_tag(path: Path) -> str:
@@ -179,7 +106,6 @@ def _model_tag(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return f"{path.name}:{h.hexdigest()[:12]}"
-
 
 # ------------------------------------------------------------------------------------ service
 
@@ -204,15 +130,18 @@ class StreamService:
     in the order they are stored)."""
 
     def __init__(self, storage: Storage, model_path: str | Path | None = None, use_stored_model: bool = True,
-                 limits: Limits = DEFAULT_LIMITS, freeze_heap: bool = False) -> None:
+                 limits: Limits = DEFAULT_LIMITS, freeze_heap: bool = False, write_wait_s: float = 30.0) -> None:
         """``freeze_heap``: after each model load, take what is alive out of the garbage collector's
-        passes (:func:`settle_heap`; for a process that runs the service and nothing else)."""
+        passes (:func:`settle_heap`; for a process that runs the service and nothing else).
+        ``write_wait_s``: longest wait (seconds) of an ingestion for the earlier ones (then 503)."""
         self.storage = storage
         self.freeze_heap = freeze_heap
         self.limits = limits
         storage.set_rejected_retention(limits.rejected_max_rows, limits.rejected_max_age_s,
                                        limits.rejected_payload_chars)
         self.lock = threading.RLock()
+        self.write_wait_s = float(write_wait_s)
+        self._unsure: set[str] = set()  # objects whose stored state may differ from the classifier's
         self.classifier = None  # skysift.stream.incremental.IncrementalClassifier
         self.model_path: str | None = None
         self.model_tag: str | None = None
@@ -236,7 +165,7 @@ class StreamService:
         detections were stored but never classified (a crash in between) are classified now.
         Another model: all classifications are recomputed (history in arrival order).
         """
-        from skysift.classifier import Classifier
+        from skysift.model.estimator import Classifier
         from skysift.stream.incremental import IncrementalClassifier
 
         p = Path(path).expanduser()
@@ -320,19 +249,26 @@ class StreamService:
     def ingest(self, detections: Sequence[Detection], source: str = "api") -> dict:
         """Store (committed first), then classify the new detections; return a summary.
 
-        At most ``limits.max_detections`` per call (413), whatever the path they came by.
+        At most ``limits.max_detections`` per call (413), whatever the path they came by. When the
+        database fails (:class:`StorageUnavailable`, raised on), the objects of the call are
+        rebuilt from what was stored before the next ingestion, so that the classifier's state
+        never drifts from the database.
         """
         if len(detections) > self.limits.max_detections:
             raise Rejected(413, f"too many detections in one request ({len(detections)}; at most "
                                 f"{self.limits.max_detections})")
         t0 = time.perf_counter()
-        with self.lock:
+        with self.writing():
             reason = self.refusal(detections)
             if reason:
                 raise Rejected(422, reason)
-            is_new = self.storage.add_detections(detections, source=source)
-            new = [d for d, n in zip(detections, is_new) if n]
-            rows = self._classify(new)
+            try:
+                is_new = self.storage.add_detections(detections, source=source)
+                new = [d for d, n in zip(detections, is_new) if n]
+                rows = self._classify(new)
+            except StorageUnavailable:
+                self._unsure.update(d.object_id for d in detections)
+                raise
         latest: dict[str, ProbabilityRow] = {}
         for r in rows:
             latest[r.object_id] = r
@@ -353,16 +289,63 @@ class StreamService:
         return {"received": len(detections), "stored": len(new), "duplicates": len(detections) - len(new),
                 "objects": objects, "seconds": round(dt, 6)}
 
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the ingestion lock (at most ``write_wait_s`` seconds of waiting for it, then
+        :class:`StorageUnavailable`), after rebuilding the objects a failed write left unsure."""
+        if not self.lock.acquire(timeout=self.write_wait_s):
+            raise StorageUnavailable(f"earlier writes have held the database for more than {self.write_wait_s:g} s "
+                                     "(it is slow or locked): nothing was stored; retry later", retry_after=5.0)
+        try:
+            if self._unsure:
+                self._resync()
+            yield
+        finally:
+            self.lock.release()
+
+    def _resync(self) -> None:
+        """Rebuild the classifier's state of the unsure objects from their stored detections, and
+        classify those whose stored detections are ahead of their stored classification (as after
+        a crash, for these objects only)."""
+        oids = sorted(self._unsure)
+        inc = self.classifier
+        if inc is not None:
+            records = self.storage.detections_of(oids)
+            for oid in oids:
+                inc.forget(oid)
+            if records:
+                inc.update_many(records)
+            counts = self.storage.classified_counts(oids)
+            rows = []
+            for oid, (n_det, n_cls) in counts.items():
+                info = inc.get(oid)
+                if n_cls != n_det and info is not None and info.probs is not None:
+                    rows.append(ProbabilityRow(oid, info.n_obs, info.last_mjd, inc.probs_dict(info.probs)))
+            self.storage.add_probabilities(rows, model=self.model_tag)
+            log.warning("rebuilt %d objects after a database fault (%d re-classified)", len(oids), len(rows))
+        self._unsure.clear()
+
     def health(self) -> dict:
+        """What the service runs and whether its database works: ``status`` "ok", or "unavailable"
+        with ``problems`` naming the cause (the counts are None when the database cannot be read)."""
         inc = self.classifier
         st = self.stats
+        status = self.storage.status()
+        try:
+            counts = self.storage.counts()
+        except StorageUnavailable as exc:
+            counts = None
+            status = self.storage.status()
+            if not status["problems"]:
+                status = {"ok": False, "problems": [{"connection": "reading", "reason": exc.reason}]}
         return {
-            "status": "ok",
+            "status": "ok" if status["ok"] else "unavailable",
+            "problems": [p["reason"] for p in status["problems"]],
             "storage": self.storage.backend,
             "model": None if inc is None else {"tag": self.model_tag, "path": self.model_path,
                                                "classes": list(inc.classes), "bands": inc.bands,
                                                "max_length": inc.max_length},
-            "counts": self.storage.counts(),
+            "counts": counts,
             "uptime_s": round(time.time() - self.started, 1),
             "ingest": {**st, "ingest_seconds": round(st["ingest_seconds"], 3)},
         }
@@ -375,6 +358,7 @@ def alert_detections(body: bytes, limits: Limits = DEFAULT_LIMITS) -> list[Detec
     """Detections (candidate + previous detections) of every packet in one ZTF Avro file, read
     within ``limits`` and validated (:class:`Rejected` otherwise)."""
     from skysift.stream.avro import ZTF, container_detections
+    from skysift.stream.schemas import validate_detections
 
     dets = container_detections(body, ZTF, limits)
     if not dets:
@@ -382,289 +366,5 @@ def alert_detections(body: bytes, limits: Limits = DEFAULT_LIMITS) -> list[Detec
     return validate_detections(dets)
 
 
-# ------------------------------------------------------------------------------------ app
-
-
-def create_app(model_path: str | Path | None = None, db_url: str | Path | None = None,
-               storage: Storage | None = None, use_stored_model: bool = True,
-               security: SecurityConfig | None = None, limits: Limits | None = None,
-               freeze_heap: bool = False) -> FastAPI:
-    """The FastAPI application.
-
-    model_path: a saved :class:`skysift.classifier.Classifier`. None: the model the database
-        was last classified with, when its file still exists (``use_stored_model``), else none
-        (detections are stored only, until a model is posted to ``/model``).
-    db_url: SQLite path (default ``skysift.sqlite``) or ``postgresql://`` URL.
-    storage: an open :class:`Storage` to use instead of ``db_url``.
-    security: tokens, Host allow-list, model directory (:class:`SecurityConfig`; default: a
-        token from ``$SKYSIFT_TOKEN`` or generated, no model directory).
-    limits: sizes and counts accepted (:class:`Limits`; default :data:`DEFAULT_LIMITS`).
-    freeze_heap: see :class:`StreamService` (``skysift serve`` sets it).
-    """
-    security = security or SecurityConfig()
-    limits = limits or DEFAULT_LIMITS
-    store = storage if storage is not None else open_storage(db_url)
-    try:
-        service = StreamService(store, model_path, use_stored_model, limits=limits, freeze_heap=freeze_heap)
-    except Rejected as exc:
-        raise SkysiftError(exc.reason) from exc
-    guard = Guard(security, resolve_token_digest(security, store))
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI):
-        yield
-        if storage is None:
-            store.close()
-
-    app = FastAPI(title="skysift stream", version="0.1.0", lifespan=lifespan, dependencies=[Depends(guard)],
-                  description="Real-time light-curve classification (VS/SN/AGN) of streamed detections.")
-    app.state.service = service
-    app.state.security = security
-    if security.allowed_hosts:
-        from starlette.middleware.trustedhost import TrustedHostMiddleware
-
-        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(security.allowed_hosts))
-
-    @app.exception_handler(Rejected)
-    async def _rejected(request: Request, exc: Rejected) -> JSONResponse:
-        payload = getattr(request.state, "raw_body", None)
-        if isinstance(payload, bytes) and request.url.path != "/alerts":
-            try:
-                payload = payload.decode("utf-8")
-            except UnicodeDecodeError:
-                pass  # kept as bytes (stored as base64)
-        rid = await _run(service.storage.record_rejected, exc.reason, payload, f"{request.method} {request.url.path}")
-        return JSONResponse(status_code=exc.status,
-                            content={"detail": exc.reason, "errors": exc.errors, "rejected_id": rid})
-
-    @app.exception_handler(SkysiftError)
-    async def _skysift_error(request: Request, exc: SkysiftError) -> JSONResponse:
-        return JSONResponse(status_code=422, content={"detail": str(exc)})
-
-    async def _body(request: Request, limit: int) -> bytes:
-        body = await read_body(request, limit)
-        request.state.raw_body = body
-        return body
-
-    def _ingest_json(body: bytes) -> dict:
-        data = parse_json(body, limits)
-        if isinstance(data, dict) and "detections" in data:
-            data = data["detections"]
-        if isinstance(data, dict):
-            data = [data]
-        if not isinstance(data, list):
-            raise Rejected(400, "body must be a JSON list of detections (or {\"detections\": [...]})")
-        if not data:
-            raise Rejected(422, "no detections in the request")
-        if len(data) > limits.max_detections:
-            raise Rejected(413, f"too many detections in one request ({len(data)}; at most {limits.max_detections})")
-        return service.ingest(validate_records(data), "detections")
-
-    def _ingest_alert(body: bytes) -> dict:
-        out = service.ingest(alert_detections(body, limits), "alert")
-        store_alert_upper_limits(service, body)  # non-detections, shown as upper limits
-        return out
-
-    @app.post(
-        "/detections",
-        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "array", "items": DetectionIn.model_json_schema()}}}}},
-    )
-    async def post_detections(request: Request) -> dict:
-        """Store and classify detections: a JSON list of {object_id, mjd, mag, mag_err, band?, ra, dec}."""
-        body = await _body(request, limits.max_json_bytes)
-        return await _run(_ingest_json, body)
-
-    @app.post("/alerts", openapi_extra={"requestBody": {"required": True, "content": {
-        "application/avro": {"schema": {"type": "string", "format": "binary"}}}}})
-    async def post_alerts(request: Request) -> dict:
-        """Store and classify the detections of a ZTF Avro alert file (body = the file)."""
-        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if ctype not in AVRO_CONTENT_TYPES:
-            raise Rejected(415, f"content type '{ctype or 'none'}' is not an Avro alert "
-                                f"(use {', '.join(AVRO_CONTENT_TYPES[:3])})")
-        body = await _body(request, limits.max_avro_bytes)
-        return await _run(_ingest_alert, body)
-
-    @app.get("/objects")
-    def list_objects(
-        cls: str | None = Query(None, description="class name"),
-        min_prob: float | None = Query(None, ge=0, le=1, description="minimum probability"),
-        limit: int = Query(100, ge=1, le=10000),
-        offset: int = Query(0, ge=0, le=1_000_000_000),
-        sort: str = Query("updated"),
-        order: str | None = Query(None, pattern="^(asc|desc)$"),
-    ) -> dict:
-        """Objects filtered by class/probability and sorted; ``total`` counts every match (pagination)."""
-        inc = service.classifier
-        if cls is not None and inc is not None and cls not in inc.classes:
-            raise HTTPException(422, f"unknown class '{cls}' (the model's classes: {', '.join(inc.classes)})")
-        objs = service.storage.list_objects(cls=cls, min_prob=min_prob, limit=limit, sort=sort, order=order,
-                                            offset=offset)
-        labels = service.storage.current_labels([o["object_id"] for o in objs])
-        for o in objs:
-            o["human_label"] = labels.get(o["object_id"])
-        return {"classes": list(inc.classes) if inc else [], "count": len(objs), "objects": objs,
-                "total": service.storage.count_objects(cls=cls, min_prob=min_prob), "offset": offset, "limit": limit}
-
-    @app.get("/objects/{object_id}")
-    def get_object(object_id: str) -> dict:
-        """Current probabilities and detections of one object."""
-        obj = service.storage.get_object(object_id)
-        if obj is None:
-            raise HTTPException(404, f"unknown object '{object_id}'")
-        obj["detections"] = service.storage.get_detections(object_id)
-        inc = service.classifier
-        obj["classes"] = list(inc.classes) if inc else []
-        return obj
-
-    @app.get("/objects/{object_id}/history")
-    def get_history(object_id: str) -> dict:
-        """Probabilities after each observation (arrival order)."""
-        if service.storage.get_object(object_id) is None:
-            raise HTTPException(404, f"unknown object '{object_id}'")
-        inc = service.classifier
-        return {"object_id": object_id, "classes": list(inc.classes) if inc else [],
-                "history": service.storage.get_history(object_id)}
-
-    @app.post("/model")
-    async def post_model(request: Request) -> dict:
-        """Load (swap to) another saved model from the model directory: {"path": "name.skysift.pt"};
-        the state is rebuilt."""
-        body = await _body(request, 64 * 1024)
-        try:
-            m = ModelIn.model_validate(parse_json(body, limits))
-        except ValidationError as exc:
-            reason, errors = _pydantic_errors(exc, what="model request")
-            raise Rejected(422, reason, errors) from None
-        return await _run(service.load_model, model_file(security, m.path))
-
-    @app.get("/rejected")
-    def rejected(limit: int = Query(100, ge=1, le=10000)) -> dict:
-        """Recently rejected inputs, newest first."""
-        return {"rejected": service.storage.list_rejected(limit)}
-
-    @app.get("/health")
-    def health() -> dict:
-        return service.health()
-
-    @app.get("/", include_in_schema=False)
-    def index() -> FileResponse:
-        return FileResponse(WEB_DIR / "index.html", headers={"Cache-Control": "no-cache"})
-
-    app.include_router(observer_router)  # links out, context, upper limits, human labels, GET /model
-    app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
-    return app
-
-
-async def _run(fn, *args):
-    """Run blocking work (storage, torch) in a worker thread."""
-    from starlette.concurrency import run_in_threadpool
-
-    return await run_in_threadpool(fn, *args)
-
-
-# ------------------------------------------------------------------------------------ CLI
-
-
-def security_from_args(args: argparse.Namespace) -> SecurityConfig:
-    """The :class:`SecurityConfig` of ``skysift serve``'s options."""
-    hosts = [h.strip() for h in (getattr(args, "allowed_hosts", None) or "").split(",") if h.strip()]
-    return SecurityConfig(token_file=getattr(args, "token_file", None),
-                          read_token_required=bool(getattr(args, "read_token_required", False)),
-                          allowed_hosts=hosts, model_dir=getattr(args, "model_dir", None))
-
-
-def limits_from_args(args: argparse.Namespace) -> Limits:
-    """The :class:`Limits` of the size options (MiB and counts); unset options keep the defaults."""
-    from dataclasses import replace
-
-    from skysift.stream.limits import MiB
-
-    changes: dict[str, Any] = {}
-    for name, scale in (("max_json_mib", "max_json_bytes"), ("max_avro_mib", "max_avro_bytes"),
-                        ("max_avro_decompressed_mib", "max_avro_decompressed_bytes")):
-        v = getattr(args, name, None)
-        if v is not None:
-            if v <= 0:
-                raise SkysiftError(f"--{name.replace('_', '-')} must be positive, got {v}")
-            changes[scale] = int(v * MiB)
-    for name in ("max_detections", "rejected_max_rows"):
-        v = getattr(args, name, None)
-        if v is not None:
-            if v < 1:
-                raise SkysiftError(f"--{name.replace('_', '-')} must be at least 1, got {v}")
-            changes[name] = int(v)
-    if getattr(args, "rejected_max_age_days", None) is not None:
-        changes["rejected_max_age_s"] = float(args.rejected_max_age_days) * 86400.0
-    return replace(DEFAULT_LIMITS, **changes)
-
-
-def serve(model_path: str | None, db_url: str | None = None, host: str = "127.0.0.1", port: int = 8000,
-          log_level: str = "info", torch_threads: int | None = 1, security: SecurityConfig | None = None,
-          limits: Limits | None = None) -> None:
-    """Run the service with uvicorn (blocks).
-
-    torch_threads: intra-op threads for torch (default 1: the per-observation work is made of
-        tiny tensors, for which more threads only contend); None leaves torch's default.
-    security, limits: see :func:`create_app`.
-    """
-    import uvicorn
-
-    if torch_threads:
-        import torch
-
-        torch.set_num_threads(int(torch_threads))
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(model_path, db_url, security=security, limits=limits, freeze_heap=True)
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
-
-
-def add_security_arguments(parser: argparse.ArgumentParser, limits_only: bool = False) -> None:
-    """``skysift serve``'s options for tokens, hosts, the model directory and limits (only the
-    limits with ``limits_only``)."""
-    g = parser.add_argument_group("limits" if limits_only else "access and limits")
-    if not limits_only:
-        _add_access_arguments(g)
-    g.add_argument("--max-json-mib", type=float, help="largest JSON body (MiB; default 32)")
-    g.add_argument("--max-avro-mib", type=float, help="largest Avro alert file as sent (MiB; default 16)")
-    g.add_argument("--max-avro-decompressed-mib", type=float, help="largest Avro alert file decompressed (MiB; default 64)")
-    g.add_argument("--max-detections", type=int, help="detections per request, alert file or message (default 100000)")
-    g.add_argument("--rejected-max-rows", type=int, help="rejected inputs kept (default 10000)")
-    g.add_argument("--rejected-max-age-days", type=float, help="days rejected inputs are kept (default 7)")
-
-
-def _add_access_arguments(g: Any) -> None:
-    g.add_argument("--token-file", help="file holding the API bearer token (created with a new token when missing; "
-                                        "default: $SKYSIFT_TOKEN, else one generated on first start)")
-    g.add_argument("--read-token-required", action="store_true", help="require the token for reading objects too")
-    g.add_argument("--allowed-hosts", help="comma-separated Host names to accept (default: any)")
-    g.add_argument("--model-dir", help="directory POST /model may load models from (default: swapping disabled)")
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", help="saved skysift model (.skysift.pt); omit to only store detections")
-    parser.add_argument("--db", default=None,
-                        help="SQLite path (default skysift.sqlite) or postgresql://user:pass@host:port/db")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--log-level", default="info")
-    add_security_arguments(parser)
-
-
-def main(argv: list[str] | None = None) -> None:
-    import sys
-
-    parser = argparse.ArgumentParser(prog="skysift serve", description="Run the skysift streaming service.")
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        serve(args.model, args.db, args.host, args.port, args.log_level,
-              security=security_from_args(args), limits=limits_from_args(args))
-    except SkysiftError as exc:
-        print(f"skysift serve: error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
+if __name__ == "__main__":  # pragma: no cover - ``python -m skysift.stream.service``, kept for old scripts
+    importlib.import_module("skysift.stream.server").main()  # by name: the server sits above this module

@@ -101,6 +101,7 @@ def test_unknown_labels_are_dropped_and_reported(sets, tmp_path):
     assert any("AGN: 6" in d for d in ev.dropped)
 
 
+@pytest.mark.slow
 def test_failed_model_is_reported_not_fatal(sets, tmp_path):
     test, val = sets
     good = evaluate_classifier(FakeClassifier(), test, val, max_obs=3, embed=False, n_boot=20)
@@ -148,6 +149,7 @@ class _FakeSearch:
         return pd.DataFrame(rows)
 
 
+@pytest.mark.slow
 def test_run_study_with_fake_search(tmp_path, monkeypatch):
     import pickle
 
@@ -176,7 +178,11 @@ def test_run_study_with_fake_search(tmp_path, monkeypatch):
     split = json.loads((out / "split.json").read_text())
     assert sum(len(v) for v in split["object_ids"].values()) == len(data)
     assert res["split"]["test"] == len(split["object_ids"]["test"])
-    assert (out / "tables" / "grid_runs.csv").exists()
+    runs = pd.read_csv(out / "tables" / "grid_runs.csv")
+    kept = runs.dropna(subset=["val_auc"]).set_index("configuration")["val_auc"]
+    for name in ("GRU weighted CE", "GRU focal", "GRU focal, no context"):  # one validation AUC per model
+        assert kept[name] == pytest.approx(table.loc[name, "val_auc"])
+    assert len(runs) == 10 and runs["network_val_auc"].notna().all()  # the search's criterion, named as such
     assert (out / "figures" / "tsne.png").exists()
     assert (out / "logs" / "lstm_ce.txt").exists()
     html = (out / "index.html").read_text()

@@ -10,7 +10,7 @@ import fastavro
 import numpy as np
 import pytest
 
-from skysift.errors import InputError
+from skysift.errors import InputError, InputWarning
 from skysift.io.alerts import (
     MJD_OFFSET,
     alert_to_tables,
@@ -85,6 +85,23 @@ def test_malformed_packets_name_the_field(mutate, message):
     a = copy.deepcopy(_packet(3))
     mutate(a)
     with pytest.raises(InputError, match=message):
+        alert_to_tables(a)
+
+
+def test_one_parser_refuses_a_nondetection_with_an_unknown_band():
+    from skysift.errors import AlertError, Rejected
+    from skysift.io.alerts import alert_upper_limits
+
+    a = _packet(4)
+    assert alert_upper_limits(a) == [("ZTF00test", 58001.0, "R", 20.5), ("ZTF00test", 58003.0, "R", 20.5)]
+    a["prv_candidates"][1]["fid"] = 7  # a non-detection
+    for reader in (alert_to_tables, alert_upper_limits):
+        with pytest.raises(AlertError, match=r"prv_candidates\[1\] has unknown fid 7") as exc:
+            reader(a)
+        assert isinstance(exc.value, InputError) and isinstance(exc.value, Rejected) and exc.value.status == 422
+        assert exc.value.column == "prv_candidates[1].fid"
+    a["prv_candidates"][1]["fid"] = [1]  # not even a number
+    with pytest.raises(AlertError, match="unknown fid"):
         alert_to_tables(a)
 
 
@@ -204,10 +221,15 @@ def test_alerce_30_sne(alerce_dir):
 def test_alerce_unlabelled_and_corrected(alerce_dir):
     plain = read_alerce_csv(alerce_dir / "30_sne_detections_corr.csv")
     assert plain.labels is None and len(plain) == 30
-    corr = read_alerce_csv(alerce_dir / "30_sne_detections_corr.csv", corrected=True)
+    with pytest.warns(InputWarning, match="placeholder for an unknown error: 114 rows"):
+        corr = read_alerce_csv(alerce_dir / "30_sne_detections_corr.csv", corrected=True)
     d = {r: n for _, r, n in corr.dropped.entries}
     assert d["no corrected magnitude (magpsf_corr is empty)"] == 362
-    assert d["no corrected magnitude at all"] == 30 - len(corr) == 11
+    assert d["no corrected magnitude at all"] == 11
+    # ALeRCE writes sigmapsf_corr = 100 where the corrected error is undefined: a placeholder, left out
+    assert d["error >= 9 mag is a placeholder for an unknown error, treated as missing"] == 114
+    assert d["no detections in the photometry table"] == 2 and len(corr) == 30 - 11 - 2
+    assert (corr.photometry["mag_err"] < 9).all()
     assert np.isfinite(corr.photometry["mag"]).all()
 
 

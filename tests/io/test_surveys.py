@@ -396,3 +396,16 @@ def test_crts_objects_match_the_catalogue(crts, shared_data):
     assert (o["fine_label"] == cat.loc[o.index, "Type"].map(CRTS_PERIODIC_TYPES)).all()
     sizes = lcs.photometry.groupby("object_id").size()
     assert sizes.min() >= 1 and sizes.median() > 150
+
+
+def test_one_module_per_survey_and_every_old_name_importable():
+    import importlib
+
+    for module, name in (("crts", "load_crts_periodic"), ("mantra", "load_mantra"), ("bts", "load_ztf_bts"),
+                         ("plasticc", "load_plasticc"), ("folders", "load_macho_quasars")):
+        mod = importlib.import_module(f"skysift.io.surveys.{module}")
+        assert getattr(mod, name) is getattr(surveys, name)
+    for name in surveys.__all__:  # the names of the old single module, all still here
+        assert hasattr(surveys, name), name
+    assert {"read_crts_catalogue", "read_bts_catalogue", "flux_to_mag", "MJD_MIN", "PLASTICC_SUPERCLASS"} <= set(
+        surveys.__all__)

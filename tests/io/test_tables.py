@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from skysift.errors import InputError
+from skysift.io.duplicates import SAME_EPOCH_TOL
 from skysift.io.tables import (
     DropReport,
     LightCurveSet,
@@ -16,6 +17,9 @@ from skysift.io.tables import (
     validate_objects,
     validate_photometry,
 )
+
+CONFLICT_KEPT = ("conflicting repeats (same object, band and time, magnitudes more than 0.001 mag apart; "
+                 "the copy with the smallest error kept)")
 
 
 def _phot(**cols) -> pd.DataFrame:
@@ -162,7 +166,9 @@ def test_exact_duplicates_are_removed_and_reported():
 
 
 def test_duplicate_detection_matches_plain_pandas_on_random_tables():
-    """The fast duplicate search gives the same rows as DataFrame.duplicated on the whole table."""
+    """The fast repeat search keeps the same rows as plain pandas groupby on the whole table: exact
+    copies and twins (magnitudes within the tolerance) merged to their first row, conflicting groups
+    to their row with the smallest error."""
     rng = np.random.default_rng(3)
     n = 4000
     df = pd.DataFrame({
@@ -172,17 +178,28 @@ def test_duplicate_detection_matches_plain_pandas_on_random_tables():
         "mag_err": rng.choice([0.1, 0.2], n),
         "band": rng.choice(["g", "R"], n),
     })
+    key = ["object_id", "band", "mjd"]
     exact_ref = df.duplicated(keep="first").to_numpy()
     dedup = df.loc[~exact_ref]
-    conflict_ref = dedup.duplicated(subset=["object_id", "band", "mjd"], keep=False).to_numpy()
-    assert exact_ref.any() and conflict_ref.any()
+    g = dedup.groupby(key, sort=False)
+    spread = g["mag"].transform("max") - g["mag"].transform("min")
+    conflict = (spread > SAME_EPOCH_TOL).to_numpy()
+    first = ~dedup.duplicated(subset=key, keep="first").to_numpy()
+    best_err = (dedup["mag_err"] == g["mag_err"].transform("min")).to_numpy()
+    best_first = ~dedup.loc[conflict & best_err].duplicated(subset=key, keep="first").reindex(dedup.index,
+                                                                                              fill_value=False)
+    keep = np.where(conflict, best_first.to_numpy() & best_err & conflict, first)
+    n_twins = int((~conflict & ~first).sum())
+    n_lost = int((conflict & ~keep).sum())
+    assert exact_ref.any() and n_twins and n_lost
     report = DropReport()
     out = validate_photometry(df, on_invalid="drop", report=report)
-    assert dict(((t, r), k) for t, r, k in report.entries) == {
+    assert {(t, r): k for t, r, k in report.entries} == {
         ("photometry", "exact duplicate rows"): int(exact_ref.sum()),
-        ("photometry", "same object, band and time with different values in 'mjd'"): int(conflict_ref.sum()),
+        ("photometry", "twins merged (same object, band and time, magnitudes within 0.001 mag; first kept)"): n_twins,
+        ("photometry", CONFLICT_KEPT): n_lost,
     }
-    expected = dedup.loc[~conflict_ref].sort_values(["object_id", "mjd"], kind="stable").reset_index(drop=True)
+    expected = dedup.loc[keep].sort_values(["object_id", "mjd"], kind="stable").reset_index(drop=True)
     pd.testing.assert_frame_equal(out.reset_index(drop=True), expected, check_dtype=False)
 
 
@@ -293,10 +310,10 @@ def test_drop_mode_records_every_removal():
         ("photometry", "NaN or infinite values in 'mjd'"): 1,
         ("photometry", "NaN or infinite values in 'mag'"): 1,
         ("photometry", "negative magnitude errors in 'mag_err'"): 1,
-        ("photometry", "same object, band and time with different values in 'mjd'"): 2,
+        ("photometry", CONFLICT_KEPT): 1,
         ("photometry", "object_id not in the object table"): 1,
     }
-    assert report.total == 7
+    assert report.total == 6
     assert len(lcs.photometry) == len(phot) - report.total
     assert str(report).count("rows dropped") == len(report.entries)
 

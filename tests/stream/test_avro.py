@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import math
 
 import fastavro
@@ -29,10 +30,11 @@ def test_ztf_detections_match_the_table_reader(schema):
     assert [d.mag for d in got] == pytest.approx(phot["mag"].tolist(), abs=1e-5)  # float32 in the packet
     assert [d.band for d in got] == phot["band"].tolist()
     assert {(d.ra, d.dec) for d in got} == {(150.5, 2.25)}
-    # only the fields the mapping needs were decoded
+    # only the fields the mapping needs were decoded, and the strings (checked to be UTF-8)
     rec = read_container(encode([p], schema))[0]
-    assert set(rec) == {"objectId", "candidate", "prv_candidates"}
-    assert "stampData" not in str(rec) and "pid" not in rec["candidate"]
+    assert {"objectId", "candidate", "prv_candidates"} <= set(rec)
+    assert "stampData" not in str(rec) and "pid" not in rec["candidate"] and "magzpsci" not in rec["candidate"]
+    assert all(isinstance(v, str) for v in rec["cutoutScience"].values())
 
 
 RUBIN_SCHEMA = {
@@ -101,3 +103,106 @@ def test_encode_records_is_a_plain_container_file():
     body = encode_records(recs, schema)
     assert list(fastavro.reader(io.BytesIO(body))) == recs
     assert encode_records(recs, schema)[:len(body) - 40] == body[:len(body) - 40]  # the header is reused
+
+
+# ---------------------------------------------------------------------------- bounds (issue 20)
+
+from skysift.errors import AlertError, InputError  # noqa: E402
+from skysift.stream.avro import alert_batch, encode_framed, read_framed, read_message  # noqa: E402
+from tests.stream.hostile_packets import container  # noqa: E402
+
+
+def _tiny_schema(**types) -> dict:
+    det = {"jd": "double", "fid": "int", "magpsf": ["null", "float"], "sigmapsf": ["null", "float"], "ra": "double",
+           "dec": "double", **types}
+    return {"type": "record", "name": "a", "fields": [
+        {"name": "objectId", "type": types.pop("objectId", "string")},
+        {"name": "candidate", "type": {"type": "record", "name": "c", "fields": [
+            {"name": k, "type": v} for k, v in det.items() if k != "objectId"]}}]}
+
+
+def test_writer_schemas_are_checked_before_any_packet_is_decoded():
+    deep: dict = {"type": "int"}
+    for i in range(40):
+        deep = {"type": "record", "name": f"n{i}", "fields": [{"name": "x", "type": deep}]}
+    schema = _tiny_schema()
+    schema["fields"].append({"name": "deep", "type": deep})
+    with pytest.raises(AlertError, match="nested more than 32 levels") as exc:
+        read_container(container(schema, b""))
+    assert exc.value.status == 422 and isinstance(exc.value, InputError)
+    with pytest.raises(AlertError, match="unknown type 'nosuch'"):
+        read_container(container({**schema, "fields": schema["fields"][:2] + [{"name": "z", "type": "nosuch"}]}, b""))
+    with pytest.raises(AlertError, match="field 'candidate.fid' is string, not int/long"):
+        read_container(container(_tiny_schema(fid="string"), b""))
+    with pytest.raises(AlertError, match="field 'objectId' is array"):
+        read_container(container(_tiny_schema(objectId={"type": "array", "items": "string"}), b""))
+    with pytest.raises(AlertError, match="schema of") as exc:
+        read_container(container(_tiny_schema(), b""), ZTF, Limits(max_schema_bytes=100))
+    assert exc.value.status == 413
+
+
+def test_declared_counts_are_checked_against_the_bytes_and_the_limits(schema):
+    p = packet(schema, "ZTFcounts", 1.0, 2.0, [(59000.0 + i, 18.0, 0.1, "g") for i in range(6)], 5, nondetections=4)
+    body = encode([p], schema)
+    assert len(read_container(body)[0]["prv_candidates"]) == 9
+    with pytest.raises(AlertError, match="9 history entries") as exc:  # counted while reading
+        read_container(body, ZTF, Limits(max_history=8))
+    assert exc.value.status == 413
+    with pytest.raises(AlertError, match="items in all"):
+        read_container(body, ZTF, Limits(max_array_items=5))
+    # a map declaring a billion entries in a few bytes
+    s = _tiny_schema()
+    s["fields"].append({"name": "m", "type": {"type": "map", "values": "null"}})
+    buf = io.BytesIO()
+    fastavro.schemaless_writer(buf, fastavro.parse_schema(_tiny_schema()), {"objectId": "o", "candidate": {
+        "jd": 2459000.5, "fid": 1, "magpsf": 18.0, "sigmapsf": 0.1, "ra": 1.0, "dec": 2.0}})
+    from skysift.stream.avro import _long
+
+    with pytest.raises(AlertError, match="declares 1000000000 items"):
+        read_container(container(s, buf.getvalue() + _long(10**9) + _long(0)))
+
+
+def test_whole_reads_upper_limits_and_framing(schema):
+    p = packet(schema, "ZTFwhole", 1.0, 2.0, [(59000.0, 18.0, 0.1, "g"), (59001.0, 18.1, 0.1, "R")], 77,
+               nondetections=2, cutout_bytes=300)
+    body = encode([p], schema)
+    whole = read_container(body, whole=True)[0]
+    assert len(whole["cutoutScience"]["stampData"]) == 300 and "schemavsn" in whole
+    batch = alert_batch(read_container(body))
+    from skysift.io.alerts import alert_upper_limits
+
+    assert batch.upper_limits == alert_upper_limits(p) and len(batch.upper_limits) == 2  # one parser
+    assert [d.mjd for d in batch.detections] == [59000.0, 59001.0]
+
+    class Ids:
+        def schema(self, sid):
+            assert sid == 4242
+            return json.dumps(schema).encode()
+
+    msg = encode_framed(p, schema, 4242)
+    assert msg[:5] == b"\x00" + (4242).to_bytes(4, "big")
+    assert alert_batch(read_framed(msg, Ids(), ZTF)).detections == batch.detections
+    assert alert_batch(read_message(msg, ZTF, schemas=Ids())).detections == batch.detections
+    assert alert_batch(read_message(body, ZTF, schemas=Ids())).detections == batch.detections
+    with pytest.raises(AlertError, match="not Confluent-framed"):
+        read_framed(b"\x01" + msg[1:], Ids(), ZTF)
+
+
+def test_items_of_many_empty_fields_are_counted_by_their_values():
+    """50,000 items of a record of 1,000 null fields take no byte each but would build 50 million
+    values: refused at the array's header, before anything is walked or built."""
+    import time
+
+    from skysift.stream.avro import _long
+
+    s = _tiny_schema()
+    wide = {"type": "record", "name": "wide", "fields": [{"name": f"f{i}", "type": "null"} for i in range(1000)]}
+    s["fields"].append({"name": "junk", "type": {"type": "array", "items": wide}})
+    buf = io.BytesIO()
+    fastavro.schemaless_writer(buf, fastavro.parse_schema(_tiny_schema()), {"objectId": "o", "candidate": {
+        "jd": 2459000.5, "fid": 1, "magpsf": 18.0, "sigmapsf": 0.1, "ra": 1.0, "dec": 2.0}})
+    body = container(s, buf.getvalue() + _long(50_000) + bytes(50_001))
+    t0 = time.perf_counter()
+    with pytest.raises(AlertError, match="more than 2000000 values") as exc:
+        read_container(body)
+    assert exc.value.status == 413 and time.perf_counter() - t0 < 1.0

@@ -32,8 +32,11 @@ def test_object_page_shows_links_context_limits_probabilities_model_and_takes_a_
         ov = http.get("/objects/ZTF21abcdefg/overview").json()
 
     page.goto(live_server + "/#/object/ZTF21abcdefg")
-    # the observer's token, which the page sends with a label (the page reads without one)
-    page.evaluate(f"localStorage.setItem('skysift-token', '{TEST_TOKEN}')")
+    # the observer pastes the token into the page, which sends it with a label (the page reads without one)
+    page.click("#signin-open")
+    page.fill("#token-input", TEST_TOKEN)
+    page.click("#signin-form button[type=submit]")
+    page.wait_for_function("() => document.querySelector('#auth-state').textContent === 'signed in'")
     page.wait_for_selector("#obj-links a")
     names = page.locator("#obj-links a").evaluate_all("as => as.map(a => a.dataset.name)")
     assert names == [x["name"] for x in ov["links"]]
@@ -70,6 +73,7 @@ def test_object_page_shows_links_context_limits_probabilities_model_and_takes_a_
     assert labels[0]["label"] == "SN Ia" and labels[0]["author"] == "ana"
     page.reload()
     page.wait_for_function("() => document.querySelector('#human-label').textContent.includes('SN Ia')")
+    assert page.inner_text("#label-status") == ""  # a status is not carried over a reload either
     assert not errors, errors
 
 

@@ -387,7 +387,7 @@ def test_serve_explains_bad_databases_and_models_in_one_line(tiny_model_path, tm
     if os.geteuid() != 0:  # root may write anywhere
         cases.append((["--db", str(ro / "x.sqlite")], "cannot open or write the SQLite database"))
     for args, words in cases:
-        r = _cli("serve", *args, "--port", "9")
+        r = _cli("serve", *args, "--port", str(_free_port()))  # the port is bound first: a free one
         assert r.returncode == 2, (args, r.stderr[-1000:])
         lines = [x for x in r.stderr.strip().splitlines() if x.strip()]
         assert len(lines) == 1 and words in lines[0] and "Traceback" not in r.stderr, (args, r.stderr[-1000:])

@@ -161,6 +161,7 @@ def test_redelivered_messages_are_absorbed_as_duplicates(mock_cluster, schema, t
     st.close()
 
 
+@pytest.mark.slow
 def test_two_consumers_of_one_group_share_the_partitions(mock_cluster, schema, tiny_model_path, tmp_path):
     import threading
 
@@ -267,3 +268,24 @@ def test_kill_9_mid_stream_loses_nothing_and_stores_nothing_twice(mock_cluster, 
     assert sum(st.get_object(o)["n_det"] for o in n_per) == expected
     assert all(st.get_object(o)["n_det"] == n for o, n in n_per.items())
     st.close()
+
+
+def test_upper_limits_are_stored_as_over_http(mock_cluster, schema, tmp_path):
+    """The same alerts through Kafka and through POST /alerts' reader: the same detections and the
+    same upper limits (ZTF non-detections with their diffmaglim)."""
+    from skysift.stream.alert_ingest import ingest_alert_file
+
+    servers, topic, msgs = _stream(mock_cluster, schema, 6, 2, seed=12)  # first alerts carry one non-detection
+    fetched = _read_topic(servers, topic, len(msgs))
+    by_kafka, by_http = open_storage(tmp_path / "k.sqlite"), open_storage(tmp_path / "h.sqlite")
+    res = AlertConsumer(StreamService(by_kafka), KafkaConfig(servers, [topic])).process(fetched)
+    assert res.upper_limits == 6 and res.rejected == 0
+    http = StreamService(by_http)
+    for _, value, _, _ in msgs:
+        ingest_alert_file(http, value)
+    for oid in {m[2] for m in msgs}:
+        lims = by_kafka.get_upper_limits(oid)
+        assert len(lims) == 1 and lims == by_http.get_upper_limits(oid)
+        assert [d["mjd"] for d in by_kafka.get_detections(oid)] == [d["mjd"] for d in by_http.get_detections(oid)]
+    by_kafka.close()
+    by_http.close()

@@ -145,20 +145,21 @@ def test_list_refuses_an_unknown_class_and_counts_for_pages(client, tiny_lcset):
     assert [o["object_id"] for o in page["objects"]] == sorted(ids)[3:6]
 
 
-def test_mag_99_is_refused_by_the_service_as_by_files(client, tmp_path):
-    from skysift.errors import InputError
+def test_mag_99_is_refused_by_the_service_and_left_out_of_files_with_a_warning(client, tmp_path):
     from skysift.io.tables import from_files
 
     r = client.post("/detections", json=[{"object_id": "x", "mjd": 59000, "mag": 99, "mag_err": 0.1, "ra": 1,
                                           "dec": 2, "band": "g"}])
     assert r.status_code == 422 and "non-detection placeholder" in r.json()["detail"]
-    (tmp_path / "p.csv").write_text("object_id,mjd,mag,mag_err\nx,59000,99,0.1\n")
+    # a file's placeholder is treated as missing, with a warning naming the file and line (issue 22)
+    (tmp_path / "p.csv").write_text("object_id,mjd,mag,mag_err\nx,59000,99,0.1\nx,59001,18.5,0.1\n")
     (tmp_path / "o.csv").write_text("object_id,ra,dec\nx,1,2\n")
-    with pytest.raises(InputError, match="non-detection placeholder"):
-        from_files(tmp_path / "p.csv", tmp_path / "o.csv")
+    with pytest.warns(UserWarning, match=r"p\.csv.*line 2.*placeholder"):
+        lc = from_files(tmp_path / "p.csv", tmp_path / "o.csv")
+    assert lc.photometry["mag"].tolist() == [18.5]
 
 
-def test_single_band_service_refuses_a_band_the_model_never_saw(tiny_lcset, tmp_path):
+def test_single_band_service_maps_known_bands_and_refuses_others(tiny_lcset, tmp_path):
     from tests.stream.conftest import train_tiny_classifier
 
     g_only = tiny_lcset.photometry[tiny_lcset.photometry["band"] == "g"]
@@ -170,5 +171,10 @@ def test_single_band_service_refuses_a_band_the_model_never_saw(tiny_lcset, tmp_
     with TestClient(create_app(path, str(tmp_path / "g.sqlite")), headers=AUTH) as c:
         ok = {"object_id": "x", "mjd": 59000.0, "mag": 18.0, "mag_err": 0.1, "band": "g", "ra": 1.0, "dec": 2.0}
         assert c.post("/detections", json=[ok]).status_code == 200
-        r = c.post("/detections", json=[{**ok, "mjd": 59001.0, "band": "R"}])
-        assert r.status_code == 422 and "band 'R' was never seen by the model" in r.json()["detail"]
+        # another optical band is mapped onto the model's g band (skysift.features.bands) ...
+        assert c.post("/detections", json=[{**ok, "mjd": 59001.0, "band": "R"}]).status_code == 200
+        # ... a band with no transformation is refused with one line naming the bands
+        r = c.post("/detections", json=[{**ok, "mjd": 59002.0, "band": "W1"}])
+        detail = r.json()["detail"]
+        assert r.status_code == 422 and "band 'W1' cannot be read by this model (trained on band g)" in detail
+        assert "bands mapped onto g:" in detail

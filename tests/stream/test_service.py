@@ -364,3 +364,48 @@ def test_the_service_freezes_its_loaded_heap_and_a_swapped_model_is_still_freed(
     finally:
         service.storage.close()
         gc.unfreeze()
+
+
+def test_a_failed_write_leaves_the_classifier_as_the_database_says(tiny_model_path, tiny_lcset, tmp_path):
+    """A database fault after the detections were committed (or before): 503-worthy StorageUnavailable,
+    then the next ingestion rebuilds those objects from what was stored, and every probability is what
+    a run without the fault gives (within 1e-6)."""
+    from skysift.stream.service import StreamService
+    from skysift.stream.storage import StorageUnavailable
+    from tests.stream.conftest import lcset_records
+
+    recs = lcset_records(tiny_lcset)[:300]
+    batches = [recs[i : i + 30] for i in range(0, len(recs), 30)]
+    clean = StreamService(open_storage(tmp_path / "clean.sqlite"), tiny_model_path)
+    for b in batches:
+        clean.ingest(b)
+    faulty = StreamService(open_storage(tmp_path / "faulty.sqlite"), tiny_model_path)
+    st = faulty.storage
+    real = {"add_probabilities": st.add_probabilities, "add_detections": st.add_detections}
+
+    def failing(name):
+        def f(*args, **kwargs):
+            if name == "add_detections":
+                real[name](*args, **kwargs)  # committed, but the answer is lost (as in a restart)
+            raise StorageUnavailable("simulated fault")
+        return f
+
+    for i, b in enumerate(batches):
+        name = {2: "add_probabilities", 5: "add_detections"}.get(i)
+        if name:
+            setattr(st, name, failing(name))
+            with pytest.raises(StorageUnavailable):
+                faulty.ingest(b)
+            setattr(st, name, real[name])
+            assert faulty._unsure
+            faulty.ingest(b)  # the client retries: duplicates, objects rebuilt
+        else:
+            faulty.ingest(b)
+    assert not faulty._unsure
+    for oid in {r.object_id for r in recs}:
+        a, b = clean.storage.get_object(oid), faulty.storage.get_object(oid)
+        assert a["n_det"] == b["n_det"] and a["n_obs_classified"] == b["n_obs_classified"]
+        for c, p in a["probabilities"].items():
+            assert abs(b["probabilities"][c] - p) < 1e-6, (oid, c)
+    clean.storage.close()
+    faulty.storage.close()

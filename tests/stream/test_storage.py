@@ -230,3 +230,74 @@ def test_two_writers_of_one_sqlite_file_queue_and_lose_nothing(tmp_path):
     stores[1].add_detections([Detection("after", 60000.0, 18.0, 0.1, "g", 10.0, 20.0)])
     for st in stores:
         st.close()
+
+
+# ---------------------------------------------------------------------------- faults (skysift.stream.storage.faults)
+
+
+def test_query_text_no_database_holds_is_an_input_error(storage):
+    storage.add_detections([D("a", 1.0)])
+    for bad in ("a\x00b", "\ud800"):
+        with pytest.raises(InputError):
+            storage.get_object(bad)
+        with pytest.raises(InputError):
+            storage.list_objects(sort=f"prob_{bad}")
+    assert storage.get_object("a") is not None and storage.status() == {"ok": True, "problems": []}
+
+
+def test_labels_per_object_are_bounded(storage, monkeypatch):
+    import skysift.stream.storage.common as common
+
+    monkeypatch.setattr(common, "MAX_LABELS_PER_OBJECT", 3)
+    for i in range(3):
+        storage.add_label("a", f"L{i}")
+    with pytest.raises(InputError, match="at most 3"):
+        storage.add_label("a", "one more")
+    assert len(storage.get_labels("a")) == 3 and storage.add_label("b", "ok")["label"] == "ok"
+
+
+def test_rebuild_queries_for_some_objects(storage):
+    storage.add_detections([D("a", 1.0), D("b", 2.0), D("a", 3.0), D("c", 0.5)])
+    assert [(d.object_id, d.mjd) for d in storage.detections_of(["a", "c"])] == [("a", 1.0), ("a", 3.0), ("c", 0.5)]
+    assert storage.classified_counts(["a", "b", "zz"]) == {"a": (2, None), "b": (1, None)}
+    assert storage.classified_counts([]) == {} and len(storage.classified_counts()) == 3
+
+
+def test_sqlite_refuses_a_missing_directory_and_a_deleted_file(tmp_path):
+    import os
+
+    from skysift.stream.storage import StorageUnavailable
+
+    with pytest.raises(InputError, match="does not exist"):
+        open_storage(tmp_path / "nope" / "x.sqlite")
+    assert not (tmp_path / "nope").exists()
+    made = SQLiteStorage(tmp_path / "made" / "x.sqlite", create_dirs=True)
+    made.close()
+    st = open_storage(tmp_path / "gone.sqlite")
+    st.add_detections([D("a", 1.0)])
+    os.remove(st.path)
+    with pytest.raises(StorageUnavailable, match="deleted or replaced"):
+        st.add_detections([D("a", 2.0)])
+    status = st.status()
+    assert not status["ok"] and "deleted" in status["problems"][0]["reason"]
+    st.close()
+
+
+def test_sqlite_lock_held_by_another_process_times_out_with_a_reason(tmp_path):
+    import fcntl
+    import os
+    import time
+
+    from skysift.stream.storage import StorageUnavailable
+
+    st = open_storage(tmp_path / "l.sqlite", lock_timeout=0.3)
+    fd = os.open(st.path + "-writers", os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    t0 = time.monotonic()
+    with pytest.raises(StorageUnavailable, match="locked by another process"):
+        st.add_detections([D("a", 1.0)])
+    assert 0.25 < time.monotonic() - t0 < 3
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)
+    assert st.add_detections([D("a", 1.0)]) == [True] and st.status()["ok"]
+    st.close()

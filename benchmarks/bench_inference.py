@@ -1,0 +1,155 @@
+"""Inference speed of two versions of skysift side by side, in one run on the same data.
+
+    python benchmarks/bench_inference.py --base f1a57f7 --objects 5000 --repeats 5
+
+For the version at ``--base`` (a git commit, checked out in a temporary worktree) and for this
+working tree, on the same demo-survey light curves and the same two model files (the shipped
+``goto3`` model, i.e. the default preset: network + boosted trees + forest; and a paper-preset
+network, GRU 2 x 100 units, trained here for one epoch):
+
+* batch prediction (``Classifier.predict_proba``), light curves/s;
+* one observation in the stream (``IncrementalClassifier.update``), for a new and a known object, ms;
+* one Dask partition (``skysift.scale.predict.predictions_frame``: what each task runs), light curves/s;
+
+then the ratios (new / base) and the largest difference between the two versions' probabilities.
+Each version runs in its own process with one BLAS/OpenMP thread (as one Dask worker does); the
+best of ``--repeats`` timings is kept. Figures are printed and written to ``--out`` (JSON).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _best(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def worker(tree: Path, models: dict[str, str], n_objects: int, repeats: int, out: Path) -> None:
+    """Measure one version (imported from ``tree``) and write its figures and probabilities."""
+    sys.path.insert(0, str(tree))
+    import skysift
+    from skysift.classifier import Classifier
+    from skysift.scale.predict import predictions_frame
+    from skysift.simulate.demo import make_demo_survey
+    from skysift.stream.incremental import IncrementalClassifier
+
+    assert Path(skysift.__file__).resolve().is_relative_to(tree.resolve()), skysift.__file__
+    lcset = make_demo_survey(n_objects=n_objects, seed=7)[0]
+    first = lcset.photometry.sort_values(["object_id", "mjd"]).groupby("object_id").head(3)
+    pos = lcset.objects.set_index("object_id")
+    figures: dict[str, dict] = {}
+    probs: dict[str, np.ndarray] = {}
+    for name, path in models.items():
+        clf = Classifier.load(path)
+        clf.predict_proba(lcset.subset(lcset.object_ids[:200]))  # warm-up (numba kernels, caches)
+        p = clf.predict_proba(lcset)
+        probs[name] = p
+        t_batch = _best(lambda: clf.predict_proba(lcset), repeats)
+        ctx = None
+        if clf.n_context_ and "galaxy_dist_arcsec" in clf.context_columns_:
+            dist = clf.context_table(lcset.objects)["galaxy_dist_arcsec"].to_numpy()
+            ctx = np.where(dist > 60, np.nan, dist)
+        predictions_frame(clf, lcset, ctx, (), "bench")
+        t_part = _best(lambda: predictions_frame(clf, lcset, ctx, (), "bench"), repeats)
+        inc = IncrementalClassifier(clf)
+        rows = list(first.itertuples(index=False))
+        band = inc.bands[0] if inc.bands else None
+        new_t, known_t = [], []
+        for r in rows[:3000]:
+            oid = str(r.object_id)
+            o = pos.loc[oid]
+            known = oid in inc
+            t = time.perf_counter()
+            inc.update(oid, float(r.mjd), float(r.mag), float(r.mag_err), band, float(o.ra), float(o.dec))
+            (known_t if known else new_t).append(time.perf_counter() - t)
+        figures[name] = {
+            "batch_lc_per_s": len(lcset) / t_batch,
+            "partition_lc_per_s": len(lcset) / t_part,
+            "stream_new_ms_p50": 1e3 * float(np.median(new_t)),
+            "stream_known_ms_p50": 1e3 * float(np.median(known_t)),
+            "n_objects": len(lcset),
+        }
+    np.savez(out.with_suffix(".npz"), **probs)
+    out.write_text(json.dumps(figures))
+
+
+def _paper_model(path: Path) -> None:
+    sys.path.insert(0, str(ROOT))
+    from skysift.classifier import Classifier
+    from skysift.io.catalogs import GalaxyCatalog
+    from skysift.simulate.demo import make_demo_survey
+
+    lcset, galaxies = make_demo_survey(n_objects=4000, seed=3)[:2]
+    Classifier(preset="paper", epochs=1, progress=False,
+               galaxy_catalog=GalaxyCatalog.from_frame(galaxies, name="demo")).fit(lcset).save(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--base", default="f1a57f7", help="git commit to compare with (default: the commit before "
+                    "the network was written once)")
+    ap.add_argument("--objects", type=int, default=5000)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--out", type=Path, default=None, help="JSON file for the figures")
+    ap.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--models", default="", help=argparse.SUPPRESS)
+    ap.add_argument("--result", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.worker:
+        worker(args.worker, json.loads(args.models), args.objects, args.repeats, args.result)
+        return 0
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
+               NUMBA_NUM_THREADS="1")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        base = tmp / "base"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(base), args.base], check=True,
+                       capture_output=True)
+        try:
+            paper = tmp / "paper.skysift.pt"
+            _paper_model(paper)
+            models = {"default (goto3)": "goto3", "paper network": str(paper)}
+            results = {}
+            for label, tree in (("base", base), ("new", ROOT)):
+                res = tmp / f"{label}.json"
+                subprocess.run([sys.executable, __file__, "--worker", str(tree), "--models", json.dumps(models),
+                                "--objects", str(args.objects), "--repeats", str(args.repeats), "--result", str(res)],
+                               check=True, env=env, cwd=tmp)
+                results[label] = (json.loads(res.read_text()), np.load(res.with_suffix(".npz")))
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)], capture_output=True)
+        report = {"base": args.base, "objects": args.objects, "models": {}}
+        print(f"base {args.base} vs this tree; {args.objects} demo light curves; one thread; best of {args.repeats}")
+        for name in models:
+            b, n = results["base"][0][name], results["new"][0][name]
+            dp = float(np.abs(results["base"][1][name] - results["new"][1][name]).max())
+            rows = {k: {"base": b[k], "new": n[k], "ratio": (n[k] / b[k] if "per_s" in k else b[k] / n[k])}
+                    for k in b if k != "n_objects"}
+            report["models"][name] = {"figures": rows, "max_abs_dp": dp}
+            print(f"\n{name}: largest |p_new - p_base| = {dp:.2e}")
+            for k, r in rows.items():
+                print(f"  {k:22s} base {r['base']:10.3f}  new {r['new']:10.3f}  speed-up x{r['ratio']:.2f}")
+        if args.out:
+            args.out.write_text(json.dumps(report, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

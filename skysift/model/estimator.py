@@ -1,0 +1,608 @@
+"""The user-facing estimator: light curves + context in, class probabilities out.
+
+>>> from skysift.model.estimator import Classifier
+>>> from skysift.features.context import ContextConfig
+>>> clf = Classifier(loss="focal", gamma=2.0, galaxy_catalog="mangrove")      # doctest: +SKIP
+>>> clf.fit(train, val).save("model.pt")                                      # doctest: +SKIP
+>>> Classifier.load("model.pt").predict_proba(test)                           # doctest: +SKIP
+
+Everything the model needs at prediction time is in the one saved file: the weights, the
+constructor parameters, the sequence and context configuration, the class names, the scalers
+(fitted on the training set only), the training history and the galaxy catalogue positions
+(float64 degrees). The file holds plain tensors, lists and dicts only, so
+``torch.load(path, weights_only=True)`` reads it.
+
+Context features: by default the galactic coordinates, the distance to the nearest catalogued
+galaxy and any extra numeric object columns (:mod:`skysift.features.context`). The galaxy distance needs
+a catalogue: pass ``galaxy_catalog=`` ('mangrove', 'gwgc', a file or a
+:class:`~skysift.features.context.GalaxyCatalog`) or ``context=ContextConfig(galaxy_distance=False)``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from skysift.errors import InputError
+from skysift.features.context import ContextConfig, GalaxyCatalog, context_features
+from skysift.features.sequences import (
+    SequenceConfig,
+    Standardizer,
+    fit_sequence_scaler,
+    scale_sequences,
+)
+from skysift.io.tables import LightCurveSet
+from skysift.model.blend import (  # noqa: F401 - BLEND_BUCKETS, POOL_FLOOR, pool_probabilities, boost_inputs re-exported
+    BLEND_BUCKETS,
+    BLEND_CHOICES,
+    BLEND_RULES,
+    BOOST_PREFIXES,
+    POOL_FLOOR,
+    TREE_PARTS,
+    blend_bucket,
+    boost_inputs,
+    choose_blend,
+    grow_parts,
+    last_step,
+    pool_probabilities,
+    tree_inputs,
+)
+from skysift.model.decisions import fit_class_weights, fit_temperature_codes, fpr_thresholds, weighted_decision
+from skysift.model.encoding import EncodingMixin
+from skysift.model.losses import canonical_loss_name, class_weights, make_loss
+from skysift.model.network import LightCurveRNN
+from skysift.model.persistence import (  # noqa: F401
+    MODEL_FORMAT,
+    MODEL_FORMAT_VERSION,
+    load_classifier,
+    save_classifier,
+)
+from skysift.model.presets import FINAL_TREES, PARAM_NAMES, PRESET_KEYS, PRESETS  # noqa: F401 - re-exported
+from skysift.model.train import (
+    SequenceData,
+    TrainConfig,
+    multiclass_auc,
+    predict_logits,
+    resolve_device,
+    softmax,
+    train,
+)
+
+#: Objects per batch at prediction time (small batches keep the work in the CPU caches).
+PREDICT_BATCH_SIZE = 512
+
+
+class Classifier(EncodingMixin):
+    """Recurrent light-curve classifier (Burhanudin et al. 2021), scikit-learn style.
+
+    Parameters
+    ----------
+    rnn: ``"gru"`` or ``"lstm"``.
+    rnn_units, dense_units: widths of the recurrent and dense layers.
+    loss: ``"ce"`` (cross-entropy), ``"wce"`` (class-weighted) or ``"focal"``.
+    gamma: focal-loss focusing parameter (focal loss only).
+    use_context: feed the context features (position, nearest galaxy, extra columns) to the
+        dense layers.
+    dropout: dropout rate.
+    l2: Keras-style L2 coefficient on the dense kernels (added to the loss).
+    epochs, batch_size, lr, seed: training settings (Adam).
+    sequence: :class:`~skysift.features.sequences.SequenceConfig` (None: 30 steps; multi-band when the
+        training set has several bands).
+    context: :class:`~skysift.features.context.ContextConfig` (None: the defaults, which include the
+        galaxy distance and so need ``galaxy_catalog``).
+    galaxy_catalog: :class:`~skysift.features.context.GalaxyCatalog`, a built-in name
+        (``"mangrove"``, ``"gwgc"``) or a file with ra/dec columns (degrees).
+    early_stopping_patience: stop after this many epochs without a better validation AUC.
+    device: ``"cpu"``, ``"cuda"`` or ``"auto"``.
+    progress: show a progress bar while training.
+    preset: ``"skysift"`` (default) or ``"paper"`` (Burhanudin et al. 2021 exactly): the values
+        of every preset-controlled argument left at None (:data:`PRESETS`,
+        :meth:`hyperparameters`).
+    stats: feed light-curve statistics updated one observation at a time (:mod:`skysift.features.statistics`)
+        to each step and to the dense head.
+    prefix_augment: fraction of training light curves seen only up to a random prefix each epoch.
+    lr_schedule: ``"constant"`` or ``"cosine"``.
+    max_length: time steps per light curve (when ``sequence`` is not given).
+    num_threads: torch CPU threads while training (1, the default, is the faster setting on
+        small CPU batches; None leaves torch's setting alone).
+    log_epochs: print one line per epoch (useful when ``progress`` is off).
+    calibrate: fit a temperature on the validation objects (``temperature_``), applied by
+        :meth:`predict_proba`.
+    target_fpr: false-positive rate of the per-class thresholds fitted on validation
+        (``fpr_thresholds_``, used by ``predict(decision="fpr")``).
+    boost: also grow gradient-boosted trees (:mod:`skysift.model.boost`) on the last step's inputs
+        (light-curve statistics included) and the context of whole training light curves, and
+        average their probabilities with the network's. Needs ``stats``.
+    forest: also grow a balanced random forest (:mod:`skysift.model.forest`) on the same inputs, of whole
+        light curves and their prefixes. The weights of the network, the boosted trees and the
+        forest in the average (``blend_weights_``, one row per range of the number of observations,
+        :data:`BLEND_BUCKETS`) are chosen on validation by the mean AUC over n = 1, 3, 6, 10 and all
+        observations: the same weights for every n, or weights chosen range by range, whichever
+        scores better; a part whose weight is 0 everywhere is dropped from the model.
+    band_stats: with ``stats`` and a multi-band training set, also the statistics of each band
+        (:data:`skysift.features.statistics.BAND_STAT_NAMES`: count, colour, amplitude, last point, recency).
+    blend: how the parts' probabilities are combined (:func:`pool_probabilities`): ``"geometric"``
+        (a weighted product, renormalised), ``"arithmetic"`` (a weighted mean), or ``"auto"``: both
+        are tried with the weights and the one with the better mean validation AUC is kept
+        (``blend_rule_``).
+    final_trees: ``"all"``: once everything chosen on validation is chosen (epoch, blend weights
+        and rule, temperature, thresholds), the kept tree parts are grown again on the training and
+        validation objects together, with the same settings (:meth:`grow_final_trees`); the
+        validation objects then train the trees and can no longer score the model. ``"train"``:
+        the trees keep the training objects only (for an ablation on validation objects).
+
+    Attributes set by :meth:`fit` (and :meth:`load`): ``classes_``, ``model_``, ``history_``,
+    ``best_epoch_``, ``best_val_auc_``, ``train_seconds_``, ``sequence_config_``,
+    ``context_config_``, ``seq_scaler_``, ``ctx_scaler_``, ``context_columns_``,
+    ``n_features_``, ``n_context_``, ``class_weights_``, ``catalog_``, ``validation_ids_``,
+    ``temperature_``, ``fpr_thresholds_``, ``decision_weights_``.
+    """
+
+    def __init__(
+        self,
+        rnn: str = "gru",
+        rnn_units: int | None = None,
+        dense_units: int | None = None,
+        loss: str | None = None,
+        gamma: float | None = None,
+        use_context: bool = True,
+        dropout: float | None = None,
+        l2: float | None = None,
+        epochs: int | None = None,
+        batch_size: int | None = None,
+        lr: float | None = None,
+        seed: int = 0,
+        sequence: SequenceConfig | None = None,
+        context: ContextConfig | None = None,
+        galaxy_catalog: GalaxyCatalog | str | Path | None = None,
+        early_stopping_patience: int | None = None,
+        device: str = "auto",
+        progress: bool = True,
+        preset: str = "skysift",
+        stats: bool | None = None,
+        prefix_augment: float | None = None,
+        lr_schedule: str | None = None,
+        max_length: int | None = None,
+        num_threads: int | None = 1,
+        log_epochs: bool = False,
+        calibrate: bool = True,
+        target_fpr: float = 0.01,
+        boost: bool | None = None,
+        forest: bool | None = None,
+        band_stats: bool | None = None,
+        blend: str | None = None,
+        final_trees: str | None = None,
+    ) -> None:
+        self.rnn = rnn
+        self.rnn_units = rnn_units
+        self.dense_units = dense_units
+        self.loss = loss
+        self.gamma = gamma
+        self.use_context = use_context
+        self.dropout = dropout
+        self.l2 = l2
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.seed = seed
+        self.sequence = sequence
+        self.context = context
+        self.galaxy_catalog = galaxy_catalog
+        self.early_stopping_patience = early_stopping_patience
+        self.device = device
+        self.progress = progress
+        self.preset = preset
+        self.stats = stats
+        self.prefix_augment = prefix_augment
+        self.lr_schedule = lr_schedule
+        self.max_length = max_length
+        self.num_threads = num_threads
+        self.log_epochs = log_epochs
+        self.calibrate = calibrate
+        self.target_fpr = target_fpr
+        self.boost = boost
+        self.forest = forest
+        self.band_stats = band_stats
+        self.blend = blend
+        self.final_trees = final_trees
+
+    # ------------------------------------------------------------------ sklearn protocol
+    def get_params(self, deep: bool = False) -> dict[str, Any]:
+        """The constructor arguments."""
+        return {name: getattr(self, name) for name in PARAM_NAMES}
+
+    def set_params(self, **params: Any) -> Classifier:
+        for k, v in params.items():
+            if k not in PARAM_NAMES:
+                raise InputError(f"unknown parameter {k!r}; parameters are {', '.join(PARAM_NAMES)}")
+            setattr(self, k, v)
+        return self
+
+    def __repr__(self) -> str:
+        default = Classifier()
+        changed = [f"{k}={getattr(self, k)!r}" for k in PARAM_NAMES
+                   if not _same(getattr(self, k), getattr(default, k))]
+        return f"Classifier({', '.join(changed)})"
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """The effective value of every preset-controlled hyperparameter: the constructor
+        argument when given, else the value of ``preset`` (:data:`PRESETS`)."""
+        if self.preset not in PRESETS:
+            raise InputError(f"preset must be one of {', '.join(PRESETS)}, got {self.preset!r}")
+        base = PRESETS[self.preset]
+        return {k: (base[k] if getattr(self, k) is None else getattr(self, k)) for k in PRESET_KEYS}
+
+    @property
+    def is_fitted(self) -> bool:
+        return getattr(self, "model_", None) is not None
+
+    def _check_fitted(self) -> None:
+        if not self.is_fitted:
+            raise InputError("this Classifier is not fitted yet: call fit() or Classifier.load() first")
+
+    # ------------------------------------------------------------------ fitting
+    def fit(
+        self,
+        train: LightCurveSet,
+        val: LightCurveSet | None = None,
+        *,
+        checkpoint: str | Path | None = None,
+        resume: bool = False,
+    ) -> Classifier:
+        """Train on ``train``, choosing the epoch by the validation AUC on ``val``.
+
+        Without ``val``, 30% of ``train`` (stratified by label, seeded by ``seed``) is held out
+        for validation; their ids are in ``validation_ids_``. ``checkpoint`` is written after
+        every epoch and ``resume=True`` continues an interrupted fit from it.
+        """
+        if train.labels is None:
+            raise InputError(f"{train.name}: the training set has no 'label' column")
+        hp = self.hyperparameters()
+        loss_name = canonical_loss_name(hp["loss"])
+        if hp["blend"] not in BLEND_CHOICES:
+            raise InputError(f"blend must be one of {', '.join(BLEND_CHOICES)}, got {hp['blend']!r}")
+        if hp["final_trees"] not in FINAL_TREES:
+            raise InputError(f"final_trees must be one of {', '.join(FINAL_TREES)}, got {hp['final_trees']!r}")
+        self.blend_rule_ = str(hp["blend"])
+        if val is None:
+            train, val = _holdout(train, 0.3, int(self.seed))
+        elif val.labels is None:
+            raise InputError(f"{val.name}: the validation set has no 'label' column")
+        seq_cfg, ctx_cfg, catalog = self._resolve_configs(train)
+
+        classes = sorted({str(c) for c in np.asarray(train.labels).astype(str)})
+        if len(classes) < 2:
+            raise InputError(f"training needs at least two classes, found {classes}")
+        self.classes_ = classes
+        y_tr = self._encode_labels(train.labels, "the training set")
+        y_va = self._encode_labels(val.labels, "the validation set")
+
+        seq_tr = self._sequences(train, seq_cfg)
+        empty = seq_tr.lengths == 0
+        if empty.any():
+            warnings.warn(f"{int(empty.sum())} training objects have no usable observations "
+                          f"(bands {seq_cfg.bands}) and are left out", stacklevel=2)
+            keep = np.flatnonzero(~empty)
+            seq_tr = seq_tr.take(keep)
+            train = train.subset(seq_tr.object_ids)
+            y_tr = y_tr[keep]
+        seq_scaler = fit_sequence_scaler(seq_tr, seq_cfg)
+        seq_va = self._sequences(val, seq_cfg)
+
+        self.sequence_config_ = seq_cfg
+        self.context_config_ = ctx_cfg
+        self.catalog_ = catalog
+        self.seq_scaler_ = seq_scaler
+        self.n_features_ = seq_cfg.n_features
+        if self.use_context:
+            raw_tr = context_features(train.objects, catalog, ctx_cfg)
+            self.context_columns_ = [str(c) for c in raw_tr.columns]
+            self.n_context_ = len(self.context_columns_)
+            self.ctx_scaler_ = Standardizer.fit(raw_tr.to_numpy(np.float64)) if self.n_context_ else None
+        else:
+            self.context_columns_, self.n_context_, self.ctx_scaler_ = [], 0, None
+        self.model_ = None
+        ctx_tr = self._scaled_context(train.objects)
+        ctx_va = self._scaled_context(val.objects)
+        d_tr = SequenceData(scale_sequences(seq_tr, seq_scaler).values, seq_tr.lengths, ctx_tr, y_tr)
+        d_va = SequenceData(scale_sequences(seq_va, seq_scaler).values, seq_va.lengths, ctx_va, y_va)
+
+        n_classes = len(classes)
+        alpha = class_weights(y_tr, n_classes)
+        self.class_weights_ = alpha.tolist()
+        loss_fn = make_loss(loss_name, None if loss_name == "ce" else alpha, float(hp["gamma"]))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(self.seed))
+            model = LightCurveRNN(self.n_features_, self.n_context_, n_classes, rnn=self.rnn,
+                                  rnn_units=int(hp["rnn_units"]), dense_units=int(hp["dense_units"]),
+                                  dropout=float(hp["dropout"]), use_context=bool(self.use_context),
+                                  n_head_stats=seq_cfg.n_stats)
+        config = TrainConfig(epochs=int(hp["epochs"]), batch_size=int(hp["batch_size"]), lr=float(hp["lr"]),
+                             seed=int(self.seed), early_stopping_patience=self.early_stopping_patience,
+                             device=self.device, l2=float(hp["l2"]), progress=bool(self.progress),
+                             prefix_augment=float(hp["prefix_augment"]), lr_schedule=str(hp["lr_schedule"]),
+                             num_threads=self.num_threads, log_epochs=bool(self.log_epochs))
+        fingerprint = {"loss": loss_name, "gamma": float(hp["gamma"]), "alpha": self.class_weights_,
+                       "classes": classes, "sequence": seq_cfg.to_dict(), "context": ctx_cfg.to_dict()}
+        result = train_model(model, d_tr, d_va, loss_fn, config, checkpoint=checkpoint, resume=resume,
+                             fingerprint=fingerprint)
+        self.model_ = model.cpu().eval()
+        self.history_ = result.history
+        self.best_epoch_ = result.best_epoch
+        self.best_val_auc_ = result.best_val_auc
+        self.train_seconds_ = result.seconds
+        self.stopped_early_ = result.stopped_early
+        self.validation_ids_ = val.object_ids.astype(str).tolist()
+        self.train_bands_ = [str(b) for b in train.bands]  # recorded so that a service can refuse unseen bands
+        self._set_parts({})
+        self.blend_weights_ = (1.0,) + (0.0,) * len(TREE_PARTS)
+        for part in ("boost", "forest"):
+            if hp[part] and not seq_cfg.n_stats and getattr(self, part) is True:
+                raise InputError(f"{part}=True needs the light-curve statistics (stats=True, or a sequence "
+                                 "config with stats=True)")
+        if (hp["boost"] or hp["forest"]) and seq_cfg.n_stats:  # the preset's trees need the statistics
+            self._fit_trees(d_tr, d_va, boost=bool(hp["boost"]), forest=bool(hp["forest"]))
+        self._finish_fit(d_tr, d_va)
+        return self
+
+    def grow_final_trees(self, train: LightCurveSet, val: LightCurveSet) -> Classifier:
+        """Grow the kept tree parts again on the training and validation objects together, with the
+        blend weights, temperature and thresholds chosen on validation unchanged: what
+        ``final_trees="all"`` does at the end of :meth:`fit` (after this, ``final_trees`` is
+        ``"all"``). The validation objects then train the trees: scores on them are no longer a
+        validation."""
+        self._check_fitted()
+        self._regrow_trees([self.prepare_arrays(train, labels=True), self.prepare_arrays(val, labels=True)])
+        self.final_trees = "all"
+        return self
+
+    def _finish_fit(self, train: SequenceData, val: SequenceData) -> None:
+        """After the trees and blend weights: settle the blend rule, fit the decisions on ``val``,
+        then, with ``final_trees="all"``, grow the kept trees again on both sets."""
+        self._settle_blend_rule()
+        self._fit_decisions(val)
+        # the model's own validation AUC, out of sample (before any tree is grown on ``val`` too)
+        self.val_auc_ = multiclass_auc(val.y, self._proba(val))
+        if self.hyperparameters()["final_trees"] == "all":
+            self._regrow_trees([train, val])
+
+    def _regrow_trees(self, sets: list[SequenceData]) -> None:
+        have = {name: part is not None for name, part in self.tree_parts().items()}
+        if any(have.values()):
+            self._set_parts(grow_parts(sets, have, int(self.seed)))
+
+    def _settle_blend_rule(self) -> None:
+        """With no tree left there is nothing to blend: an undecided ("auto") rule becomes the mean."""
+        if self.blend_rule_ not in BLEND_RULES:
+            self.blend_rule_ = "arithmetic"
+
+    def refit_trees(self, train: LightCurveSet, val: LightCurveSet, *, boost: bool = True,
+                    forest: bool = True) -> Classifier:
+        """Grow the tree parts again on a fitted network (e.g. to measure what each part adds) and
+        choose the blend weights on ``val``; the temperature and decision thresholds are fitted
+        again too, and with ``final_trees="all"`` the trees are then grown on both sets.
+        ``boost``/``forest``: which parts to grow (neither: the network alone)."""
+        self._check_fitted()
+        if not self.sequence_config_.n_stats and (boost or forest):
+            raise InputError("the trees need the light-curve statistics; this model has none (stats=False)")
+        d_tr = self.prepare_arrays(train, labels=True)
+        d_va = self.prepare_arrays(val, labels=True)
+        self._set_parts({})
+        self.blend_weights_ = (1.0,) + (0.0,) * len(TREE_PARTS)
+        self.blend_rule_ = str(self.hyperparameters()["blend"])
+        if boost or forest:
+            self._fit_trees(d_tr, d_va, boost=boost, forest=forest)
+        self._finish_fit(d_tr, d_va)
+        return self
+
+    def _fit_trees(self, train: SequenceData, val: SequenceData, *, boost: bool, forest: bool) -> None:
+        """Grow the tree parts asked for (:data:`~skysift.model.blend.TREE_PARTS`) on the training
+        objects, then choose the blend weights and rule on ``val``
+        (:func:`~skysift.model.blend.choose_blend`). A part whose weight is 0 everywhere is dropped."""
+        wanted = {"boost": boost, "forest": forest}
+        grown = grow_parts([train], wanted, int(self.seed))
+        self._set_parts(grown)
+        views = []  # per n: lengths, then the network's and each part's probabilities
+        for n in (1, 3, 6, 10, None):
+            ln = np.minimum(val.lengths, n) if n else val.lengths
+            d = SequenceData(val.values, ln, val.context, val.y)
+            xv = tree_inputs(val.values, ln, val.context)
+            views.append((ln, [softmax(self._run(d))] + [None if grown[p.name] is None else grown[p.name].predict_proba(xv)
+                                                         for p in TREE_PARTS]))
+        rules = BLEND_RULES if self.blend_rule_ == "auto" else (self.blend_rule_,)
+        _, self.blend_rule_, self.blend_weights_ = choose_blend(val.y, views, len(self.classes_), wanted, rules)
+        self._set_parts({p.name: grown[p.name] if self.blend_weights_[:, p.column].max() > 0 else None
+                         for p in TREE_PARTS})
+
+    def tree_parts(self) -> dict[str, Any]:
+        """The fitted tree parts by name (None for a part the model does not have)."""
+        return {p.name: getattr(self, p.name + "_", None) for p in TREE_PARTS}
+
+    def _set_parts(self, parts: dict[str, Any]) -> None:
+        for p in TREE_PARTS:
+            setattr(self, p.name + "_", parts.get(p.name))
+
+    def blend_table(self) -> np.ndarray:
+        """Blend weights (network, then each tree part of :data:`TREE_PARTS`) for each range of
+        :data:`BLEND_BUCKETS`, (5, 1 + parts)."""
+        w = np.asarray(getattr(self, "blend_weights_", (1.0,) + (0.0,) * len(TREE_PARTS)), float)
+        return np.tile(w, (len(BLEND_BUCKETS) + 1, 1)) if w.ndim == 1 else w
+
+    def finish(self, logits: np.ndarray, step_inputs: np.ndarray | None, context: np.ndarray) -> np.ndarray:
+        """Probabilities from the network's logits, the last step's scaled inputs and the scaled
+        context: the blend with the trees (if any; weights by the number of observations, read from
+        the step's own statistics), then the temperature. The batch and the real-time
+        (incremental) paths both end here."""
+        p = softmax(np.asarray(logits, np.float64))
+        table = self.blend_table()
+        trees = [(part.column, getattr(self, part.name + "_", None)) for part in TREE_PARTS]
+        trees = [(k, t) for k, t in trees if t is not None and table[:, k].max() > 0]
+        if trees:
+            step_inputs = np.asarray(step_inputs, np.float32)
+            w = table[blend_bucket(self._observation_count(step_inputs))]
+            x = np.concatenate([step_inputs, np.asarray(context, np.float32)], axis=1)
+            parts: list[np.ndarray | None] = [p] + [None] * len(TREE_PARTS)
+            for k, t in trees:
+                parts[k] = t.predict_proba(x)
+            p = pool_probabilities(w, parts, getattr(self, "blend_rule_", "arithmetic"))
+        t = float(getattr(self, "temperature_", 1.0))
+        if t != 1.0:
+            p = softmax(np.log(np.maximum(p, 1e-12)) / t)
+        return p
+
+    def _observation_count(self, step_inputs: np.ndarray) -> np.ndarray:
+        """Number of observations so far, from the (scaled) ``log_n`` statistic of each step."""
+        j = int(self.n_features_) - int(self.sequence_config_.n_stats)
+        sc = self.seq_scaler_
+        log_n = step_inputs[:, j].astype(np.float64) * float(np.asarray(sc.std)[j]) + float(np.asarray(sc.mean)[j])
+        return np.rint(np.expm1(log_n)).astype(np.int64)
+
+    def _proba(self, data: SequenceData) -> np.ndarray:
+        return self.finish(self._run(data), last_step(data.values, data.lengths), data.context)
+
+    def _fit_decisions(self, val: SequenceData) -> None:
+        """Temperature (``calibrate``), per-class thresholds at ``target_fpr`` and macro-F1 class
+        weights, all from the validation objects (never the training ones)."""
+
+        self.temperature_ = 1.0
+        p = self._proba(val)
+        if self.calibrate:
+            self.temperature_ = fit_temperature_codes(np.log(np.maximum(p, 1e-12)), val.y)
+        p = self._proba(val)
+        self.fpr_thresholds_ = fpr_thresholds(val.y, p, float(self.target_fpr)).tolist()
+        self.decision_weights_ = fit_class_weights(val.y, p).tolist()
+
+    # ------------------------------------------------------------------ prediction
+    def _device(self) -> torch.device:
+        return resolve_device(self.device)
+
+    def _run(self, data: SequenceData, embeddings: bool = False):
+        dev = self._device()
+        model = self.model_
+        if dev.type != "cpu":
+            model.to(dev)
+        try:
+            return predict_logits(model, data, PREDICT_BATCH_SIZE, dev, embeddings=embeddings)
+        finally:
+            if dev.type != "cpu":
+                model.cpu()
+
+    def _warn_empty(self, data: SequenceData) -> None:
+        n_empty = int((data.lengths == 0).sum())
+        if n_empty:
+            warnings.warn(f"{n_empty} objects have no usable observations; their probabilities are the model's "
+                          "output for an empty light curve", stacklevel=3)
+
+    def predict_proba(
+        self, lcset: LightCurveSet, max_observations: int | None = None, context: pd.DataFrame | None = None
+    ) -> np.ndarray:
+        """Class probabilities (n, n_classes), columns in ``classes_`` order, rows in
+        ``lcset.objects`` order. ``max_observations=k`` shows the model only each light curve's
+        first k observations (as when classifying in real time after k detections). ``context``:
+        raw context features computed elsewhere (see :meth:`prepare_arrays`)."""
+        data = self.prepare_arrays(lcset, max_observations=max_observations, context=context)
+        self._warn_empty(data)
+        return self._proba(data)
+
+    def predict(self, lcset: LightCurveSet, max_observations: int | None = None,
+                decision: str = "argmax") -> np.ndarray:
+        """The class name of each object.
+
+        decision: ``"argmax"``, the most probable class; ``"weighted"``, the arg-max of the
+        probabilities times the class weights fitted on validation for the best macro F1
+        (``decision_weights_``); ``"fpr"``, among the classes whose probability reaches their
+        threshold at ``target_fpr`` on validation (``fpr_thresholds_``) the one furthest above it,
+        else the most probable class.
+        """
+        p = self.predict_proba(lcset, max_observations=max_observations)
+        return np.asarray(self.classes_, dtype=object)[self.decide(p, decision)]
+
+    def decide(self, proba: np.ndarray, decision: str = "argmax") -> np.ndarray:
+        """Class indices from probabilities under a ``decision`` rule (see :meth:`predict`)."""
+        self._check_fitted()
+        if decision == "argmax":
+            return np.argmax(proba, axis=1)
+        if decision == "weighted":
+            return weighted_decision(proba, np.asarray(self.decision_weights_))
+        if decision == "fpr":
+            ratio = proba / np.maximum(np.asarray(self.fpr_thresholds_), 1e-12)
+            flagged = ratio >= 1.0
+            return np.where(flagged.any(axis=1), np.argmax(np.where(flagged, ratio, -np.inf), axis=1),
+                            np.argmax(proba, axis=1))
+        raise InputError(f"decision must be 'argmax', 'weighted' or 'fpr', got {decision!r}")
+
+    def predict_proba_arrays(self, data: SequenceData) -> np.ndarray:
+        """:meth:`predict_proba` from arrays made by :meth:`prepare_arrays` (for callers that reuse them)."""
+        self._check_fitted()
+        return self._proba(data)
+
+    def embed_arrays(self, data: SequenceData) -> dict[str, np.ndarray]:
+        """:meth:`embed` from arrays made by :meth:`prepare_arrays`."""
+        self._check_fitted()
+        return self._run(data, embeddings=True)[1]
+
+    def embed(self, lcset: LightCurveSet, max_observations: int | None = None) -> dict[str, np.ndarray]:
+        """Learned representations for t-SNE: ``"rnn"`` (n, rnn_units), the recurrent summary
+        after its batch norm, and ``"dense"`` (n, dense_units), the last hidden dense layer."""
+        data = self.prepare_arrays(lcset, max_observations=max_observations)
+        _, emb = self._run(data, embeddings=True)
+        return emb
+
+    def score(self, lcset: LightCurveSet, max_observations: int | None = None) -> float:
+        """Hand & Till multi-class AUC on a labelled set."""
+        data = self.prepare_arrays(lcset, max_observations=max_observations, labels=True)
+        return multiclass_auc(data.y, self._proba(data))
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted classifier to one file (readable with ``torch.load(weights_only=True)``;
+        :mod:`skysift.model.persistence`)."""
+        return save_classifier(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Classifier:
+        """Read a classifier written by :meth:`save`, or a shipped pretrained model by name
+        (``"goto3"``, see :mod:`skysift.model.shipped`)."""
+        return load_classifier(cls, path)
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def train_model(*args, **kwargs):
+    """:func:`skysift.model.train.train` (indirection so that tests can watch it)."""
+    return train(*args, **kwargs)
+
+
+def _holdout(lcset: LightCurveSet, fraction: float, seed: int) -> tuple[LightCurveSet, LightCurveSet]:
+    """Stratified split of a labelled set into (train, validation)."""
+    from sklearn.model_selection import train_test_split
+
+    labels = np.asarray(lcset.labels).astype(str)
+    classes, counts = np.unique(labels, return_counts=True)
+    small = [f"{c} ({n})" for c, n in zip(classes, counts) if n < 2]
+    if small:
+        raise InputError(
+            "to hold out a validation set every class needs at least 2 objects; too few: " + ", ".join(small)
+            + " (or pass a validation set to fit())"
+        )
+    idx = np.arange(len(labels))
+    n_val = max(int(round(fraction * len(labels))), len(classes))
+    if len(labels) - n_val < len(classes):
+        raise InputError(f"{len(labels)} objects are too few to hold out a validation set for {len(classes)} classes")
+    tr, va = train_test_split(idx, test_size=n_val, stratify=labels, random_state=seed)
+    ids = lcset.object_ids.astype(str)
+    return (lcset.subset(ids[np.sort(tr)], name=f"{lcset.name}-train"),
+            lcset.subset(ids[np.sort(va)], name=f"{lcset.name}-validation"))
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001 - any parameter's __eq__ (e.g. an array's) may raise: compare identity
+        return a is b

@@ -1,0 +1,95 @@
+"""The network's one inference path (FrozenNetwork) against the torch network it was made from."""
+
+import numpy as np
+import pytest
+import torch
+
+from skysift.errors import ModelMismatchError
+from skysift.model.inference import FrozenNetwork, inference_batches, softmax
+from skysift.model.network import LightCurveRNN
+from tests.model.test_network import _batch, _net, _warm_up
+
+
+def _torch_probs(net, x, lengths, ctx):
+    net.eval()
+    with torch.no_grad():
+        return torch.softmax(net(x, lengths, ctx), 1).numpy()
+
+
+@pytest.mark.parametrize("rnn", ["gru", "lstm"])
+def test_whole_sequences_equal_the_torch_network(rnn):
+    net = _net(rnn, units=10, dense=7)
+    x, lengths, ctx = _batch(n=9, t=15)
+    lengths[3] = 0
+    _warm_up(net, x, lengths.clamp(min=1), ctx)
+    frozen = FrozenNetwork(net)
+    got = softmax(frozen.logits(x.numpy(), lengths.numpy(), ctx.numpy()))
+    np.testing.assert_allclose(got, _torch_probs(net, x, lengths, ctx), atol=1e-6)
+
+
+@pytest.mark.parametrize("rnn", ["gru", "lstm"])
+def test_step_by_step_equals_whole_sequences(rnn):
+    net = _net(rnn, units=10, dense=7)
+    x, lengths, ctx = _batch(n=7, t=15)
+    _warm_up(net, x, lengths, ctx)
+    frozen = FrozenNetwork(net)
+    state = frozen.zero_state(len(x))
+    last = np.zeros((len(x), 10), np.float32)
+    for t in range(x.shape[1]):
+        out, state = frozen.step(x[:, t].numpy(), state)
+        ends = lengths.numpy() == t + 1
+        last[ends] = out[ends]
+    stepped = softmax(frozen.head(last, ctx.numpy()))
+    np.testing.assert_allclose(stepped, softmax(frozen.logits(x.numpy(), lengths.numpy(), ctx.numpy())), atol=1e-6)
+    assert len(state) == frozen.n_leaves and all(s.shape == (7, 10) for s in state)
+
+
+def test_inference_semantics_whatever_the_torch_mode():
+    net = _net("gru")
+    x, lengths, ctx = _batch()
+    _warm_up(net, x, lengths, ctx)
+    net.eval()
+    a = FrozenNetwork(net).logits(x.numpy(), lengths.numpy(), ctx.numpy())
+    net.train()
+    b = FrozenNetwork(net).logits(x.numpy(), lengths.numpy(), ctx.numpy())
+    np.testing.assert_array_equal(a, b)
+
+
+def test_empty_sequence_gets_the_zero_state_summary():
+    net = _net()
+    x, lengths, ctx = _batch()
+    _warm_up(net, x, lengths, ctx)
+    lengths[1] = 0
+    frozen = FrozenNetwork(net)
+    out = frozen.logits(x.numpy(), lengths.numpy(), ctx.numpy())
+    empty = frozen.head(frozen.bn2[1][None, :].copy(), ctx[1:2].numpy())
+    np.testing.assert_allclose(out[1:2], empty, atol=1e-6)
+    assert np.isfinite(out).all()
+
+
+def test_embeddings_and_head_statistics():
+    torch.manual_seed(0)
+    net = LightCurveRNN(5, 2, 3, rnn_units=6, dense_units=4, n_head_stats=2)
+    x, lengths, ctx = _batch(n=8, t=10)
+    x = torch.cat([x, torch.randn(8, 10, 2)], dim=2)
+    _warm_up(net, x, lengths, ctx)
+    frozen = FrozenNetwork.check(net)
+    logits, emb = frozen.logits(x.numpy(), lengths.numpy(), ctx.numpy(), embeddings=True)
+    net.eval()
+    with torch.no_grad():
+        ref, ref_emb = net(x, lengths, ctx, return_embeddings=True)
+    np.testing.assert_allclose(logits, ref.numpy(), atol=1e-5)
+    np.testing.assert_allclose(emb["rnn"], ref_emb["rnn"].numpy(), atol=1e-5)
+    np.testing.assert_allclose(emb["dense"], ref_emb["dense"].numpy(), atol=1e-5)
+
+
+def test_check_refuses_what_it_cannot_run():
+    with pytest.raises(ModelMismatchError):
+        FrozenNetwork(torch.nn.Linear(2, 2))
+
+
+def test_inference_batches_cover_every_row_once():
+    lengths = np.array([3, 1, 3, 2, 0, 5, 1, 1])
+    batches = inference_batches(lengths, 3)
+    assert sorted(np.concatenate(batches).tolist()) == list(range(len(lengths)))
+    assert all(len(b) <= 3 for b in batches)
