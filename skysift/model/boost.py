@@ -65,6 +65,7 @@ def walk_numpy(x: np.ndarray, roots: np.ndarray, feature: np.ndarray, threshold:
 #: Set to False to walk with NumPy even when numba is installed (tests compare the two).
 USE_NUMBA = True
 _KERNEL: list = []
+_SUM_KERNEL: list = []
 
 
 def _compiled_walk():
@@ -78,24 +79,42 @@ def _compiled_walk():
             _KERNEL.append(None)
             return None
 
+        @numba.njit(cache=True, nogil=True, inline="always")
+        def leaf_of(x, i, j, feature, threshold, left, right, missing_left, has_missing):  # pragma: no cover
+            """The leaf row ``i`` of ``x`` reaches from node ``j`` (the walk's one rule)."""
+            while left[j] >= 0:
+                v = x[i, feature[j]]
+                if v <= threshold[j]:
+                    j = left[j]
+                elif has_missing and v != v:  # NaN
+                    j = left[j] if missing_left[j] else right[j]
+                else:
+                    j = right[j]
+            return j
+
         @numba.njit(cache=True, nogil=True)
         def kernel(x, roots, feature, threshold, left, right, missing_left, has_missing):  # pragma: no cover
             n = x.shape[0]
             out = np.empty(roots.shape[0] * n, np.int64)
             for t in range(roots.shape[0]):
                 for i in range(n):
-                    j = roots[t]
-                    while left[j] >= 0:
-                        v = x[i, feature[j]]
-                        if v <= threshold[j]:
-                            j = left[j]
-                        elif has_missing and v != v:  # NaN
-                            j = left[j] if missing_left[j] else right[j]
-                        else:
-                            j = right[j]
-                    out[t * n + i] = j
+                    out[t * n + i] = leaf_of(x, i, roots[t], feature, threshold, left, right, missing_left,
+                                             has_missing)
             return out
 
+        @numba.njit(cache=True, nogil=True)
+        def sum_kernel(x, start, stop, roots, feature, threshold, left, right, missing_left, has_missing,
+                       node_values, out):  # pragma: no cover
+            k = node_values.shape[1]
+            for b0 in range(start, stop, 256):  # blocks of rows: a tree's nodes stay in cache across a block
+                b1 = min(b0 + 256, stop)
+                for t in range(roots.shape[0]):
+                    for i in range(b0, b1):
+                        j = leaf_of(x, i, roots[t], feature, threshold, left, right, missing_left, has_missing)
+                        for c in range(k):
+                            out[i, c] += node_values[j, c]
+
+        _SUM_KERNEL.append(sum_kernel)
         _KERNEL.append(kernel)
     return _KERNEL[0]
 
@@ -105,38 +124,11 @@ def _compiled_walk():
 WALK_THREADS: int | None = None
 #: Rows below which :func:`leaf_sum` stays on one thread.
 _PARALLEL_MIN_ROWS = 4096
-_SUM_KERNEL: list = []
 
 
 def _compiled_leaf_sum():
-    """The numba kernel of :func:`leaf_sum` (compiled on first use, cached on disk), or None."""
-    if _compiled_walk() is None:
-        return None
-    if not _SUM_KERNEL:
-        import numba
-
-        @numba.njit(cache=True, nogil=True)
-        def kernel(x, start, stop, roots, feature, threshold, left, right, missing_left, has_missing,
-                   node_values, out):  # pragma: no cover
-            k = node_values.shape[1]
-            for b0 in range(start, stop, 256):  # blocks of rows: a tree's nodes stay in cache across a block
-                b1 = min(b0 + 256, stop)
-                for t in range(roots.shape[0]):
-                    for i in range(b0, b1):
-                        j = roots[t]
-                        while left[j] >= 0:
-                            v = x[i, feature[j]]
-                            if v <= threshold[j]:
-                                j = left[j]
-                            elif has_missing and v != v:  # NaN
-                                j = left[j] if missing_left[j] else right[j]
-                            else:
-                                j = right[j]
-                        for c in range(k):
-                            out[i, c] += node_values[j, c]
-
-        _SUM_KERNEL.append(kernel)
-    return _SUM_KERNEL[0]
+    """The numba kernel of :func:`leaf_sum` (compiled with :func:`walk`'s, sharing its node rule), or None."""
+    return _SUM_KERNEL[0] if _compiled_walk() is not None else None
 
 
 def walk_arrays(roots: np.ndarray, feature: np.ndarray, threshold: np.ndarray, left: np.ndarray,
