@@ -267,7 +267,6 @@ def _set_dropout_generator(model: nn.Module, generator: torch.Generator | None) 
         setter(generator)
 
 
-@torch.inference_mode()
 def predict_logits(
     model: nn.Module,
     data: SequenceData,

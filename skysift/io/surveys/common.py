@@ -42,26 +42,25 @@ def _check_classes(classes: str) -> None:
         raise InputError(f"classes must be 'three' or 'fine', got {classes!r}")
 
 
-def _read_parquet(path: Path, required: list[str], **kw) -> pd.DataFrame:
+def _read_with(reader, path: Path, required: list[str], **kw) -> pd.DataFrame:
+    """``reader(path, **kw)`` (pandas), with unreadable files and missing ``required`` columns
+    reported as one InputError naming the file."""
     try:
-        df = pd.read_parquet(path, **kw)
-    except Exception as exc:
+        df = reader(path, **kw)
+    except Exception as exc:  # noqa: BLE001 - a reader of real-data files: any failure is "cannot be read"
         raise InputError(f"could not be read: {exc}", source=str(path)) from exc
     missing = [c for c in required if c not in df.columns]
     if missing:
         raise InputError(f"missing column(s) {missing} (found: {', '.join(map(str, df.columns))})", source=str(path))
     return df
+
+
+def _read_parquet(path: Path, required: list[str], **kw) -> pd.DataFrame:
+    return _read_with(pd.read_parquet, path, required, **kw)
 
 
 def _read_csv(path: Path, required: list[str], **kw) -> pd.DataFrame:
-    try:
-        df = pd.read_csv(path, **kw)
-    except Exception as exc:
-        raise InputError(f"could not be read: {exc}", source=str(path)) from exc
-    missing = [c for c in required if c not in df.columns]
-    if missing:
-        raise InputError(f"missing column(s) {missing} (found: {', '.join(map(str, df.columns))})", source=str(path))
-    return df
+    return _read_with(pd.read_csv, path, required, **kw)
 
 
 def _drop(df: pd.DataFrame, bad: np.ndarray | pd.Series, report: DropReport, table: str, reason: str) -> pd.DataFrame:
