@@ -179,7 +179,7 @@ def scores(y: np.ndarray, proba: np.ndarray, classes: list[str], weights: np.nda
     return out
 
 
-def run_variant(bd, name: str, spec: dict, rotation: int, n_gal: int) -> dict:
+def run_variant(bd, name: str, spec: dict, rotation: int, n_gal: int, seed_index: int = 0) -> dict:
     from skysift.classifier import Classifier
     from skysift.model.decisions import fit_class_weights
 
@@ -197,7 +197,8 @@ def run_variant(bd, name: str, spec: dict, rotation: int, n_gal: int) -> dict:
     if spec.get("aug"):
         fit_train = _with_phot(fit_train, aug_zp(fit_train.photometry, seed=100 + rotation))
     fit_val, inner_t, gal_t = tf(val), tf(inner), tf(gal)
-    clf = Classifier(galaxy_catalog=bd.galaxy_catalog, seed=rotation, progress=False,
+    seed = rotation + 10 * seed_index  # seed index 0: the seed is the rotation (the first sweep)
+    clf = Classifier(galaxy_catalog=bd.galaxy_catalog, seed=seed, progress=False,
                      **{**spec.get("kw", {}), "final_trees": "train"})
     t0 = time.perf_counter()
     clf.fit(fit_train, fit_val)
@@ -206,7 +207,7 @@ def run_variant(bd, name: str, spec: dict, rotation: int, n_gal: int) -> dict:
     idx = pd.Index(classes)
     y_val, y_in = idx.get_indexer(fit_val.labels.astype(str)), idx.get_indexer(inner_t.labels.astype(str))
     sn = classes.index("SN")
-    rec = {"variant": name, "rotation": rotation, "held_inner": held, "n_train": len(fit_train.object_ids),
+    rec = {"variant": name, "rotation": rotation, "seed": seed, "held_inner": held, "n_train": len(fit_train.object_ids),
            "n_val": len(y_val), "n_inner": len(y_in), "n_gal": len(gal.object_ids),
            "best_epoch": getattr(clf, "best_epoch_", None), "fit_seconds": round(fit_s, 1), "by_n": {}}
     for n in N_OBS:
@@ -222,14 +223,15 @@ def run_variant(bd, name: str, spec: dict, rotation: int, n_gal: int) -> dict:
     return rec
 
 
-def finished(path: Path) -> set[tuple[str, int]]:
+def finished(path: Path) -> set[tuple[str, int, int]]:
+    """(variant, rotation, seed) of every record of ``path``."""
     if not path.exists():
         return set()
     done = set()
     for line in path.read_text().splitlines():
         if line.strip():
             r = json.loads(line)
-            done.add((r["variant"], int(r["rotation"])))
+            done.add((r["variant"], int(r["rotation"]), int(r.get("seed", r["rotation"]))))
     return done
 
 
@@ -300,6 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rotations", default="1")
     p.add_argument("--variants", default=",".join(_variants()))
+    p.add_argument("--seeds", default="0", help="seed indices k (model seed = rotation + 10 k; default 0)")
     p.add_argument("--n-gal", type=int, default=300)
     p.add_argument("--out", default=str(OUT))
     p.add_argument("--table", action="store_true", help="print the markdown tables of --out and stop")
@@ -312,18 +315,19 @@ def main(argv: list[str] | None = None) -> int:
     specs = _variants()
     bd = load_benchmark_data("goto3_xs", cache=str(ROOT / "runs" / "goto3_xs"))
     bd.name = "goto3_xs"
-    for rot in (int(r) for r in args.rotations.split(",")):
-        for name in args.variants.split(","):
-            if (name, rot) in finished(out):
-                continue
-            print(f"{time.strftime('%H:%M:%S')} {name} rotation {rot}", file=sys.stderr, flush=True)
-            rec = run_variant(bd, name, specs[name], rot, args.n_gal)
-            with out.open("a") as fh:
-                fh.write(json.dumps(rec) + "\n")
-            a = rec["by_n"]["all"]
-            print(f"{time.strftime('%H:%M:%S')} {name} r{rot}: val AUC {a['val']['hand_till_auc']:.3f} inner_xs AUC "
-                  f"{a['inner_xs']['hand_till_auc']:.3f} gal P(SN)>0.5 {a['gal_p_sn_gt_0.5']:.2f} "
-                  f"({rec['seconds']} s)", file=sys.stderr, flush=True)
+    jobs = [(k, rot, name) for k in (int(x) for x in args.seeds.split(","))
+            for rot in (int(r) for r in args.rotations.split(",")) for name in args.variants.split(",")]
+    for k, rot, name in jobs:
+        if (name, rot, rot + 10 * k) in finished(out):
+            continue
+        print(f"{time.strftime('%H:%M:%S')} {name} rotation {rot} seed {rot + 10 * k}", file=sys.stderr, flush=True)
+        rec = run_variant(bd, name, specs[name], rot, args.n_gal, k)
+        with out.open("a") as fh:
+            fh.write(json.dumps(rec) + "\n")
+        a = rec["by_n"]["all"]
+        print(f"{time.strftime('%H:%M:%S')} {name} r{rot}: val AUC {a['val']['hand_till_auc']:.3f} inner_xs AUC "
+              f"{a['inner_xs']['hand_till_auc']:.3f} gal P(SN)>0.5 {a['gal_p_sn_gt_0.5']:.2f} "
+              f"({rec['seconds']} s)", file=sys.stderr, flush=True)
     return 0
 
 

@@ -92,21 +92,9 @@ def _check_model_file(path: str | Path) -> Path:
     (or is the name of a shipped pretrained model, e.g. 'goto3')."""
     import zipfile
 
-    p = Path(path)
-    shipped = None
-    if not p.exists() and p.name == str(path) and not p.suffix:
-        # only a bare name (no folder, no suffix) can be a shipped model: a mistyped file name is
-        # answered without importing the model package (torch)
-        from skysift.model.shipped import pretrained_path
+    from skysift.model.shipped import model_file  # light: no torch
 
-        shipped = pretrained_path(str(path))
-    if shipped is not None:
-        p = shipped
-        if not p.exists():
-            raise InputError(f"the pretrained model is not installed ({p} is missing); remake it with: "
-                             f"python -m skysift.study.pretrain {path}", source=str(path))
-    if not p.exists():
-        raise InputError("model file not found", source=str(p))
+    p = model_file(path)
     if p.is_dir():
         raise InputError("is a directory, not a model file (give the file written by 'skysift train')", source=str(p))
     if not zipfile.is_zipfile(p):
@@ -368,12 +356,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    if args.model:
-        _check_model_file(args.model)
+    model = str(_check_model_file(args.model)) if args.model else None
     from skysift.stream.server import edge_options
     from skysift.stream.service import limits_from_args, security_from_args, serve
 
-    serve(args.model, db_url=args.db, host=args.host, port=args.port,
+    serve(model, db_url=args.db, host=args.host, port=args.port,
           security=security_from_args(args), limits=limits_from_args(args), **edge_options(args))
     return 0
 

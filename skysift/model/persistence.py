@@ -89,18 +89,9 @@ def save_classifier(clf: Any, path: str | Path) -> Path:
 def load_classifier(cls: type, path: str | Path) -> Any:
     """Read a classifier written by :meth:`save`, or a shipped pretrained model by name
     (``"goto3"``, see :mod:`skysift.model.shipped`)."""
-    from skysift.model.shipped import pretrained_path
+    from skysift.model.shipped import model_file
 
-    path = Path(path)
-    if not path.exists():
-        shipped = pretrained_path(str(path))
-        if shipped is not None and shipped.exists():
-            path = shipped
-        elif shipped is not None:
-            raise InputError(f"the pretrained model '{path}' is not installed ({shipped} is missing); "
-                             f"remake it with: python -m skysift.study.pretrain {path}")
-        else:
-            raise InputError("file not found", source=str(path))
+    path = model_file(path)
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - pickle, zip or format errors

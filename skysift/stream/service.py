@@ -168,7 +168,12 @@ class StreamService:
         from skysift.model.estimator import Classifier
         from skysift.stream.incremental import IncrementalClassifier
 
-        p = Path(path).expanduser()
+        from skysift.model.shipped import model_file
+
+        try:
+            p = model_file(path)
+        except SkysiftError as exc:
+            raise Rejected(400, str(exc)) from None
         if not p.is_file():
             raise Rejected(400, f"model file not found: {p}")
         try:
