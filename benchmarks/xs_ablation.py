@@ -112,6 +112,13 @@ def _variants() -> dict[str, dict]:
         "network_only+no_context": {"kw": {"boost": False, "forest": False, "use_context": False}},
         "network_only+no_gal_dist": {"kw": {"boost": False, "forest": False,
                                             "context": ContextConfig(galaxy_distance=False)}},
+        # the host prior (skysift.model.decisions.fit_host_offsets) fitted on val after the model: the
+        # nearest-galaxy distance may change the odds of two classes by at most the factor given
+        **{f"{base}+prior{odds}": {**spec, "prior": odds}
+           for base, spec in (("network_only+no_gal_dist", {"kw": {"boost": False, "forest": False,
+                                                                   "context": ContextConfig(galaxy_distance=False)}}),
+                              ("no_gal_dist", {"kw": {"context": ContextConfig(galaxy_distance=False)}}))
+           for odds in (2, 4, 10, 1000)},
     }
 
 
@@ -179,6 +186,9 @@ def scores(y: np.ndarray, proba: np.ndarray, classes: list[str], weights: np.nda
     return out
 
 
+_FITTED: dict = {}  # the last fitted model, by (spec without the prior, rotation, seed)
+
+
 def run_variant(bd, name: str, spec: dict, rotation: int, n_gal: int, seed_index: int = 0) -> dict:
     from skysift.classifier import Classifier
     from skysift.model.decisions import fit_class_weights
@@ -201,7 +211,13 @@ def run_variant(bd, name: str, spec: dict, rotation: int, n_gal: int, seed_index
     clf = Classifier(galaxy_catalog=bd.galaxy_catalog, seed=seed, progress=False,
                      **{**spec.get("kw", {}), "final_trees": "train"})
     t0 = time.perf_counter()
-    clf.fit(fit_train, fit_val)
+    key = (repr({k: v for k, v in spec.items() if k != "prior"}), rotation, seed)
+    if key in _FITTED:  # the prior variants share their base model
+        clf = _FITTED[key]
+    else:
+        clf.fit(fit_train, fit_val)
+        _FITTED.clear()
+        _FITTED[key] = clf
     fit_s = time.perf_counter() - t0
     classes = [str(c) for c in clf.classes_]
     idx = pd.Index(classes)
@@ -210,11 +226,30 @@ def run_variant(bd, name: str, spec: dict, rotation: int, n_gal: int, seed_index
     rec = {"variant": name, "rotation": rotation, "seed": seed, "held_inner": held, "n_train": len(fit_train.object_ids),
            "n_val": len(y_val), "n_inner": len(y_in), "n_gal": len(gal.object_ids),
            "best_epoch": getattr(clf, "best_epoch_", None), "fit_seconds": round(fit_s, 1), "by_n": {}}
+    prior = None
+    if spec.get("prior"):
+        from skysift.model.decisions import fit_host_offsets, host_bins
+
+        def bins_of(s):
+            o = s.objects
+            return host_bins(bd.galaxy_catalog.nearest_distance(o["ra"].to_numpy(float), o["dec"].to_numpy(float)))
+
+        b_val, b_in, b_gal = bins_of(fit_val), bins_of(inner_t), bins_of(gal_t)
+        lp = np.log(np.maximum(clf.predict_proba(fit_val), 1e-12))
+        offsets = fit_host_offsets(lp, b_val, y_val, float(spec["prior"]))
+        rec["host_offsets"] = offsets.round(3).tolist()
+
+        def prior(p, b):
+            z = np.log(np.maximum(p, 1e-12)) + offsets[b]
+            z = np.exp(z - z.max(axis=1, keepdims=True))
+            return z / z.sum(axis=1, keepdims=True)
     for n in N_OBS:
         key = "all" if n is None else str(n)
         pv = clf.predict_proba(fit_val, max_observations=n)
         pi = clf.predict_proba(inner_t, max_observations=n)
         pg = clf.predict_proba(gal_t, max_observations=n)
+        if prior is not None:
+            pv, pi, pg = prior(pv, b_val), prior(pi, b_in), prior(pg, b_gal)
         w = fit_class_weights(y_val, pv)
         rec["by_n"][key] = {"val": scores(y_val, pv, classes, w), "inner_xs": scores(y_in, pi, classes, w),
                             "gal_p_sn_gt_0.5": float(np.mean(pg[:, sn] > 0.5)),

@@ -59,6 +59,9 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--rnn-units", type=int, default=None, help="recurrent units (preset: 100)")
     g.add_argument("--dense-units", type=int, default=None, help="dense units (preset: 100)")
     g.add_argument("--no-context", action="store_true", help="the paper's no-context variant")
+    g.add_argument("--galaxy-distance", action=argparse.BooleanOptionalAction, default=None,
+                   help="use the distance to the nearest catalogued galaxy as an input (preset skysift: no, it "
+                        "does not transfer across surveys; paper: yes)")
     g.add_argument("--epochs", type=int, default=None, help="epochs (preset: 15 / 200)")
     g.add_argument("--batch-size", type=int, default=None, help="batch size (preset: 128)")
     g.add_argument("--lr", type=float, default=None, help="Adam learning rate (preset: 1e-3 cosine / 1e-4)")
@@ -121,18 +124,30 @@ def _check_output_dir(path: str | Path, what: str = "--out") -> Path:
     return p
 
 
+def _wants_galaxy_distance(args: argparse.Namespace) -> bool:
+    """Whether the model to train uses the nearest-galaxy distance: ``--galaxy-distance`` or its preset's
+    choice (no context at all: no)."""
+    if getattr(args, "no_context", False):
+        return False
+    if getattr(args, "galaxy_distance", None) is not None:
+        return bool(args.galaxy_distance)
+    from skysift.model.presets import PRESETS  # light: no torch
+
+    return bool(PRESETS[getattr(args, "preset", "paper")]["galaxy_distance"])  # the study: the paper's models
+
+
 def _classifier_from_args(args: argparse.Namespace, galaxy_catalog):
-    from skysift.features.context import ContextConfig
     from skysift.model.estimator import Classifier
 
+    wanted = _wants_galaxy_distance(args)
     return Classifier(
         rnn=args.rnn, loss=args.loss, gamma=args.gamma, rnn_units=args.rnn_units, dense_units=args.dense_units,
         use_context=not args.no_context, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         seed=args.seed, early_stopping_patience=args.early_stopping, device=args.device,
         preset=args.preset, max_length=args.max_length, num_threads=args.threads,
         log_epochs=not sys.stderr.isatty(),
-        context=ContextConfig(galaxy_distance=galaxy_catalog is not None),
-        galaxy_catalog=galaxy_catalog,
+        galaxy_distance=wanted and galaxy_catalog is not None,  # no catalogue: trained without (warned)
+        galaxy_catalog=galaxy_catalog if wanted else None,
     )
 
 
@@ -224,7 +239,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     out_path = _check_output_file(args.out)
     split_path = _check_output_file(args.split_out, "--split-out") if args.split_out else \
         Path(str(out_path) + ".split.json")
-    ds = _load(args, warn_no_context=True)
+    ds = _load(args, warn_no_context=_wants_galaxy_distance(args))
     from skysift.splits import split_lightcurves
 
     lcset = ds.lcset
@@ -316,7 +331,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_study(args: argparse.Namespace) -> int:
     _check_output_dir(args.out)
-    ds = _load(args, warn_no_context=True)
+    ds = _load(args, warn_no_context=_wants_galaxy_distance(args))
     from skysift.study.paper import run_study
 
     grid = None

@@ -122,6 +122,7 @@ def score_file(path: Path) -> list[dict]:
     """Result records (one per n) from one prediction file."""
     from sklearn.metrics import precision_recall_fscore_support, roc_auc_score
 
+    from skysift.evaluate.calibration import calibration_summary
     from skysift.evaluate.decision import (
         PLASTICC_WEIGHTS,
         fit_class_weights,
@@ -168,6 +169,8 @@ def score_file(path: Path) -> list[dict]:
             "decision_weights": {c: float(w[i]) for i, c in enumerate(classes)},
             "n_test": int(len(y_test)),
         }
+        cal = calibration_summary(classes[y_test], pt, list(classes), 15)  # reliability of the probabilities
+        r["ece_top"], r["ece_class"] = float(cal["ece_top"]), float(cal["ece_class"])
         if dataset in BOOTSTRAP:
             r.update(bootstrap_intervals(y_test, pt, pred, BOOTSTRAP[dataset], seed=seed))
         if dataset == "plasticc14":

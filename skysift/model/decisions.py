@@ -1,5 +1,5 @@
 """What a fitted model decides from its probabilities, fitted on validation objects: the temperature,
-per-class weights for macro F1 and per-class thresholds at a false-positive rate.
+the bounded host prior, per-class weights for macro F1 and per-class thresholds at a false-positive rate.
 
 :mod:`skysift.evaluate.decision` and :mod:`skysift.evaluate.calibration` re-export these (the model
 fits them at the end of ``fit``; evaluation reports them)."""
@@ -85,3 +85,45 @@ def fit_temperature_codes(z: np.ndarray, codes: np.ndarray, bounds: tuple[float,
     lo, hi = np.log(bounds[0]), np.log(bounds[1])
     res = minimize_scalar(nll, bounds=(lo, hi), method="bounded", options={"xatol": 1e-5})
     return float(np.exp(res.x))
+
+
+#: Upper edges (arcsec) of the nearest-galaxy distance bins of the host prior: [0, 1), [1, 3), [3, 10),
+#: [10, 60) and "no galaxy within 60 arcsec" (or no catalogue).
+HOST_BIN_EDGES_ARCSEC = (1.0, 3.0, 10.0, 60.0)
+
+
+def host_bins(distance_arcsec: np.ndarray) -> np.ndarray:
+    """Bin index (0..len(HOST_BIN_EDGES_ARCSEC)) of each nearest-galaxy distance (arcsec; NaN or beyond
+    the last edge: the last bin, "no galaxy")."""
+    d = np.asarray(distance_arcsec, float)
+    return np.where(np.isfinite(d), np.searchsorted(HOST_BIN_EDGES_ARCSEC, d, side="right"),
+                    len(HOST_BIN_EDGES_ARCSEC)).astype(np.int64)
+
+
+def fit_host_offsets(logp: np.ndarray, bins: np.ndarray, codes: np.ndarray, max_odds: float,
+                     n_bins: int = len(HOST_BIN_EDGES_ARCSEC) + 1) -> np.ndarray:
+    """The host prior: per distance bin and class, a log-probability offset (n_bins, K) minimising the
+    negative log-likelihood of ``softmax(logp + offsets[bins])`` on (``logp`` (n, K), class ``codes``),
+    each offset within +-ln(max_odds)/2, so that the galaxy context can change the odds between two
+    classes by at most a factor ``max_odds`` whatever the light curve says (L-BFGS-B, scipy)."""
+    from scipy.optimize import minimize
+
+    logp = np.asarray(logp, float)
+    codes = np.asarray(codes, np.int64)
+    bins = np.asarray(bins, np.int64)
+    n, k = logp.shape
+    onehot = np.zeros((n, k))
+    onehot[np.arange(n), codes] = 1.0
+
+    def nll(h: np.ndarray) -> tuple[float, np.ndarray]:
+        z = logp + h.reshape(n_bins, k)[bins]
+        z = z - z.max(axis=1, keepdims=True)
+        lse = np.log(np.exp(z).sum(axis=1))
+        p = np.exp(z - lse[:, None])
+        grad = np.zeros((n_bins, k))
+        np.add.at(grad, bins, p - onehot)
+        return float(np.mean(lse - z[np.arange(n), codes])), grad.ravel() / n
+
+    half = 0.5 * float(np.log(max_odds))
+    res = minimize(nll, np.zeros(n_bins * k), jac=True, method="L-BFGS-B", bounds=[(-half, half)] * (n_bins * k))
+    return res.x.reshape(n_bins, k)

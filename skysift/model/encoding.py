@@ -49,7 +49,7 @@ class EncodingMixin:
         seq = replace(seq, bands=list(seq.bands) if seq.bands is not None else None)
         if seq.bands is None and len(train.bands) > 1:
             seq.bands = list(train.bands)
-        ctx = self.context if self.context is not None else ContextConfig()
+        ctx = self.context if self.context is not None else ContextConfig(galaxy_distance=bool(hp["galaxy_distance"]))
         if isinstance(ctx, dict):
             ctx = ContextConfig(**ctx)
         ctx = replace(ctx)
@@ -60,7 +60,7 @@ class EncodingMixin:
                     raise InputError(
                         "the galaxy-distance context feature needs a galaxy catalogue: pass "
                         "galaxy_catalog='mangrove' (or 'gwgc', a file with ra/dec columns, or a GalaxyCatalog), "
-                        "or context=ContextConfig(galaxy_distance=False) to train without it, "
+                        "or galaxy_distance=False to train without it, "
                         "or use_context=False for no context at all"
                     )
                 catalog = self._resolve_catalog()

@@ -135,6 +135,10 @@ class Classifier(EncodingMixin):
         validation objects together, with the same settings (:meth:`grow_final_trees`); the
         validation objects then train the trees and can no longer score the model. ``"train"``:
         the trees keep the training objects only (for an ablation on validation objects).
+    galaxy_distance: whether the distance to the nearest catalogued galaxy is an input (when ``context``
+        is not given; a given ``context`` decides itself). The ``skysift`` preset leaves it out: it does
+        not transfer across surveys and made variable stars next to a galaxy supernovae (docs/results.md,
+        "goto3_xs: what transfers"); the ``paper`` preset keeps it.
 
     Attributes set by :meth:`fit` (and :meth:`load`): ``classes_``, ``model_``, ``history_``,
     ``best_epoch_``, ``best_val_auc_``, ``train_seconds_``, ``sequence_config_``,
@@ -177,6 +181,7 @@ class Classifier(EncodingMixin):
         band_stats: bool | None = None,
         blend: str | None = None,
         final_trees: str | None = None,
+        galaxy_distance: bool | None = None,
     ) -> None:
         self.rnn = rnn
         self.rnn_units = rnn_units
@@ -210,6 +215,7 @@ class Classifier(EncodingMixin):
         self.band_stats = band_stats
         self.blend = blend
         self.final_trees = final_trees
+        self.galaxy_distance = galaxy_distance
 
     # ------------------------------------------------------------------ sklearn protocol
     def get_params(self, deep: bool = False) -> dict[str, Any]:
@@ -351,25 +357,52 @@ class Classifier(EncodingMixin):
         return self
 
     def grow_final_trees(self, train: LightCurveSet, val: LightCurveSet) -> Classifier:
-        """Grow the kept tree parts again on the training and validation objects together, with the
-        blend weights, temperature and thresholds chosen on validation unchanged: what
-        ``final_trees="all"`` does at the end of :meth:`fit` (after this, ``final_trees`` is
-        ``"all"``). The validation objects then train the trees: scores on them are no longer a
-        validation."""
+        """Grow the kept tree parts again on the training and validation objects together, the blend
+        weights and rule chosen on validation unchanged and the decisions (temperature, thresholds,
+        class weights) fitted again on cross-fitted validation probabilities: what ``final_trees="all"``
+        does at the end of :meth:`fit` (after this, ``final_trees`` is ``"all"``)."""
         self._check_fitted()
-        self._regrow_trees([self.prepare_arrays(train, labels=True), self.prepare_arrays(val, labels=True)])
         self.final_trees = "all"
+        self._finish_fit(self.prepare_arrays(train, labels=True), self.prepare_arrays(val, labels=True))
         return self
 
     def _finish_fit(self, train: SequenceData, val: SequenceData) -> None:
-        """After the trees and blend weights: settle the blend rule, fit the decisions on ``val``,
-        then, with ``final_trees="all"``, grow the kept trees again on both sets."""
+        """After the trees and blend weights: settle the blend rule and fit the decisions on ``val``.
+        With ``final_trees="all"`` the kept trees are then grown again on both sets, and the decisions
+        are fitted on cross-fitted validation probabilities (:meth:`_out_of_fold_proba`), so that they
+        describe the trees that are kept, out of sample."""
         self._settle_blend_rule()
-        self._fit_decisions(val)
-        # the model's own validation AUC, out of sample (before any tree is grown on ``val`` too)
-        self.val_auc_ = multiclass_auc(val.y, self._proba(val))
-        if self.hyperparameters()["final_trees"] == "all":
+        regrow = self.hyperparameters()["final_trees"] == "all" and any(
+            part is not None for part in self.tree_parts().values())
+        self.temperature_ = 1.0
+        raw = self._out_of_fold_proba(train, val) if regrow else self._proba(val)
+        self._fit_decisions(val, raw)
+        # the model's own validation AUC, out of sample (cross-fitted when the trees are regrown)
+        self.val_auc_ = multiclass_auc(val.y, self._with_temperature(raw))
+        if regrow:
             self._regrow_trees([train, val])
+
+    def _out_of_fold_proba(self, train: SequenceData, val: SequenceData, folds: int = 2) -> np.ndarray:
+        """Validation probabilities (before the temperature) whose tree parts never saw the object:
+        ``val`` is cut into ``folds`` stratified folds and, for each, the kept parts are grown on the
+        training objects and the other folds (the settings of :meth:`grow_final_trees`, so nearly the
+        trees that are kept) and predict that fold. The fitted parts are restored afterwards."""
+        from sklearn.model_selection import StratifiedKFold
+
+        kept = self.tree_parts()
+        have = {name: part is not None for name, part in kept.items()}
+        out = np.zeros((len(val.lengths), len(self.classes_)))
+        n_splits = int(min(folds, np.bincount(val.y).min())) if len(val.y) else 0
+        if n_splits < 2:  # a class with one validation object: no fold split possible
+            return self._proba(val)
+        cv = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=int(self.seed))
+        try:
+            for fit_idx, pred_idx in cv.split(np.zeros(len(val.y)), val.y):
+                self._set_parts(grow_parts([train, _take(val, fit_idx)], have, int(self.seed)))
+                out[pred_idx] = self._proba(_take(val, pred_idx))
+        finally:
+            self._set_parts(kept)
+        return out
 
     def _regrow_trees(self, sets: list[SequenceData]) -> None:
         have = {name: part is not None for name, part in self.tree_parts().items()}
@@ -450,10 +483,7 @@ class Classifier(EncodingMixin):
             for k, t in trees:
                 parts[k] = t.predict_proba(x)
             p = pool_probabilities(w, parts, getattr(self, "blend_rule_", "arithmetic"))
-        t = float(getattr(self, "temperature_", 1.0))
-        if t != 1.0:
-            p = softmax(np.log(np.maximum(p, 1e-12)) / t)
-        return p
+        return self._with_temperature(p)
 
     def _observation_count(self, step_inputs: np.ndarray) -> np.ndarray:
         """Number of observations so far, from the (scaled) ``log_n`` statistic of each step."""
@@ -465,17 +495,21 @@ class Classifier(EncodingMixin):
     def _proba(self, data: SequenceData) -> np.ndarray:
         return self.finish(self._run(data), last_step(data.values, data.lengths), data.context)
 
-    def _fit_decisions(self, val: SequenceData) -> None:
+    def _fit_decisions(self, val: SequenceData, raw: np.ndarray) -> None:
         """Temperature (``calibrate``), per-class thresholds at ``target_fpr`` and macro-F1 class
-        weights, all from the validation objects (never the training ones)."""
-
+        weights, all from the validation objects (never the training ones): ``raw`` are their
+        probabilities before any temperature."""
         self.temperature_ = 1.0
-        p = self._proba(val)
         if self.calibrate:
-            self.temperature_ = fit_temperature_codes(np.log(np.maximum(p, 1e-12)), val.y)
-        p = self._proba(val)
+            self.temperature_ = fit_temperature_codes(np.log(np.maximum(raw, 1e-12)), val.y)
+        p = self._with_temperature(raw)
         self.fpr_thresholds_ = fpr_thresholds(val.y, p, float(self.target_fpr)).tolist()
         self.decision_weights_ = fit_class_weights(val.y, p).tolist()
+
+    def _with_temperature(self, p: np.ndarray) -> np.ndarray:
+        """Probabilities after the model's temperature ``temperature_`` (unchanged at 1)."""
+        t = float(getattr(self, "temperature_", 1.0))
+        return p if t == 1.0 else softmax(np.log(np.maximum(p, 1e-12)) / t)
 
     # ------------------------------------------------------------------ prediction
     def _device(self) -> torch.device:
@@ -577,6 +611,11 @@ class Classifier(EncodingMixin):
 def train_model(*args, **kwargs):
     """:func:`skysift.model.train.train` (indirection so that tests can watch it)."""
     return train(*args, **kwargs)
+
+
+def _take(data: SequenceData, idx: np.ndarray) -> SequenceData:
+    """The rows ``idx`` of model-ready arrays."""
+    return SequenceData(data.values[idx], data.lengths[idx], data.context[idx], None if data.y is None else data.y[idx])
 
 
 def _holdout(lcset: LightCurveSet, fraction: float, seed: int) -> tuple[LightCurveSet, LightCurveSet]:

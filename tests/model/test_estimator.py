@@ -159,7 +159,7 @@ def test_save_load_with_galaxy_catalogue(tmp_path):
     ra = np.r_[near["ra"].to_numpy() + 10 / 3600, rng.uniform(0, 360, 200)]
     dec = np.r_[near["dec"].to_numpy(), rng.uniform(-60, 60, 200)]
     catalog = GalaxyCatalog(ra % 360, dec, name="synthetic")
-    clf = tiny(epochs=1, context=None, galaxy_catalog=catalog, **NO_TREES).fit(train)
+    clf = tiny(epochs=1, context=None, galaxy_distance=True, galaxy_catalog=catalog, **NO_TREES).fit(train)
     assert clf.context_columns_ == ["gal_l", "gal_b", "galaxy_dist_arcsec"]
     raw = clf.context_frame(train)
     assert (raw["galaxy_dist_arcsec"] < 60).sum() >= 15
@@ -174,11 +174,16 @@ def test_save_load_with_galaxy_catalogue(tmp_path):
 
 def test_missing_catalogue_is_explained(data):
     train, val, _ = data
-    with pytest.raises(InputError, match=r"galaxy_catalog=.*ContextConfig\(galaxy_distance=False\)"):
-        Classifier(epochs=1, progress=False).fit(train, val)
+    with pytest.raises(InputError, match=r"galaxy_catalog=.*galaxy_distance=False"):
+        Classifier(epochs=1, progress=False, galaxy_distance=True).fit(train, val)
+    with pytest.raises(InputError, match=r"galaxy_catalog=.*galaxy_distance=False"):
+        Classifier(epochs=1, progress=False, preset="paper").fit(train, val)
     # without context no catalogue is needed
     clf = tiny(epochs=1, use_context=False, context=None, **NO_TREES).fit(train, val)
     assert clf.n_context_ == 0 and clf.context_vectors(val.objects).shape == (len(val), 0)
+    # nor for the default preset, which leaves the galaxy distance out (a catalogue given is not used)
+    clf = tiny(epochs=1, context=None, galaxy_catalog=None, **NO_TREES).fit(train, val)
+    assert clf.context_columns_ == ["gal_l", "gal_b"] and clf.catalog_ is None
 
 
 def test_load_errors(tmp_path, fitted):
@@ -288,6 +293,7 @@ def test_pool_probabilities_geometric_and_arithmetic():
         tiny(epochs=1, blend="median").fit(toy_set(6))
 
 
+@pytest.mark.slow
 def test_final_trees_are_grown_again_on_training_and_validation_objects(data, tmp_path):
     train, val, test = data
     on_train = tiny(epochs=2, final_trees="train").fit(train, val)
@@ -300,9 +306,28 @@ def test_final_trees_are_grown_again_on_training_and_validation_objects(data, tm
     assert regrown.hyperparameters()["final_trees"] == "all"
     np.testing.assert_allclose(regrown.predict_proba(test), on_all.predict_proba(test), rtol=1e-6, atol=1e-9)
     assert np.abs(np.log(before) - np.log(regrown.predict_proba(test))).max() > 1e-3  # other trees
-    # what validation chose is kept
+    # the blend validation chose is kept; the decisions are fitted again, out of fold, for the regrown trees
     np.testing.assert_array_equal(regrown.blend_table(), chosen[0])
-    assert (regrown.blend_rule_, regrown.temperature_, regrown.decision_weights_) == chosen[1:]
+    assert regrown.blend_rule_ == chosen[1]
+    assert (regrown.temperature_, regrown.decision_weights_) == (on_all.temperature_, on_all.decision_weights_)
+    assert regrown.val_auc_ == on_all.val_auc_
+    # out of sample: each validation fold is predicted by trees grown without it, then the kept trees on all
+    import skysift.model.estimator as est
+
+    grown = []
+
+    def spy(sets, wanted, seed):
+        grown.append([len(d.lengths) for d in sets])
+        return est_grow(sets, wanted, seed)
+
+    est_grow = est.grow_parts
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(est, "grow_parts", spy)
+        tiny(epochs=2, boost=False).fit(train, val)
+    n_tr, n_va = len(train), len(val)
+    folds = [g[1] for g in grown[1:-1]]
+    assert grown[0] == [n_tr] and grown[-1] == [n_tr, n_va]  # trees on train (blend), then the kept ones
+    assert len(folds) == 2 and sum(n_va - f for f in folds) == n_va and all(g[0] == n_tr for g in grown[1:-1])
     # files written before the option load as trees on the training objects
     path = on_all.save(tmp_path / "m.pt")
     blob = torch.load(path, weights_only=True)
