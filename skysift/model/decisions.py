@@ -1,4 +1,5 @@
-"""What a fitted model decides from its probabilities, fitted on validation objects: the temperature,
+"""What a fitted model decides from its probabilities, fitted on validation objects: the calibration
+(a temperature and per-class offsets for each range of the number of observations),
 the bounded host prior, per-class weights for macro F1 and per-class thresholds at a false-positive rate.
 
 :mod:`skysift.evaluate.decision` and :mod:`skysift.evaluate.calibration` re-export these (the model
@@ -85,6 +86,36 @@ def fit_temperature_codes(z: np.ndarray, codes: np.ndarray, bounds: tuple[float,
     lo, hi = np.log(bounds[0]), np.log(bounds[1])
     res = minimize_scalar(nll, bounds=(lo, hi), method="bounded", options={"xatol": 1e-5})
     return float(np.exp(res.x))
+
+
+def fit_calibration_codes(z: np.ndarray, codes: np.ndarray, bounds: tuple[float, float] = (0.05, 20.0)
+                          ) -> tuple[float, np.ndarray]:
+    """Temperature ``T`` and per-class offsets ``b`` (K,; ``b[0] = 0``) minimising the negative
+    log-likelihood of ``softmax(z / T + b)`` for log-probabilities ``z`` (n, K) and class codes (n,)
+    (bias-corrected temperature scaling; L-BFGS-B over ``ln T`` within ``bounds`` and ``b``, scipy).
+    The offsets move each class's base rate to the one of (z, codes): a network trained with class
+    weights predicts balanced classes, which a temperature alone cannot undo."""
+    from scipy.optimize import minimize
+
+    z = np.asarray(z, float)
+    codes = np.asarray(codes, np.int64)
+    n, k = z.shape
+    onehot = np.zeros((n, k))
+    onehot[np.arange(n), codes] = 1.0
+
+    def nll(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        t = np.exp(theta[0])
+        b = np.r_[0.0, theta[1:]]
+        u = z / t + b
+        u = u - u.max(axis=1, keepdims=True)
+        lse = np.log(np.exp(u).sum(axis=1))
+        g = np.exp(u - lse[:, None]) - onehot  # d nll / d u, per row
+        grad = np.r_[np.sum(g * (-z / t)) / n, g[:, 1:].sum(axis=0) / n]
+        return float(np.mean(lse - u[np.arange(n), codes])), grad
+
+    lo, hi = np.log(bounds[0]), np.log(bounds[1])
+    res = minimize(nll, np.zeros(k), jac=True, method="L-BFGS-B", bounds=[(lo, hi)] + [(-20.0, 20.0)] * (k - 1))
+    return float(np.exp(res.x[0])), np.r_[0.0, res.x[1:]]
 
 
 #: Upper edges (arcsec) of the nearest-galaxy distance bins of the host prior: [0, 1), [1, 3), [3, 10),

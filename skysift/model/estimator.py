@@ -52,7 +52,7 @@ from skysift.model.blend import (  # noqa: F401 - BLEND_BUCKETS, POOL_FLOOR, poo
     pool_probabilities,
     tree_inputs,
 )
-from skysift.model.decisions import fit_class_weights, fit_temperature_codes, fpr_thresholds, weighted_decision
+from skysift.model.decisions import fit_calibration_codes, fit_class_weights, fpr_thresholds, weighted_decision
 from skysift.model.encoding import EncodingMixin
 from skysift.model.losses import canonical_loss_name, class_weights, make_loss
 from skysift.model.network import LightCurveRNN
@@ -374,35 +374,51 @@ class Classifier(EncodingMixin):
         self._settle_blend_rule()
         regrow = self.hyperparameters()["final_trees"] == "all" and any(
             part is not None for part in self.tree_parts().values())
+        self.calibration_ = None  # fitted below on probabilities before any calibration
         self.temperature_ = 1.0
-        raw = self._out_of_fold_proba(train, val) if regrow else self._proba(val)
-        self._fit_decisions(val, raw)
+        views = self._validation_views(train, val, regrow)
+        self._fit_decisions(val, views)
+        raw = views[-1][1]
         # the model's own validation AUC, out of sample (cross-fitted when the trees are regrown)
-        self.val_auc_ = multiclass_auc(val.y, self._with_temperature(raw))
+        self.val_auc_ = multiclass_auc(val.y, self._calibrated(raw, None, val.lengths))
         if regrow:
             self._regrow_trees([train, val])
 
-    def _out_of_fold_proba(self, train: SequenceData, val: SequenceData, folds: int = 2) -> np.ndarray:
-        """Validation probabilities (before the temperature) whose tree parts never saw the object:
-        ``val`` is cut into ``folds`` stratified folds and, for each, the kept parts are grown on the
-        training objects and the other folds (the settings of :meth:`grow_final_trees`, so nearly the
-        trees that are kept) and predict that fold. The fitted parts are restored afterwards."""
+    def _validation_views(self, train: SequenceData, val: SequenceData, regrow: bool
+                          ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(observation counts, probabilities before calibration) of the validation objects after their
+        first n of :data:`VALIDATION_VIEWS` observations (the last view: all), cross-fitted when the
+        trees are grown again (:meth:`_out_of_fold_proba`)."""
+        lengths = [np.minimum(val.lengths, n) if n else val.lengths for n in VALIDATION_VIEWS]
+        if regrow:
+            return list(zip(lengths, self._out_of_fold_proba(train, val, lengths)))
+        return [(ln, self._proba(SequenceData(val.values, ln, val.context, val.y))) for ln in lengths]
+
+    def _out_of_fold_proba(self, train: SequenceData, val: SequenceData, views: list[np.ndarray],
+                           folds: int = 2) -> list[np.ndarray]:
+        """Validation probabilities (before calibration), one array per view (the objects' first
+        ``views[i]`` observations), whose tree parts never saw the object: ``val`` is cut into
+        ``folds`` stratified folds and, for each, the kept parts are grown on the training objects and
+        the other folds (the settings of :meth:`grow_final_trees`, so nearly the trees that are kept)
+        and predict that fold. The fitted parts are restored afterwards."""
         from sklearn.model_selection import StratifiedKFold
 
         kept = self.tree_parts()
         have = {name: part is not None for name, part in kept.items()}
-        out = np.zeros((len(val.lengths), len(self.classes_)))
         n_splits = int(min(folds, np.bincount(val.y).min())) if len(val.y) else 0
         if n_splits < 2:  # a class with one validation object: no fold split possible
-            return self._proba(val)
+            return [self._proba(SequenceData(val.values, ln, val.context, val.y)) for ln in views]
+        outs = [np.zeros((len(val.lengths), len(self.classes_))) for _ in views]
         cv = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=int(self.seed))
         try:
             for fit_idx, pred_idx in cv.split(np.zeros(len(val.y)), val.y):
                 self._set_parts(grow_parts([train, _take(val, fit_idx)], have, int(self.seed)))
-                out[pred_idx] = self._proba(_take(val, pred_idx))
+                for out, ln in zip(outs, views):
+                    out[pred_idx] = self._proba(SequenceData(val.values[pred_idx], ln[pred_idx],
+                                                             val.context[pred_idx], val.y[pred_idx]))
         finally:
             self._set_parts(kept)
-        return out
+        return outs
 
     def _regrow_trees(self, sets: list[SequenceData]) -> None:
         have = {name: part is not None for name, part in self.tree_parts().items()}
@@ -466,50 +482,118 @@ class Classifier(EncodingMixin):
         w = np.asarray(getattr(self, "blend_weights_", (1.0,) + (0.0,) * len(TREE_PARTS)), float)
         return np.tile(w, (len(BLEND_BUCKETS) + 1, 1)) if w.ndim == 1 else w
 
-    def finish(self, logits: np.ndarray, step_inputs: np.ndarray | None, context: np.ndarray) -> np.ndarray:
+    def finish(self, logits: np.ndarray, step_inputs: np.ndarray | None, context: np.ndarray,
+               lengths: np.ndarray | None = None) -> np.ndarray:
         """Probabilities from the network's logits, the last step's scaled inputs and the scaled
-        context: the blend with the trees (if any; weights by the number of observations, read from
-        the step's own statistics), then the temperature. The batch and the real-time
-        (incremental) paths both end here."""
+        context: the blend with the trees (if any; weights by the number of observations: the
+        sequences' ``lengths`` when given, else read from the step's own statistics), then the
+        calibration (:meth:`calibration_table`). The batch and the real-time (incremental) paths both
+        end here."""
         p = softmax(np.asarray(logits, np.float64))
         table = self.blend_table()
+        weighs = table.max(axis=0) > 0
         trees = [(part.column, getattr(self, part.name + "_", None)) for part in TREE_PARTS]
-        trees = [(k, t) for k, t in trees if t is not None and table[:, k].max() > 0]
+        trees = [(k, t) for k, t in trees if t is not None and weighs[k]]
         if trees:
             step_inputs = np.asarray(step_inputs, np.float32)
-            w = table[blend_bucket(self._observation_count(step_inputs))]
+            w = table[blend_bucket(self._observation_count(step_inputs, lengths))]
             x = np.concatenate([step_inputs, np.asarray(context, np.float32)], axis=1)
             parts: list[np.ndarray | None] = [p] + [None] * len(TREE_PARTS)
             for k, t in trees:
                 parts[k] = t.predict_proba(x)
             p = pool_probabilities(w, parts, getattr(self, "blend_rule_", "arithmetic"))
-        return self._with_temperature(p)
+        return self._calibrated(p, step_inputs, lengths)
 
-    def _observation_count(self, step_inputs: np.ndarray) -> np.ndarray:
-        """Number of observations so far, from the (scaled) ``log_n`` statistic of each step."""
+    def _observation_count(self, step_inputs: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
+        """Number of observations so far: the sequences' ``lengths`` where given and non-zero (the
+        same number: the statistics count the sequence's points), else read back from the (scaled)
+        ``log_n`` statistic of each step (an empty sequence's zero step included)."""
+        if lengths is not None and np.all(np.asarray(lengths) > 0):
+            return np.asarray(lengths, np.int64)
         j = int(self.n_features_) - int(self.sequence_config_.n_stats)
         sc = self.seq_scaler_
         log_n = step_inputs[:, j].astype(np.float64) * float(np.asarray(sc.std)[j]) + float(np.asarray(sc.mean)[j])
-        return np.rint(np.expm1(log_n)).astype(np.int64)
+        count = np.rint(np.expm1(log_n)).astype(np.int64)
+        return count if lengths is None else np.where(np.asarray(lengths) > 0, lengths, count)
 
     def _proba(self, data: SequenceData) -> np.ndarray:
-        return self.finish(self._run(data), last_step(data.values, data.lengths), data.context)
+        return self.finish(self._run(data), last_step(data.values, data.lengths), data.context, data.lengths)
 
-    def _fit_decisions(self, val: SequenceData, raw: np.ndarray) -> None:
-        """Temperature (``calibrate``), per-class thresholds at ``target_fpr`` and macro-F1 class
-        weights, all from the validation objects (never the training ones): ``raw`` are their
-        probabilities before any temperature."""
-        self.temperature_ = 1.0
+    def _fit_decisions(self, val: SequenceData, views: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        """The calibration (``calibrate``: :meth:`_fit_calibration`), then the per-class thresholds at
+        ``target_fpr`` and the macro-F1 class weights, all from the validation objects (never the
+        training ones); ``views`` as :meth:`_validation_views` makes them."""
         if self.calibrate:
-            self.temperature_ = fit_temperature_codes(np.log(np.maximum(raw, 1e-12)), val.y)
-        p = self._with_temperature(raw)
+            self._fit_calibration(val.y, views)
+        lengths, raw = views[-1]
+        p = self._calibrated(raw, None, lengths)
         self.fpr_thresholds_ = fpr_thresholds(val.y, p, float(self.target_fpr)).tolist()
         self.decision_weights_ = fit_class_weights(val.y, p).tolist()
 
-    def _with_temperature(self, p: np.ndarray) -> np.ndarray:
-        """Probabilities after the model's temperature ``temperature_`` (unchanged at 1)."""
+    def _fit_calibration(self, y: np.ndarray, views: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        """``calibration_``: for each range of the number of observations (:data:`BLEND_BUCKETS`; one
+        range for a model without the statistics, which cannot count them in the stream) a temperature
+        and per-class offsets (:func:`~skysift.model.decisions.fit_calibration_codes`), fitted on the
+        validation prefixes whose count falls in the range (each distinct prefix once). A range with
+        fewer than :data:`MIN_CALIBRATION_ROWS` prefixes, or missing a class, takes the fit of all of them."""
+        z, codes, counts, prev = [], [], [], 0
+        for (lengths, raw), n in zip(views, VALIDATION_VIEWS):
+            new = lengths > prev  # prefixes longer than the previous view's (each distinct prefix once)
+            z.append(np.log(np.maximum(raw[new], 1e-12)))
+            codes.append(y[new])
+            counts.append(lengths[new])
+            prev = n or prev
+        z, codes, counts = np.concatenate(z), np.concatenate(codes), np.concatenate(counts)
+        k = len(self.classes_)
+        t_all, b_all = fit_calibration_codes(z, codes)
+        rows = [np.r_[t_all, b_all]]
+        if self.sequence_config_.n_stats:
+            bucket = blend_bucket(np.maximum(counts, 1))
+            rows = []
+            for i in range(len(BLEND_BUCKETS) + 1):
+                m = bucket == i
+                if m.sum() >= MIN_CALIBRATION_ROWS and len(np.unique(codes[m])) == k:
+                    t, b = fit_calibration_codes(z[m], codes[m])
+                    rows.append(np.r_[t, b])
+                else:
+                    rows.append(np.r_[t_all, b_all])
+        self.calibration_ = np.asarray(rows, np.float64)
+        self.temperature_ = float(self.calibration_[-1, 0])
+
+    def calibration_table(self) -> np.ndarray | None:
+        """The calibration, (ranges, 1 + K): per range of the number of observations (one row: every
+        n) the temperature ``T`` and the per-class offsets ``b`` of ``softmax(log p / T + b)``; None:
+        none. Files written before it have a temperature alone (``temperature_``)."""
+        table = getattr(self, "calibration_", None)
+        if table is not None:
+            return np.asarray(table, np.float64)
         t = float(getattr(self, "temperature_", 1.0))
-        return p if t == 1.0 else softmax(np.log(np.maximum(p, 1e-12)) / t)
+        return None if t == 1.0 else np.r_[t, np.zeros(len(self.classes_))][None, :]
+
+    def uncalibrate(self, proba: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """The probabilities before the model's calibration, from calibrated ones and each object's number
+        of observations: ``softmax(T (log p - b))`` inverts ``softmax(log q / T + b)`` exactly (up to the
+        1e-12 floor put under ``q``)."""
+        table = self.calibration_table()
+        if table is None:
+            return np.asarray(proba, float)
+        rows = (np.broadcast_to(table[0], (len(proba), table.shape[1])) if len(table) == 1
+                else table[blend_bucket(np.maximum(np.asarray(lengths), 1))])
+        return softmax(rows[:, :1] * (np.log(np.clip(np.asarray(proba, float), 1e-300, None)) - rows[:, 1:]))
+
+    def _calibrated(self, p: np.ndarray, step_inputs: np.ndarray | None, lengths: np.ndarray | None = None
+                    ) -> np.ndarray:
+        """Probabilities after the model's calibration (:meth:`calibration_table`), the range of each
+        row taken from its ``lengths`` or, without them, from the step's own statistics."""
+        table = self.calibration_table()
+        if table is None:
+            return p
+        if len(table) == 1:
+            rows = np.broadcast_to(table[0], (len(p), table.shape[1]))
+        else:
+            counts = np.asarray(lengths) if lengths is not None else self._observation_count(step_inputs)
+            rows = table[blend_bucket(np.maximum(counts, 1))]
+        return softmax(np.log(np.maximum(p, 1e-12)) / rows[:, :1] + rows[:, 1:])
 
     # ------------------------------------------------------------------ prediction
     def _device(self) -> torch.device:
@@ -611,6 +695,12 @@ class Classifier(EncodingMixin):
 def train_model(*args, **kwargs):
     """:func:`skysift.model.train.train` (indirection so that tests can watch it)."""
     return train(*args, **kwargs)
+
+
+#: Numbers of first observations the validation objects are shown at to fit the calibration (None: all).
+VALIDATION_VIEWS = (1, 3, 6, 10, None)
+#: Fewest validation prefixes a range of the number of observations needs for its own calibration.
+MIN_CALIBRATION_ROWS = 50
 
 
 def _take(data: SequenceData, idx: np.ndarray) -> SequenceData:

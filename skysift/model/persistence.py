@@ -70,6 +70,9 @@ def save_classifier(clf: Any, path: str | Path) -> Path:
         "validation_ids": [str(i) for i in (getattr(clf, "validation_ids_", None) or [])],
         "galaxy_catalog": catalog,
         "temperature": float(getattr(clf, "temperature_", 1.0)),
+        # (ranges of n, 1 + K): temperature and per-class offsets; absent in files written before it
+        "calibration": (None if getattr(clf, "calibration_", None) is None
+                        else np.asarray(clf.calibration_, np.float64).tolist()),
         "fpr_thresholds": _plain(getattr(clf, "fpr_thresholds_", None)),
         "decision_weights": _plain(getattr(clf, "decision_weights_", None)),
         "blend_weights": clf.blend_table().tolist(),
@@ -145,6 +148,8 @@ def load_classifier(cls: type, path: str | Path) -> Any:
         clf.catalog_ = catalog
         n_classes = len(clf.classes_)
         clf.temperature_ = float(blob.get("temperature", 1.0))
+        cal = blob.get("calibration")
+        clf.calibration_ = None if cal is None else np.asarray(cal, np.float64)
         clf.fpr_thresholds_ = list(blob.get("fpr_thresholds") or [1.0] * n_classes)
         clf.decision_weights_ = list(blob.get("decision_weights") or [1.0] * n_classes)
         for part in TREE_PARTS:

@@ -18,6 +18,7 @@ NO_GALAXY = ContextConfig(galaxy_distance=False)
 #: For tests about the network, its inputs or its file: the boosted trees and forest cost ~90% of a tiny
 #: fit (the trees are tested by the fitted fixture and test_final_trees_*).
 NO_TREES = {"boost": False, "forest": False}
+TREES = {"boost": True, "forest": True}  # the tree parts (the preset leaves them out)
 
 
 def toy_set(n_per_class=40, seed=0, bands=None, extra_column=False, name="toy"):
@@ -296,11 +297,11 @@ def test_pool_probabilities_geometric_and_arithmetic():
 @pytest.mark.slow
 def test_final_trees_are_grown_again_on_training_and_validation_objects(data, tmp_path):
     train, val, test = data
-    on_train = tiny(epochs=2, final_trees="train").fit(train, val)
+    on_train = tiny(epochs=2, final_trees="train", **TREES).fit(train, val)
     assert on_train.forest_ is not None or on_train.boost_ is not None
     before = on_train.predict_proba(test)
     chosen = (on_train.blend_table().copy(), on_train.blend_rule_, on_train.temperature_, on_train.decision_weights_)
-    on_all = tiny(epochs=2).fit(train, val)  # the default: final trees on both sets
+    on_all = tiny(epochs=2, **TREES).fit(train, val)  # final trees on both sets (the preset's final_trees)
     assert on_all.hyperparameters()["final_trees"] == "all"
     regrown = on_train.grow_final_trees(train, val)
     assert regrown.hyperparameters()["final_trees"] == "all"
@@ -309,7 +310,8 @@ def test_final_trees_are_grown_again_on_training_and_validation_objects(data, tm
     # the blend validation chose is kept; the decisions are fitted again, out of fold, for the regrown trees
     np.testing.assert_array_equal(regrown.blend_table(), chosen[0])
     assert regrown.blend_rule_ == chosen[1]
-    assert (regrown.temperature_, regrown.decision_weights_) == (on_all.temperature_, on_all.decision_weights_)
+    np.testing.assert_array_equal(regrown.calibration_table(), on_all.calibration_table())
+    assert regrown.decision_weights_ == on_all.decision_weights_
     assert regrown.val_auc_ == on_all.val_auc_
     # out of sample: each validation fold is predicted by trees grown without it, then the kept trees on all
     import skysift.model.estimator as est
@@ -323,7 +325,7 @@ def test_final_trees_are_grown_again_on_training_and_validation_objects(data, tm
     est_grow = est.grow_parts
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(est, "grow_parts", spy)
-        tiny(epochs=2, boost=False).fit(train, val)
+        tiny(epochs=2, boost=False, forest=True).fit(train, val)
     n_tr, n_va = len(train), len(val)
     folds = [g[1] for g in grown[1:-1]]
     assert grown[0] == [n_tr] and grown[-1] == [n_tr, n_va]  # trees on train (blend), then the kept ones
@@ -338,3 +340,36 @@ def test_final_trees_are_grown_again_on_training_and_validation_objects(data, tm
     assert Classifier.load(path).hyperparameters()["final_trees"] == "all"
     with pytest.raises(InputError, match="final_trees"):
         tiny(epochs=1, final_trees="test").fit(toy_set(6))
+
+
+def test_calibration_per_range_of_observations_is_saved_and_matches_the_base_rates(data, tmp_path):
+    """The calibration (a temperature and per-class offsets for each range of n) is fitted on validation
+    prefixes: after it, the mean probability of each class on the validation objects' first observation
+    is their share of the classes (the offsets undo the class weights of training), and it is saved."""
+    from skysift.model.blend import BLEND_BUCKETS
+
+    train, val, _ = data
+    big = toy_set(120, seed=5, name="val")  # 120 bright, 12 rising, 12 faint: every range of n has 50+ prefixes
+    lab = big.labels.astype(str)
+    ids = big.object_ids.astype(str)
+    imbalanced = big.subset(np.r_[ids[lab == "bright"], ids[lab == "rising"][:12], ids[lab == "faint"][:12]])
+    clf = tiny(epochs=2, **NO_TREES).fit(train, imbalanced)
+    table = clf.calibration_table()
+    assert table.shape == (len(BLEND_BUCKETS) + 1, 1 + len(clf.classes_)) and np.all(table[:, 0] > 0)
+    assert np.all(table[:, 1] == 0)  # the first class is the reference
+    p1 = clf.predict_proba(imbalanced, max_observations=1)
+    share = pd.Series(imbalanced.labels.astype(str)).value_counts(normalize=True)
+    np.testing.assert_allclose(p1.mean(axis=0), [share.get(c, 0.0) for c in clf.classes_], atol=0.02)
+    loaded = Classifier.load(clf.save(tmp_path / "m.pt"))
+    np.testing.assert_array_equal(loaded.calibration_table(), table)
+    np.testing.assert_array_equal(loaded.predict_proba(val), clf.predict_proba(val))
+    # the calibration taken out again (what the report calls "uncalibrated") is exactly the raw output
+    data = clf.prepare_arrays(imbalanced, max_observations=2)
+    undone = clf.uncalibrate(clf.predict_proba_arrays(data), data.lengths)
+    saved = (clf.calibration_, clf.temperature_)
+    clf.calibration_, clf.temperature_ = None, 1.0
+    np.testing.assert_allclose(undone, clf.predict_proba_arrays(data), atol=1e-9)
+    clf.calibration_, clf.temperature_ = saved
+    # without calibration: nothing fitted, probabilities as the network (and trees) give them
+    raw = tiny(epochs=2, calibrate=False, **NO_TREES).fit(train, imbalanced)
+    assert raw.calibration_table() is None

@@ -3,7 +3,8 @@ what skysift gave before it (commit f1a57f7, when the network still had three ha
 within 1e-6, in batch, after the first observations, and in the stream.
 
 ``tests/data/goto3_demo_reference.npz`` was written by that commit: ``make_demo_survey(n_objects=400,
-seed=11)``, the shipped ``goto3`` model, ``predict_proba`` (all observations and the first 3) and
+seed=11)``, the ``goto3`` model shipped then (network, boosted trees and forest; kept as
+``tests/data/goto3_f1a57f7.pt``, the same Git blob as that commit's ``skysift/models/goto3.pt``), ``predict_proba`` (all observations and the first 3) and
 ``IncrementalClassifier.update`` over each object's first 5 detections in time order.
 """
 
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "goto3_demo_reference.npz"
+MODEL = Path(__file__).resolve().parents[1] / "data" / "goto3_f1a57f7.pt"
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +25,7 @@ def reference():
     ref = np.load(REFERENCE)
     lc = make_demo_survey(n_objects=400, seed=11)[0]
     assert list(lc.object_ids.astype(str)) == list(ref["ids"])
-    return ref, lc, Classifier.load("goto3")
+    return ref, lc, Classifier.load(MODEL)
 
 
 def test_batch_probabilities_are_unchanged(reference):
