@@ -112,6 +112,8 @@ def _variants() -> dict[str, dict]:
         "network_only+no_context": {"kw": {"boost": False, "forest": False, "use_context": False}},
         "network_only+no_gal_dist": {"kw": {"boost": False, "forest": False,
                                             "context": ContextConfig(galaxy_distance=False)}},
+        "network_only+no_gal_dist+offsets": {"kw": {"boost": False, "forest": False, "calibration": "offsets",
+                                                    "context": ContextConfig(galaxy_distance=False)}},
         # the host prior (skysift.model.decisions.fit_host_offsets) fitted on val after the model: the
         # nearest-galaxy distance may change the odds of two classes by at most the factor given
         **{f"{base}+prior{odds}": {**spec, "prior": odds}
@@ -179,6 +181,9 @@ def scores(y: np.ndarray, proba: np.ndarray, classes: list[str], weights: np.nda
     out = {"hand_till_auc": float(roc_auc_score(y, proba, multi_class="ovo", average="macro", labels=labels)),
            "macro_f1_argmax": float(f1_score(y, proba.argmax(1), labels=labels, average="macro", zero_division=0)),
            "auc_ovr": {c: float(roc_auc_score(y == i, proba[:, i])) for i, c in enumerate(classes)}}
+    from skysift.evaluate.calibration import expected_calibration_error
+
+    out["ece_top"] = float(expected_calibration_error(np.asarray(classes)[y], proba, classes, 15, "top"))
     if weights is not None:
         pred = weighted_decision(proba, weights)
         out["macro_f1"] = float(f1_score(y, pred, labels=labels, average="macro", zero_division=0))

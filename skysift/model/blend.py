@@ -37,7 +37,8 @@ def pool_probabilities(weights: np.ndarray, probs: list[np.ndarray | None], rule
     a part that is None or weighs 0 on every row is left out. ``"geometric"``: the weighted product
     of the parts' probabilities (floored at :data:`POOL_FLOOR`), normalised (a log-linear pool);
     ``"arithmetic"``: their weighted mean."""
-    used = [(weights[:, k : k + 1], pk) for k, pk in enumerate(probs) if pk is not None and weights[:, k].max() > 0]
+    weighs = weights.max(axis=0) > 0  # one reduction for every part
+    used = [(weights[:, k : k + 1], pk) for k, pk in enumerate(probs) if pk is not None and weighs[k]]
     if rule == "arithmetic":
         return sum(w * pk for w, pk in used)
     if rule != "geometric":

@@ -88,13 +88,14 @@ def fit_temperature_codes(z: np.ndarray, codes: np.ndarray, bounds: tuple[float,
     return float(np.exp(res.x))
 
 
-def fit_calibration_codes(z: np.ndarray, codes: np.ndarray, bounds: tuple[float, float] = (0.05, 20.0)
-                          ) -> tuple[float, np.ndarray]:
+def fit_calibration_codes(z: np.ndarray, codes: np.ndarray, bounds: tuple[float, float] = (0.05, 20.0),
+                          offsets: bool = True) -> tuple[float, np.ndarray]:
     """Temperature ``T`` and per-class offsets ``b`` (K,; ``b[0] = 0``) minimising the negative
     log-likelihood of ``softmax(z / T + b)`` for log-probabilities ``z`` (n, K) and class codes (n,)
     (bias-corrected temperature scaling; L-BFGS-B over ``ln T`` within ``bounds`` and ``b``, scipy).
     The offsets move each class's base rate to the one of (z, codes): a network trained with class
-    weights predicts balanced classes, which a temperature alone cannot undo."""
+    weights predicts balanced classes, which a temperature alone cannot undo. ``offsets=False``: the
+    temperature alone (``b = 0``)."""
     from scipy.optimize import minimize
 
     z = np.asarray(z, float)
@@ -114,7 +115,8 @@ def fit_calibration_codes(z: np.ndarray, codes: np.ndarray, bounds: tuple[float,
         return float(np.mean(lse - u[np.arange(n), codes])), grad
 
     lo, hi = np.log(bounds[0]), np.log(bounds[1])
-    res = minimize(nll, np.zeros(k), jac=True, method="L-BFGS-B", bounds=[(lo, hi)] + [(-20.0, 20.0)] * (k - 1))
+    free = (-20.0, 20.0) if offsets else (0.0, 0.0)
+    res = minimize(nll, np.zeros(k), jac=True, method="L-BFGS-B", bounds=[(lo, hi)] + [free] * (k - 1))
     return float(np.exp(res.x[0])), np.r_[0.0, res.x[1:]]
 
 

@@ -62,7 +62,7 @@ from skysift.model.persistence import (  # noqa: F401
     load_classifier,
     save_classifier,
 )
-from skysift.model.presets import FINAL_TREES, PARAM_NAMES, PRESET_KEYS, PRESETS  # noqa: F401 - re-exported
+from skysift.model.presets import CALIBRATIONS, FINAL_TREES, PARAM_NAMES, PRESET_KEYS, PRESETS  # noqa: F401 - re-exported
 from skysift.model.train import (
     SequenceData,
     TrainConfig,
@@ -139,6 +139,9 @@ class Classifier(EncodingMixin):
         is not given; a given ``context`` decides itself). The ``skysift`` preset leaves it out: it does
         not transfer across surveys and made variable stars next to a galaxy supernovae (docs/results.md,
         "goto3_xs: what transfers"); the ``paper`` preset keeps it.
+    calibration: with ``calibrate``, what is fitted on validation for each range of the number of
+        observations: ``"temperature"`` (a temperature) or ``"offsets"`` (a temperature and per-class
+        offsets, which also move the base rates; :meth:`_fit_calibration`).
 
     Attributes set by :meth:`fit` (and :meth:`load`): ``classes_``, ``model_``, ``history_``,
     ``best_epoch_``, ``best_val_auc_``, ``train_seconds_``, ``sequence_config_``,
@@ -182,6 +185,7 @@ class Classifier(EncodingMixin):
         blend: str | None = None,
         final_trees: str | None = None,
         galaxy_distance: bool | None = None,
+        calibration: str | None = None,
     ) -> None:
         self.rnn = rnn
         self.rnn_units = rnn_units
@@ -216,6 +220,7 @@ class Classifier(EncodingMixin):
         self.blend = blend
         self.final_trees = final_trees
         self.galaxy_distance = galaxy_distance
+        self.calibration = calibration
 
     # ------------------------------------------------------------------ sklearn protocol
     def get_params(self, deep: bool = False) -> dict[str, Any]:
@@ -272,6 +277,8 @@ class Classifier(EncodingMixin):
         loss_name = canonical_loss_name(hp["loss"])
         if hp["blend"] not in BLEND_CHOICES:
             raise InputError(f"blend must be one of {', '.join(BLEND_CHOICES)}, got {hp['blend']!r}")
+        if hp["calibration"] not in CALIBRATIONS:
+            raise InputError(f"calibration must be one of {', '.join(CALIBRATIONS)}, got {hp['calibration']!r}")
         if hp["final_trees"] not in FINAL_TREES:
             raise InputError(f"final_trees must be one of {', '.join(FINAL_TREES)}, got {hp['final_trees']!r}")
         self.blend_rule_ = str(hp["blend"])
@@ -545,7 +552,8 @@ class Classifier(EncodingMixin):
             prev = n or prev
         z, codes, counts = np.concatenate(z), np.concatenate(codes), np.concatenate(counts)
         k = len(self.classes_)
-        t_all, b_all = fit_calibration_codes(z, codes)
+        offsets = self.hyperparameters()["calibration"] == "offsets"
+        t_all, b_all = fit_calibration_codes(z, codes, offsets=offsets)
         rows = [np.r_[t_all, b_all]]
         if self.sequence_config_.n_stats:
             bucket = blend_bucket(np.maximum(counts, 1))
@@ -553,7 +561,7 @@ class Classifier(EncodingMixin):
             for i in range(len(BLEND_BUCKETS) + 1):
                 m = bucket == i
                 if m.sum() >= MIN_CALIBRATION_ROWS and len(np.unique(codes[m])) == k:
-                    t, b = fit_calibration_codes(z[m], codes[m])
+                    t, b = fit_calibration_codes(z[m], codes[m], offsets=offsets)
                     rows.append(np.r_[t, b])
                 else:
                     rows.append(np.r_[t_all, b_all])

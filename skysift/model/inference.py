@@ -8,10 +8,13 @@ cells (PyTorch's GRU, whose reset gate acts after the recurrent product, i.e. Ke
 
 * :meth:`FrozenNetwork.step` takes one observation of many objects through both recurrent layers
   (the stream's O(1) update, :mod:`skysift.model.online`);
-* :meth:`FrozenNetwork.summarise` runs whole padded sequences, layer by layer (each layer's input
-  projections of every step in one matrix product), with the same cell functions;
+* :meth:`FrozenNetwork.summarise` runs whole padded sequences with the same update, one time step
+  of both layers at a time, on only the objects still running at that step (longest first);
 * :meth:`FrozenNetwork.head` maps a recurrent summary, the context and the last step's statistics
   to logits.
+
+One observation of one or two objects (the stream) runs on numba twins of the same functions
+(:func:`compiled_twins`: compiled from their code, not written again); more rows run on NumPy.
 
 PyTorch's own modules are used for training only; :func:`FrozenNetwork.check` compares this path
 with the torch network's eval-mode forward pass.
@@ -19,7 +22,9 @@ with the torch network's eval-mode forward pass.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -29,6 +34,37 @@ from skysift.numeric import softmax  # noqa: F401 - the one softmax, used by the
 
 #: Objects per chunk of a batch run (small chunks keep the work arrays in the CPU caches).
 CHUNK = 512
+#: Threads over the chunks of a batch run (NumPy releases the GIL). 1 by default:
+#: a Dask worker already runs one task per core; more helps one process on an otherwise idle machine.
+THREADS = 1
+
+
+_BLAS_CONTROLLER: Any = None
+
+
+#: Below this many records a call's matrix products are too small for OpenBLAS to use threads (its
+#: threshold is m * n * k < 262,144: 8 rows of a 100-unit GRU layer), so
+#: the thread limit (~0.1 ms to set and lift) is skipped.
+_BLAS_LIMIT_MIN_ROWS = 8
+
+
+def one_blas_thread(n_rows: int | None = None):
+    """A context that keeps NumPy's BLAS on one thread (the network's matrix products are small:
+    waking other threads costs more than it gains, badly so on a busy machine); nothing to do for
+    fewer than :data:`_BLAS_LIMIT_MIN_ROWS` rows."""
+    global _BLAS_CONTROLLER
+    if n_rows is not None and n_rows < _BLAS_LIMIT_MIN_ROWS:
+        return contextlib.nullcontext()
+    if _BLAS_CONTROLLER is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            _BLAS_CONTROLLER = ThreadpoolController()
+        except Exception:  # noqa: BLE001 - threadpoolctl missing or failing: no limit
+            _BLAS_CONTROLLER = False
+    if _BLAS_CONTROLLER is False:
+        return contextlib.nullcontext()
+    return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
 
 
 def inference_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
@@ -59,17 +95,22 @@ def _f32(t: Any) -> np.ndarray:
     return np.ascontiguousarray(t.detach().cpu().numpy(), dtype=np.float32)
 
 
+# float32 constants: the same numbers for NumPy and for numba (which would widen to float64 with
+# Python floats)
+_HALF, _ONE, _ZERO = np.float32(0.5), np.float32(1.0), np.float32(0.0)
+
+
 def sigmoid(x: np.ndarray) -> np.ndarray:
     """Logistic function, as ``0.5 (1 + tanh(x / 2))`` (no overflow for large |x|)."""
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
+    return _HALF * (_ONE + np.tanh(_HALF * x))
 
 
 def _sigmoid_(x: np.ndarray) -> np.ndarray:
     """:func:`sigmoid` in place (the same operations, no temporaries)."""
-    x *= 0.5
-    np.tanh(x, out=x)
-    x += 1.0
-    x *= 0.5
+    x *= _HALF
+    np.tanh(x, x)  # (the output array positional: numba compiles this function too)
+    x += _ONE
+    x *= _HALF
     return x
 
 
@@ -84,7 +125,7 @@ def gru_cell(gi: np.ndarray, h: np.ndarray, whh: np.ndarray, bhh: np.ndarray) ->
     _sigmoid_(rz)
     n = rz[:, :u] * gh[:, 2 * u :]
     n += gi[:, 2 * u :]
-    np.tanh(n, out=n)
+    np.tanh(n, n)
     out = h - n  # h' = n + z (h - n), in place
     out *= rz[:, u:]
     out += n
@@ -98,9 +139,91 @@ def lstm_cell(gi: np.ndarray, h: np.ndarray, c: np.ndarray, whh: np.ndarray,
     u = h.shape[1]
     g = gi + h @ whh
     g += bhh
-    ifo = sigmoid(g[:, np.r_[0 : 2 * u, 3 * u : 4 * u]])
-    c2 = ifo[:, u : 2 * u] * c + ifo[:, :u] * np.tanh(g[:, 2 * u : 3 * u])
-    return ifo[:, 2 * u :] * np.tanh(c2), c2
+    c2 = sigmoid(g[:, u : 2 * u]) * c + sigmoid(g[:, :u]) * np.tanh(g[:, 2 * u : 3 * u])
+    return sigmoid(g[:, 3 * u :]) * np.tanh(c2), c2
+
+
+def gru_layer(x: np.ndarray, wih: np.ndarray, bih: np.ndarray, whh: np.ndarray, bhh: np.ndarray,
+              h: np.ndarray) -> np.ndarray:
+    """One step of a GRU layer: the input projections of ``x`` (n, I), then :func:`gru_cell`."""
+    gi = x @ wih
+    gi += bih
+    return gru_cell(gi, h, whh, bhh)
+
+
+def lstm_layer(x: np.ndarray, wih: np.ndarray, bih: np.ndarray, whh: np.ndarray, bhh: np.ndarray,
+               h: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One step of an LSTM layer: the input projections of ``x`` (n, I), then :func:`lstm_cell`."""
+    gi = x @ wih
+    gi += bih
+    return lstm_cell(gi, h, c, whh, bhh)
+
+
+def dense_head(r: np.ndarray, ctx: np.ndarray, xs: np.ndarray, w1r: np.ndarray, w1c: np.ndarray,
+               w1s: np.ndarray, b1: np.ndarray, s3: np.ndarray, t3: np.ndarray, w2: np.ndarray,
+               b2: np.ndarray, wo: np.ndarray, bo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The dense head: (logits (n, K), last hidden layer (n, D)) from the recurrent summary ``r``
+    (n, U), the context ``ctx`` (n, C) and the statistics ``xs`` (n, S) (C, S may be 0): a dense
+    layer on all three, its batch norm (scale ``s3``, shift ``t3``) and a ReLU, a dense layer and a
+    ReLU, the output layer."""
+    z = r @ w1r
+    if w1c.shape[0]:
+        z += ctx @ w1c
+    if w1s.shape[0]:
+        z += xs @ w1s
+    z += b1
+    z *= s3
+    z += t3
+    z = np.maximum(z, _ZERO)
+    d = z @ w2
+    d += b2
+    d = np.maximum(d, _ZERO)
+    return d @ wo + bo, d
+
+
+#: At most this many rows go through the numba-compiled twins of the functions above (one
+#: observation in the stream, the last steps of a batch's longest light curves); more rows go
+#: through NumPy, whose vectorised tanh is faster per element.
+SMALL_ROWS = 2
+_TWINS: list = []
+
+
+def _twin(fn: Any, **callees: Any) -> Any:
+    """``fn`` compiled by numba from its own code (the same equations, not a copy), the functions it
+    calls replaced by their compiled twins."""
+    import types
+
+    import numba
+
+    glob = dict(fn.__globals__, **callees)
+    return numba.njit(nogil=True, cache=True)(types.FunctionType(fn.__code__, glob, fn.__name__))
+
+
+def compiled_twins() -> dict[str, Any] | None:
+    """The numba twins of :func:`gru_layer`, :func:`lstm_layer` and :func:`dense_head` (compiled on
+    first call, cached on disk), or None without numba."""
+    if not _TWINS:
+        try:
+            import numba  # noqa: F401
+        except ImportError:  # an optional speed-up for a few rows: NumPy gives the same numbers
+            _TWINS.append(None)
+            return None
+        sig, sig_ = _twin(sigmoid), _twin(_sigmoid_)
+        gru, lstm = _twin(gru_cell, _sigmoid_=sig_), _twin(lstm_cell, sigmoid=sig)
+        _TWINS.append({"gru_layer": _twin(gru_layer, gru_cell=gru), "lstm_layer": _twin(lstm_layer, lstm_cell=lstm),
+                       "dense_head": _twin(dense_head)})
+    return _TWINS[0]
+
+
+_NUMPY = {"gru_layer": gru_layer, "lstm_layer": lstm_layer, "dense_head": dense_head}
+
+
+def _functions(n_rows: int, twins: bool = True) -> dict[str, Any]:
+    """The layer and head functions for ``n_rows`` rows: the numba twins for a few rows (with
+    ``twins``, when numba is installed), NumPy otherwise."""
+    if twins and n_rows <= SMALL_ROWS:
+        return compiled_twins() or _NUMPY
+    return _NUMPY
 
 
 class FrozenNetwork:
@@ -136,6 +259,10 @@ class FrozenNetwork:
         self.b1 = _f32(net.dense1.bias)
         self.w2, self.b2 = _f32(net.dense2.weight).T.copy(), _f32(net.dense2.bias)
         self.wo, self.bo = _f32(net.out.weight).T.copy(), _f32(net.out.bias)
+        d1 = len(self.b1)
+        self._head_weights = (self.w1r, self.w1c if self.use_context else np.zeros((0, d1), np.float32),
+                              self.w1s if self.n_stats else np.zeros((0, d1), np.float32), self.b1,
+                              self.bn3[0], self.bn3[1], self.w2, self.b2, self.wo, self.bo)
 
     # ------------------------------------------------------------------ one observation
     @property
@@ -147,73 +274,69 @@ class FrozenNetwork:
         """The recurrent state of ``n`` objects before any observation."""
         return [np.zeros((n, self.units), np.float32) for _ in range(self.n_leaves)]
 
-    def _layer_step(self, p: tuple, x: np.ndarray, leaves: Sequence[np.ndarray]) -> list[np.ndarray]:
-        wih, bih, whh, bhh = p
-        gi = x @ wih
-        gi += bih
+    def _layer_step(self, p: tuple, x: np.ndarray, leaves: Sequence[np.ndarray], twins: bool) -> list[np.ndarray]:
+        """One step of the recurrent layer with weights ``p`` (W_ih, b_ih, W_hh, b_hh)."""
+        fns = _functions(len(x), twins)
         if self.lstm:
-            return list(lstm_cell(gi, leaves[0], leaves[1], whh, bhh))
-        return [gru_cell(gi, leaves[0], whh, bhh)]
+            return list(fns["lstm_layer"](x, *p, leaves[0], leaves[1]))
+        return [fns["gru_layer"](x, *p, leaves[0])]
+
+    def _advance(self, x: np.ndarray, leaves: Sequence[np.ndarray], twins: bool = True) -> list[np.ndarray]:
+        """The new state after one observation ``x`` (n, F) of ``n`` objects in state ``leaves``:
+        both recurrent layers, the first one's batch norm between them (``twins``: a few rows may
+        run on the compiled twins)."""
+        k = self.n_leaves // 2
+        s1 = self._layer_step(self.r1, x, leaves[:k], twins)
+        o1 = s1[0] * self.bn1[0]
+        o1 += self.bn1[1]
+        return s1 + self._layer_step(self.r2, o1, leaves[k:], twins)
 
     def step(self, x: np.ndarray, leaves: Sequence[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
         """One observation ``x`` (n, F) float32 of ``n`` objects with state ``leaves`` -> (the
         recurrent summary after its batch norm (n, U), the new state)."""
-        k = self.n_leaves // 2
-        s1 = self._layer_step(self.r1, x, leaves[:k])
-        o1 = s1[0] * self.bn1[0] + self.bn1[1]
-        s2 = self._layer_step(self.r2, o1, leaves[k:])
-        return s2[0] * self.bn2[0] + self.bn2[1], s1 + s2
+        new = self._advance(x, leaves)
+        return new[self.n_leaves // 2] * self.bn2[0] + self.bn2[1], new
 
     # ------------------------------------------------------------------ whole sequences
-    def _layer(self, p: tuple, x: np.ndarray) -> np.ndarray:
-        """Outputs (T, n, U) of one recurrent layer on time-major ``x`` (T, n, I) from a zero state."""
-        wih, bih, whh, bhh = p
-        t_max, n, n_in = x.shape
-        gi = (x.reshape(t_max * n, n_in) @ wih).reshape(t_max, n, -1)
-        gi += bih
-        out = np.empty((t_max, n, self.units), np.float32)
-        h = np.zeros((n, self.units), np.float32)
-        c = np.zeros((n, self.units), np.float32)
-        for t in range(t_max):
-            if self.lstm:
-                h, c = lstm_cell(gi[t], h, c, whh, bhh)
-            else:
-                h = gru_cell(gi[t], h, whh, bhh)
-            out[t] = h
-        return out
-
     def summarise(self, values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """The recurrent summary after its batch norm (n, U) of padded sequences ``values``
         (n, T, F) with ``lengths`` real steps: the second layer's output at each object's last real
-        step (an empty sequence gets the summary of the zero state)."""
+        step (an empty sequence gets the summary of the zero state).
+
+        Both layers advance together, one time step at a time (:meth:`step`'s update); the
+        objects are taken longest first, so that the ones still running at step t are the first
+        rows and every step works on those rows only (no step past an object's end): each row's
+        state is then its state after its own last real step."""
         lengths = np.asarray(lengths, np.int64)
         n = len(lengths)
-        t_max = int(lengths.max()) if n else 0
-        last = np.zeros((n, self.units), np.float32)
+        order = np.argsort(-lengths, kind="stable")
+        ln = lengths[order]
+        t_max = int(ln[0]) if n else 0
+        leaves = self.zero_state(n)
         if t_max > 0:
-            x = np.ascontiguousarray(np.asarray(values, np.float32)[:, :t_max].transpose(1, 0, 2))
-            o1 = self._layer(self.r1, x)
-            o1 *= self.bn1[0]
-            o1 += self.bn1[1]
-            o2 = self._layer(self.r2, o1)
-            real = lengths > 0
-            last[real] = o2[lengths[real] - 1, np.flatnonzero(real)]
+            x = np.ascontiguousarray(np.asarray(values, np.float32)[order, :t_max].transpose(1, 0, 2))
+            running = np.searchsorted(-ln, -np.arange(t_max), side="left")  # rows with length > t
+            for t in range(t_max):
+                m = int(running[t])
+                # NumPy only: a batch needs no compiler (the few-row twins serve the stream)
+                for a, b in zip(leaves, self._advance(x[t, :m], [a[:m] for a in leaves], twins=False)):
+                    a[:m] = b
+        last = np.empty((n, self.units), np.float32)
+        last[order] = leaves[self.n_leaves // 2]
         return last * self.bn2[0] + self.bn2[1]
 
     def head(self, r: np.ndarray, ctx: np.ndarray | None, x_last: np.ndarray | None = None,
-             dense: bool = False):
+             dense: bool = False, twins: bool = True):
         """Logits (n, K) from the recurrent summary ``r``, the scaled context ``ctx`` (n, C) and,
-        for a head that reads the light-curve statistics, the last step's inputs ``x_last`` (n, F).
-        With ``dense=True`` also the last hidden dense layer's output (n, D)."""
-        z = r @ self.w1r
-        if self.use_context:
-            z += np.asarray(ctx, np.float32) @ self.w1c
-        if self.n_stats:
-            z += np.asarray(x_last, np.float32)[:, -self.n_stats :] @ self.w1s
-        z += self.b1
-        z = np.maximum(z * self.bn3[0] + self.bn3[1], 0.0)
-        d = np.maximum(z @ self.w2 + self.b2, 0.0)
-        logits = d @ self.wo + self.bo
+        for a head that reads the light-curve statistics, the last step's inputs ``x_last`` (n, F)
+        (:func:`dense_head`). With ``dense=True`` also the last hidden dense layer's output (n, D).
+        ``twins``: a few rows may run on the compiled twin."""
+        n = len(r)
+        none = np.zeros((n, 0), np.float32)
+        c = np.ascontiguousarray(ctx, np.float32) if self.use_context else none
+        xs = np.ascontiguousarray(np.asarray(x_last, np.float32)[:, -self.n_stats :]) if self.n_stats else none
+        r = np.ascontiguousarray(r, np.float32)
+        logits, d = _functions(n, twins)["dense_head"](r, c, xs, *self._head_weights)
         return (logits, d) if dense else logits
 
     def logits(self, values: np.ndarray, lengths: np.ndarray, ctx: np.ndarray | None,
@@ -227,7 +350,8 @@ class FrozenNetwork:
         out = np.empty((n, self.n_classes), np.float32)
         emb = {"rnn": np.empty((n, self.units), np.float32),
                "dense": np.empty((n, self.w2.shape[1]), np.float32)} if embeddings else None
-        for idx in (inference_batches(lengths, CHUNK) if batches is None else batches):
+
+        def run(idx: np.ndarray) -> None:
             ln = lengths[idx]
             t = max(1, int(ln.max()))
             x = np.asarray(values[idx, :t], np.float32)
@@ -236,11 +360,21 @@ class FrozenNetwork:
             if xl is not None:
                 xl[ln <= 0] = 0.0
             c = None if ctx is None or not self.use_context else np.asarray(ctx, np.float32)[idx]
-            lg, d = self.head(r, c, xl, dense=True)
+            lg, d = self.head(r, c, xl, dense=True, twins=False)
             out[idx] = lg
             if emb is not None:
                 emb["rnn"][idx] = r
                 emb["dense"][idx] = d
+
+        chunks = inference_batches(lengths, CHUNK) if batches is None else list(batches)
+        threads = min(len(chunks), max(1, int(THREADS)))
+        with one_blas_thread(n):
+            if threads <= 1:
+                for idx in chunks:
+                    run(idx)
+            else:  # NumPy releases the GIL: the chunks run at once
+                with ThreadPoolExecutor(threads) as pool:
+                    list(pool.map(run, chunks))
         return (out, emb) if embeddings else out
 
     # ------------------------------------------------------------------ agreement with torch

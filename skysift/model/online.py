@@ -76,8 +76,10 @@ class IncrementalClassifier:
         self._warm_up()
 
     def _warm_up(self) -> None:
-        """Run the statistics' update and the classifier's last step once, so that the first
-        detection does not pay for compiling (or loading) their kernels."""
+        """Run the statistics' update, one network step and the classifier's last step once, so that
+        the first detection does not pay for compiling (or loading) their kernels."""
+        out, _ = self._fast.step(np.zeros((1, self._m.n_features), np.float32), self._fast.zero_state(1))
+        self._fast.head(out, np.zeros((1, self._n_context), np.float32), np.zeros((1, self._m.n_features), np.float32))
         if self._m.n_stats:
             one = np.ones(1)
             update_stats(np.zeros((1, state_size(self._m.n_stat_bands))), one, one, one, np.zeros(1, np.int64))

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
+
+from skysift.model.inference import one_blas_thread  # noqa: F401 - re-exported (the stream's batched steps)
 
 STATE_VERSION = 1
 
@@ -125,31 +125,3 @@ class StatePool:
         if isinstance(rows, (int, np.integer)):
             return self.context[rows : rows + 1]
         return self.context[rows]
-
-
-_BLAS_CONTROLLER: Any = None
-
-
-#: Below this many records a call's matrix products are too small for OpenBLAS to use threads (its
-#: threshold is m * n * k < 262,144: 8 rows of a 100-unit GRU layer), so
-#: the thread limit (~0.1 ms to set and lift) is skipped.
-_BLAS_LIMIT_MIN_ROWS = 8
-
-
-def one_blas_thread(n_rows: int | None = None):
-    """A context that keeps NumPy's BLAS on one thread (batched steps are small matrix products:
-    waking other threads costs more than it gains, badly so on a busy machine); nothing to do for
-    fewer than :data:`_BLAS_LIMIT_MIN_ROWS` rows."""
-    global _BLAS_CONTROLLER
-    if n_rows is not None and n_rows < _BLAS_LIMIT_MIN_ROWS:
-        return contextlib.nullcontext()
-    if _BLAS_CONTROLLER is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-
-            _BLAS_CONTROLLER = ThreadpoolController()
-        except Exception:  # noqa: BLE001 - threadpoolctl missing or failing: no limit
-            _BLAS_CONTROLLER = False
-    if _BLAS_CONTROLLER is False:
-        return contextlib.nullcontext()
-    return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")

@@ -117,6 +117,7 @@ def load_classifier(cls: type, path: str | Path) -> Any:
         params.setdefault("final_trees", "train")  # files written before it: trees on training objects
         # files written before it: the galaxy distance was an input unless a context config said otherwise
         params.setdefault("galaxy_distance", True)
+        params.setdefault("calibration", "temperature")  # files written before it: one temperature
         if params.get("sequence") is not None:
             params["sequence"] = SequenceConfig(**params["sequence"])
         if params.get("context") is not None:

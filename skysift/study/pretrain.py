@@ -123,16 +123,16 @@ Load with `Classifier.load("{name}")` or `skysift predict --model {name} --data 
 Remake with `python -m skysift.study.pretrain {name}`.
 
 * **Trained**: {_dt.date.today().isoformat()}, preset `{clf.preset}`, best epoch {clf.best_epoch_} of
-  {hp['epochs']} (validation Hand & Till AUC {clf.best_val_auc_:.3f}), temperature {clf.temperature_:.3f}.
+  {hp['epochs']} (validation Hand & Till AUC of the network {clf.best_val_auc_:.3f}; of the whole model, out of sample,
+  {getattr(clf, 'val_auc_', float('nan')):.3f}).
 * **Data**: `{name}` ({len(lcset)} objects: {counts(lcset)}; GOTO-like single band `L`, built from real
   CRTS/SSS, CSS, ZTF BTS, MANTRA, SDSS Stripe 82 and MACHO light curves, see docs/datasets.md), split seed 0:
   train {len(train)} ({counts(train)}), validation {len(val)}, test {len(test)} ({counts(test)}).
 * **Inputs**: time since first observation (days), magnitude, error (mag) of the first {hp['max_length']}
   observations, light-curve statistics updated at each observation{_context_text(clf)}.
-* **Parts**: the recurrent network{', boosted trees' if clf.boost_ is not None else ''}{', a balanced forest' if clf.forest_ is not None else ''},
-  blended by their {'weighted product (log-linear pool)' if clf.blend_rule_ == 'geometric' else 'weighted mean'}
-  with weights (network, boosted trees, forest) chosen on validation per range of n (1, 2-3, 4-6, 7-10,
-  more): {json.dumps(np.round(clf.blend_table(), 2).tolist())}{trees_on}.
+* **Parts**: {_parts_text(clf, trees_on)}
+* **Calibration** (fitted on validation prefixes, per range of n 1, 2-3, 4-6, 7-10, more; columns: temperature,
+  then the offset of each class {', '.join(clf.classes_)}): {json.dumps(np.round(clf.calibration_table(), 3).tolist()) if clf.calibration_table() is not None else 'none'}.
 * **Hyperparameters**: {json.dumps(hp)}.
 * **Decisions**: `predict(decision="weighted")` uses class weights fitted on validation for the best macro F1
   ({', '.join(f'{c} {w:.2f}' for c, w in zip(clf.classes_, clf.decision_weights_))});
@@ -156,9 +156,25 @@ Remake with `python -m skysift.study.pretrain {name}`.
 * The AGN class is mostly SDSS Stripe 82 quasars seen at r; the SN class mostly ZTF BTS supernovae (R), the
   VS class CRTS/CSS periodic variables: irregular variables and the Galactic plane (|b| < 10 deg) are
   barely represented.
-* Sky positions of goto3's SN and AGN were re-drawn (docs/datasets.md), so the model learnt |b| and the host
-  distance, not survey footprints.
+* Sky positions of goto3's SN and AGN were re-drawn (docs/datasets.md), so the model learnt |b|, not survey
+  footprints. The nearest-galaxy distance is not an input (it outvoted the light curve: a variable star next
+  to a galaxy became a supernova); a host galaxy therefore does not help at the first detection.
+* Across surveys (table above; docs/results.md) the AGN are hardly told apart (one-vs-rest AUC 0.4-0.6 on
+  goto3_xs): a quasar from a survey the model has not seen is mostly called a variable star.
 """
+
+
+def _parts_text(clf, trees_on: str) -> str:
+    """The model's parts and their blend, in words."""
+    if clf.boost_ is None and clf.forest_ is None:
+        return ("the recurrent network alone (the tree parts transfer worst across surveys: docs/results.md, "
+                "\"goto3_xs: what transfers\").")
+    rule = "weighted product (log-linear pool)" if clf.blend_rule_ == "geometric" else "weighted mean"
+    parts = "".join([", boosted trees" if clf.boost_ is not None else "",
+                     ", a balanced forest" if clf.forest_ is not None else ""])
+    return (f"the recurrent network{parts}, blended by their {rule} with weights (network, boosted trees, "
+            f"forest) chosen on validation per range of n (1, 2-3, 4-6, 7-10, more): "
+            f"{json.dumps(np.round(clf.blend_table(), 2).tolist())}{trees_on}.")
 
 
 def _context_text(clf) -> str:

@@ -353,7 +353,7 @@ def test_calibration_per_range_of_observations_is_saved_and_matches_the_base_rat
     lab = big.labels.astype(str)
     ids = big.object_ids.astype(str)
     imbalanced = big.subset(np.r_[ids[lab == "bright"], ids[lab == "rising"][:12], ids[lab == "faint"][:12]])
-    clf = tiny(epochs=2, **NO_TREES).fit(train, imbalanced)
+    clf = tiny(epochs=2, calibration="offsets", **NO_TREES).fit(train, imbalanced)
     table = clf.calibration_table()
     assert table.shape == (len(BLEND_BUCKETS) + 1, 1 + len(clf.classes_)) and np.all(table[:, 0] > 0)
     assert np.all(table[:, 1] == 0)  # the first class is the reference
@@ -373,3 +373,8 @@ def test_calibration_per_range_of_observations_is_saved_and_matches_the_base_rat
     # without calibration: nothing fitted, probabilities as the network (and trees) give them
     raw = tiny(epochs=2, calibrate=False, **NO_TREES).fit(train, imbalanced)
     assert raw.calibration_table() is None
+    # the preset's choice: a temperature per range of n, no offsets
+    plain = tiny(epochs=2, **NO_TREES).fit(train, imbalanced)
+    assert np.all(plain.calibration_table()[:, 1:] == 0) and plain.calibration_table().shape == table.shape
+    with pytest.raises(InputError, match="calibration"):
+        tiny(epochs=1, calibration="isotonic").fit(toy_set(6))

@@ -93,3 +93,67 @@ def test_inference_batches_cover_every_row_once():
     batches = inference_batches(lengths, 3)
     assert sorted(np.concatenate(batches).tolist()) == list(range(len(lengths)))
     assert all(len(b) <= 3 for b in batches)
+
+
+@pytest.mark.parametrize("rnn", ["gru", "lstm"])
+def test_compiled_twins_equal_the_numpy_functions(rnn):
+    """One observation runs through numba twins compiled from the same functions: same numbers."""
+    from skysift.model import inference
+
+    twins = inference.compiled_twins()
+    if twins is None:
+        pytest.skip("numba is not installed: one code path only")
+    rng = np.random.default_rng(0)
+    u, n_in = 6, 4
+    wih, bih = rng.normal(size=(n_in, 4 * u)).astype(np.float32), rng.normal(size=4 * u).astype(np.float32)
+    whh, bhh = rng.normal(size=(u, 4 * u)).astype(np.float32), rng.normal(size=4 * u).astype(np.float32)
+    g = 3 if rnn == "gru" else 4
+    p = (wih[:, : g * u].copy(), bih[: g * u].copy(), whh[:, : g * u].copy(), bhh[: g * u].copy())
+    for n in (1, 2):
+        x = rng.normal(size=(n, n_in)).astype(np.float32)
+        state = [rng.normal(size=(n, u)).astype(np.float32) for _ in range(g - 2)]
+        name = f"{rnn}_layer"
+        got, ref = twins[name](x, *p, *state), getattr(inference, name)(x, *p, *state)
+        for a, b in zip(got if rnn == "lstm" else [got], ref if rnn == "lstm" else [ref]):
+            assert a.dtype == np.float32
+            np.testing.assert_allclose(a, b, atol=1e-6)
+    net = LightCurveRNN(5, 2, 3, rnn=rnn, rnn_units=6, dense_units=4, n_head_stats=2)
+    x, lengths, ctx = _batch(n=4, t=6)
+    x = torch.cat([x, torch.randn(4, 6, 2)], dim=2)
+    _warm_up(net, x, lengths, ctx)
+    frozen = FrozenNetwork(net)
+    r = rng.normal(size=(1, 6)).astype(np.float32)
+    args = (r, ctx[:1].numpy(), x[:1, 0, -2:].numpy().copy(), *frozen._head_weights)
+    for a, b in zip(twins["dense_head"](*args), inference.dense_head(*args)):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+@pytest.mark.parametrize("rnn", ["gru", "lstm"])
+def test_one_object_at_a_time_equals_whole_sequences(rnn):
+    """The stream's case (one row per step, the compiled twins) against a batch of whole sequences
+    (NumPy; each object stops at its own last step)."""
+    net = _net(rnn, units=10, dense=7)
+    x, lengths, ctx = _batch(n=7, t=15)
+    lengths[2] = 0
+    _warm_up(net, x, lengths.clamp(min=1), ctx)
+    frozen = FrozenNetwork(net)
+    batch = frozen.logits(x.numpy(), lengths.numpy(), ctx.numpy())
+    for i in range(len(x)):
+        state = frozen.zero_state(1)
+        out = frozen.bn2[1][None, :].copy()  # the summary of an empty sequence
+        for t in range(int(lengths[i])):
+            out, state = frozen.step(x[i : i + 1, t].numpy(), state)
+        np.testing.assert_allclose(frozen.head(out, ctx[i : i + 1].numpy()), batch[i : i + 1], atol=1e-5)
+
+
+def test_threads_over_chunks_give_the_same_logits(monkeypatch):
+    from skysift.model import inference
+
+    net = _net("gru", units=10, dense=7)
+    x, lengths, ctx = _batch(n=40, t=12)
+    _warm_up(net, x, lengths, ctx)
+    frozen = FrozenNetwork(net)
+    one = frozen.logits(x.numpy(), lengths.numpy(), ctx.numpy(), batches=inference_batches(lengths.numpy(), 8))
+    monkeypatch.setattr(inference, "THREADS", 3)
+    many = frozen.logits(x.numpy(), lengths.numpy(), ctx.numpy(), batches=inference_batches(lengths.numpy(), 8))
+    np.testing.assert_array_equal(one, many)
