@@ -164,8 +164,8 @@ def build_sequences(
     lengths = mask.sum(axis=1).astype(np.int64)
     if config.stats:
         n_bands = len(config.stat_bands)
-        values[:, :, -config.n_stats:] = cumulative_stats(values[:, :, 0], values[:, :, 1], values[:, :, 2],
-                                                          lengths, step_bands, n_bands)
+        cumulative_stats(values[:, :, 0], values[:, :, 1], values[:, :, 2], lengths, step_bands, n_bands,
+                         out=values[:, :, -config.n_stats:])
     return SequenceBatch(values, mask, lengths, ids.to_numpy())
 
 

@@ -315,25 +315,32 @@ def _compiled_update():
 
 def cumulative_stats(
     mjd: np.ndarray, mag: np.ndarray, mag_err: np.ndarray, lengths: np.ndarray,
-    band: np.ndarray | None = None, n_bands: int = 0,
+    band: np.ndarray | None = None, n_bands: int = 0, out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Statistics after each step of padded light curves: (n, T, n_stats(n_bands)) float32, zeros
     past each length.
 
     ``mjd``, ``mag``, ``mag_err``: (n, T) arrays (days, mag, mag) of time-ordered points;
     ``lengths``: (n,) number of real points of each row; ``band``: (n, T) band indices, with
-    ``n_bands`` > 0 for per-band statistics.
-    """
+    ``n_bands`` > 0 for per-band statistics. ``out``: a zeroed (n, T, n_stats) array to write into
+    (e.g. a view of the sequences' own array), returned.
+
+    The rows are taken longest first, so that the ones still running at step k are the first rows
+    of the accumulators (updated in place, without gathering them)."""
     n, t_max = mjd.shape
-    out = np.zeros((n, t_max, n_stats(n_bands)), np.float32)
+    if out is None:
+        out = np.zeros((n, t_max, n_stats(n_bands)), np.float32)
     lengths = np.asarray(lengths)
+    order = np.argsort(-lengths, kind="stable")
+    running = np.searchsorted(-lengths[order], -np.arange(t_max), side="left")  # rows with length > k
     acc = init_state(n, n_bands)
-    for k in range(t_max):
-        rows = np.flatnonzero(lengths > k)
-        if rows.size == 0:
+    t_used = int(lengths.max(initial=0))
+    cols = [np.asarray(a)[order, :t_used].T.copy() for a in (mjd, mag, mag_err)]  # (T, n), longest first
+    codes = None if not n_bands else np.asarray(band)[order, :t_used].T.copy()
+    for k in range(t_used):
+        m = int(running[k])
+        if m == 0:
             break
-        sub = acc[rows]
-        out[rows, k] = update(sub, mjd[rows, k], mag[rows, k], mag_err[rows, k],
-                              None if not n_bands else band[rows, k])
-        acc[rows] = sub
+        out[order[:m], k] = update(acc[:m], cols[0][k, :m], cols[1][k, :m], cols[2][k, :m],
+                                   None if codes is None else codes[k, :m])
     return out

@@ -52,7 +52,8 @@ from skysift.model.blend import (  # noqa: F401 - BLEND_BUCKETS, POOL_FLOOR, poo
     pool_probabilities,
     tree_inputs,
 )
-from skysift.model.decisions import fit_calibration_codes, fit_class_weights, fpr_thresholds, weighted_decision
+from skysift.model.decisions import weighted_decision
+from skysift.model.calibration import MIN_CALIBRATION_ROWS, VALIDATION_VIEWS, CalibrationMixin  # noqa: F401
 from skysift.model.encoding import EncodingMixin
 from skysift.model.losses import canonical_loss_name, class_weights, make_loss
 from skysift.model.network import LightCurveRNN
@@ -77,7 +78,7 @@ from skysift.model.train import (
 PREDICT_BATCH_SIZE = 512
 
 
-class Classifier(EncodingMixin):
+class Classifier(CalibrationMixin, EncodingMixin):
     """Recurrent light-curve classifier (Burhanudin et al. 2021), scikit-learn style.
 
     Parameters
@@ -391,42 +392,6 @@ class Classifier(EncodingMixin):
         if regrow:
             self._regrow_trees([train, val])
 
-    def _validation_views(self, train: SequenceData, val: SequenceData, regrow: bool
-                          ) -> list[tuple[np.ndarray, np.ndarray]]:
-        """(observation counts, probabilities before calibration) of the validation objects after their
-        first n of :data:`VALIDATION_VIEWS` observations (the last view: all), cross-fitted when the
-        trees are grown again (:meth:`_out_of_fold_proba`)."""
-        lengths = [np.minimum(val.lengths, n) if n else val.lengths for n in VALIDATION_VIEWS]
-        if regrow:
-            return list(zip(lengths, self._out_of_fold_proba(train, val, lengths)))
-        return [(ln, self._proba(SequenceData(val.values, ln, val.context, val.y))) for ln in lengths]
-
-    def _out_of_fold_proba(self, train: SequenceData, val: SequenceData, views: list[np.ndarray],
-                           folds: int = 2) -> list[np.ndarray]:
-        """Validation probabilities (before calibration), one array per view (the objects' first
-        ``views[i]`` observations), whose tree parts never saw the object: ``val`` is cut into
-        ``folds`` stratified folds and, for each, the kept parts are grown on the training objects and
-        the other folds (the settings of :meth:`grow_final_trees`, so nearly the trees that are kept)
-        and predict that fold. The fitted parts are restored afterwards."""
-        from sklearn.model_selection import StratifiedKFold
-
-        kept = self.tree_parts()
-        have = {name: part is not None for name, part in kept.items()}
-        n_splits = int(min(folds, np.bincount(val.y).min())) if len(val.y) else 0
-        if n_splits < 2:  # a class with one validation object: no fold split possible
-            return [self._proba(SequenceData(val.values, ln, val.context, val.y)) for ln in views]
-        outs = [np.zeros((len(val.lengths), len(self.classes_))) for _ in views]
-        cv = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=int(self.seed))
-        try:
-            for fit_idx, pred_idx in cv.split(np.zeros(len(val.y)), val.y):
-                self._set_parts(grow_parts([train, _take(val, fit_idx)], have, int(self.seed)))
-                for out, ln in zip(outs, views):
-                    out[pred_idx] = self._proba(SequenceData(val.values[pred_idx], ln[pred_idx],
-                                                             val.context[pred_idx], val.y[pred_idx]))
-        finally:
-            self._set_parts(kept)
-        return outs
-
     def _regrow_trees(self, sets: list[SequenceData]) -> None:
         have = {name: part is not None for name, part in self.tree_parts().items()}
         if any(have.values()):
@@ -525,83 +490,6 @@ class Classifier(EncodingMixin):
 
     def _proba(self, data: SequenceData) -> np.ndarray:
         return self.finish(self._run(data), last_step(data.values, data.lengths), data.context, data.lengths)
-
-    def _fit_decisions(self, val: SequenceData, views: list[tuple[np.ndarray, np.ndarray]]) -> None:
-        """The calibration (``calibrate``: :meth:`_fit_calibration`), then the per-class thresholds at
-        ``target_fpr`` and the macro-F1 class weights, all from the validation objects (never the
-        training ones); ``views`` as :meth:`_validation_views` makes them."""
-        if self.calibrate:
-            self._fit_calibration(val.y, views)
-        lengths, raw = views[-1]
-        p = self._calibrated(raw, None, lengths)
-        self.fpr_thresholds_ = fpr_thresholds(val.y, p, float(self.target_fpr)).tolist()
-        self.decision_weights_ = fit_class_weights(val.y, p).tolist()
-
-    def _fit_calibration(self, y: np.ndarray, views: list[tuple[np.ndarray, np.ndarray]]) -> None:
-        """``calibration_``: for each range of the number of observations (:data:`BLEND_BUCKETS`; one
-        range for a model without the statistics, which cannot count them in the stream) a temperature
-        and per-class offsets (:func:`~skysift.model.decisions.fit_calibration_codes`), fitted on the
-        validation prefixes whose count falls in the range (each distinct prefix once). A range with
-        fewer than :data:`MIN_CALIBRATION_ROWS` prefixes, or missing a class, takes the fit of all of them."""
-        z, codes, counts, prev = [], [], [], 0
-        for (lengths, raw), n in zip(views, VALIDATION_VIEWS):
-            new = lengths > prev  # prefixes longer than the previous view's (each distinct prefix once)
-            z.append(np.log(np.maximum(raw[new], 1e-12)))
-            codes.append(y[new])
-            counts.append(lengths[new])
-            prev = n or prev
-        z, codes, counts = np.concatenate(z), np.concatenate(codes), np.concatenate(counts)
-        k = len(self.classes_)
-        offsets = self.hyperparameters()["calibration"] == "offsets"
-        t_all, b_all = fit_calibration_codes(z, codes, offsets=offsets)
-        rows = [np.r_[t_all, b_all]]
-        if self.sequence_config_.n_stats:
-            bucket = blend_bucket(np.maximum(counts, 1))
-            rows = []
-            for i in range(len(BLEND_BUCKETS) + 1):
-                m = bucket == i
-                if m.sum() >= MIN_CALIBRATION_ROWS and len(np.unique(codes[m])) == k:
-                    t, b = fit_calibration_codes(z[m], codes[m], offsets=offsets)
-                    rows.append(np.r_[t, b])
-                else:
-                    rows.append(np.r_[t_all, b_all])
-        self.calibration_ = np.asarray(rows, np.float64)
-        self.temperature_ = float(self.calibration_[-1, 0])
-
-    def calibration_table(self) -> np.ndarray | None:
-        """The calibration, (ranges, 1 + K): per range of the number of observations (one row: every
-        n) the temperature ``T`` and the per-class offsets ``b`` of ``softmax(log p / T + b)``; None:
-        none. Files written before it have a temperature alone (``temperature_``)."""
-        table = getattr(self, "calibration_", None)
-        if table is not None:
-            return np.asarray(table, np.float64)
-        t = float(getattr(self, "temperature_", 1.0))
-        return None if t == 1.0 else np.r_[t, np.zeros(len(self.classes_))][None, :]
-
-    def uncalibrate(self, proba: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        """The probabilities before the model's calibration, from calibrated ones and each object's number
-        of observations: ``softmax(T (log p - b))`` inverts ``softmax(log q / T + b)`` exactly (up to the
-        1e-12 floor put under ``q``)."""
-        table = self.calibration_table()
-        if table is None:
-            return np.asarray(proba, float)
-        rows = (np.broadcast_to(table[0], (len(proba), table.shape[1])) if len(table) == 1
-                else table[blend_bucket(np.maximum(np.asarray(lengths), 1))])
-        return softmax(rows[:, :1] * (np.log(np.clip(np.asarray(proba, float), 1e-300, None)) - rows[:, 1:]))
-
-    def _calibrated(self, p: np.ndarray, step_inputs: np.ndarray | None, lengths: np.ndarray | None = None
-                    ) -> np.ndarray:
-        """Probabilities after the model's calibration (:meth:`calibration_table`), the range of each
-        row taken from its ``lengths`` or, without them, from the step's own statistics."""
-        table = self.calibration_table()
-        if table is None:
-            return p
-        if len(table) == 1:
-            rows = np.broadcast_to(table[0], (len(p), table.shape[1]))
-        else:
-            counts = np.asarray(lengths) if lengths is not None else self._observation_count(step_inputs)
-            rows = table[blend_bucket(np.maximum(counts, 1))]
-        return softmax(np.log(np.maximum(p, 1e-12)) / rows[:, :1] + rows[:, 1:])
 
     # ------------------------------------------------------------------ prediction
     def _device(self) -> torch.device:
@@ -703,17 +591,6 @@ class Classifier(EncodingMixin):
 def train_model(*args, **kwargs):
     """:func:`skysift.model.train.train` (indirection so that tests can watch it)."""
     return train(*args, **kwargs)
-
-
-#: Numbers of first observations the validation objects are shown at to fit the calibration (None: all).
-VALIDATION_VIEWS = (1, 3, 6, 10, None)
-#: Fewest validation prefixes a range of the number of observations needs for its own calibration.
-MIN_CALIBRATION_ROWS = 50
-
-
-def _take(data: SequenceData, idx: np.ndarray) -> SequenceData:
-    """The rows ``idx`` of model-ready arrays."""
-    return SequenceData(data.values[idx], data.lengths[idx], data.context[idx], None if data.y is None else data.y[idx])
 
 
 def _holdout(lcset: LightCurveSet, fraction: float, seed: int) -> tuple[LightCurveSet, LightCurveSet]:

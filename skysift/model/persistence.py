@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from skysift.errors import InputError, ModelMismatchError
+from skysift.errors import ModelMismatchError
 from skysift.features.context import ContextConfig, GalaxyCatalog
 from skysift.features.sequences import (
     SequenceConfig,

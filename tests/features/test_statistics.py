@@ -149,3 +149,19 @@ def test_compiled_statistics_equal_the_numpy_ones(monkeypatch):
             monkeypatch.setattr(stats, "USE_NUMBA", True)
             np.testing.assert_allclose(o1, o2, rtol=1e-12, atol=1e-12)
             np.testing.assert_allclose(a1, a2, rtol=1e-12, atol=1e-12)
+
+
+def test_cumulative_stats_write_into_a_given_array():
+    """``out=`` (e.g. the sequences' own array) gets the same statistics, whatever the rows' order."""
+    rng = np.random.default_rng(3)
+    n, t = 9, 7
+    mjd = np.cumsum(rng.uniform(0.1, 3.0, (n, t)), axis=1)
+    mag = rng.normal(18.0, 0.5, (n, t))
+    err = rng.uniform(0.02, 0.2, (n, t))
+    lengths = np.array([7, 0, 3, 1, 7, 5, 2, 6, 4])
+    ref = cumulative_stats(mjd, mag, err, lengths)
+    seq = np.zeros((n, t, 3 + N_STATS), np.float32)
+    got = cumulative_stats(mjd, mag, err, lengths, out=seq[:, :, 3:])
+    assert np.shares_memory(got, seq)
+    np.testing.assert_array_equal(seq[:, :, 3:], ref)
+    assert not seq[:, :, :3].any() and not ref[1].any() and not ref[3, 1:].any()

@@ -25,8 +25,9 @@ def survey(tmp_path_factory) -> SimpleNamespace:
     d = tmp_path_factory.mktemp("scale")
     lc, galaxies = make_demo_survey(1200, seed=7)
     galaxies.to_parquet(d / "galaxies.parquet", index=False)
+    # galaxy_distance=True: these tests are about the crossmatch (the default preset leaves it out)
     clf = Classifier(epochs=1, rnn_units=8, dense_units=8, galaxy_catalog=GalaxyCatalog.from_frame(galaxies),
-                     progress=False, device="cpu", seed=1).fit(lc)
+                     galaxy_distance=True, progress=False, device="cpu", seed=1).fit(lc)
     model = clf.save(d / "model.pt")
     lc_hats = write_lightcurves_hats(lc, d / "lc_hats", partition_rows=40)
     assert main(["catalogs", "import", str(d / "galaxies.parquet"), "--out", str(d / "gal_hats")]) == 0
