@@ -90,6 +90,18 @@ def tables(records: list[dict]) -> str:
     return "\n".join(out)
 
 
+def _with_peer_settings(records: list[dict]) -> list[dict]:
+    """SuperNNova's records carry the settings it was run with and chosen by (epochs, class balance
+    and both balances' mean validation AUC), from ``benchmarks/results/supernnova/{dataset}_seed{s}.json``."""
+    for r in records:
+        f = ROOT / "benchmarks" / "results" / "supernnova" / f"{r['dataset']}_seed{r['seed']}.json"
+        if r["method"] == "supernnova" and f.exists():
+            c = json.loads(f.read_text())
+            r["settings"] = {k: c[k] for k in ("nb_epoch", "balance", "chosen_by", "mean_val_auc_by_balance",
+                                               "epochs_run_by_balance") if k in c}
+    return records
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
@@ -98,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
                                       "sets' records of comparison.json as they are")
     args = p.parse_args(argv)
     only = tuple(args.datasets.split(",")) if args.datasets else None
-    records = score_all(datasets=only)
+    records = _with_peer_settings(score_all(datasets=only))
     if only is not None and OUT.exists():
         records = [r for r in json.loads(OUT.read_text()) if r["dataset"] not in only] + records
     if not records:

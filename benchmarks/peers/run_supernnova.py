@@ -33,7 +33,11 @@ Class balance: by default (``--balance downsample``) the training objects (our t
 validation) are downsampled to the size of the smallest class before they are written, which is
 what SuperNNova itself does when it makes its own splits (with ``--testing_ids`` it would keep
 the imbalance, and it has no class-weighted loss). ``--balance none`` keeps every training
-object. The test set is always complete.
+object. The test set is always complete. Under the fair protocol (``--protocol``) both are trained
+and the one with the better mean validation AUC over n is kept (:func:`run_protocol`).
+
+Epochs: SuperNNova's own default (``--nb-epoch`` unset: 90 in 3.0.51, read from its installed
+parser), with its own stop when its validation accuracy reaches a plateau.
 
 ``predict_curves_per_s`` is the test set size divided by the wall time of ``snn validate_rnn``
 (the test database's ``make_data`` is not counted),
@@ -49,6 +53,7 @@ Usage::
 
     bash benchmarks/peers/setup_supernnova.sh
     python benchmarks/peers/run_supernnova.py --data crts3 --split-seed 0 --out snn_crts3.json
+    python benchmarks/peers/run_supernnova.py --data goto3_xs --split-seed 0 --protocol   # both balances
 """
 
 from __future__ import annotations
@@ -166,10 +171,12 @@ def _read_predictions(py: Path, dump_test: Path, work: Path, k: int, log: Path, 
     return pd.read_csv(csv)
 
 
-def run_supernnova(data: str, split_seed: int = 0, *, work: Path, venv: Path = DEFAULT_VENV, nb_epoch: int = 30,
+def run_supernnova(data: str, split_seed: int = 0, *, work: Path, venv: Path = DEFAULT_VENV, nb_epoch: int | None = None,
                    balance: str = "downsample", seed: int = 0, batch_size: int = 128, cache: str | None = None,
                    timeout: float | None = None, redshift: str | None = None) -> dict:
     snn, py = _snn_paths(venv)
+    if nb_epoch is None:  # SuperNNova's own default (90)
+        nb_epoch = int(snn_default(py, "nb_epoch"))
     bd = load_benchmark_data(data, seed=seed, cache=cache, galaxy_catalog=None)
     lcset = bd.lcset
     print(f"{lcset!r}", file=sys.stderr)
@@ -268,42 +275,101 @@ def run_supernnova(data: str, split_seed: int = 0, *, work: Path, venv: Path = D
 
 # --------------------------------------------------------------------------- the fair protocol
 
+#: The class-balance choices tried under the protocol; the one with the better validation AUC is kept.
+BALANCES = ("downsample", "none")
+#: One JSON per SuperNNova training (data set, split seed, balance) and one per choice.
+RUNS_DIR = HERE.parents[1] / "benchmarks" / "results" / "supernnova"
 
-def run_protocol(data: str, split_seed: int, *, work: Path, venv: Path = DEFAULT_VENV, nb_epoch: int = 30,
-                 seed: int = 0, batch_size: int = 128, cache: str | None = None, timeout: float | None = None,
-                 redshift: str | None = None) -> Path:
-    """SuperNNova under :mod:`protocol`: trained on our training objects only (downsampled to the
-    smallest class, as SuperNNova does; its early stopping uses its own 90/10 split of them, since
-    it cannot be given a validation set), then one ``--data_testing`` database holding our
-    validation and test objects cut to their first n observations for every n, predicted in one
-    ``validate_rnn``; the probabilities are written with :func:`protocol.save_predictions`."""
+
+def snn_default(py: Path, option: str):
+    """SuperNNova's own default of a ``train_rnn`` option (e.g. ``nb_epoch``), read from its installed parser."""
+    code = ("import sys; sys.argv = ['snn']; from supernnova.conf import get_args; "
+            f"print(repr(getattr(get_args('train_rnn'), {option!r})))")
+    out = subprocess.run([str(py), "-c", code], capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise SupernnovaError(f"could not read SuperNNova's default {option}: {out.stderr.strip()[-300:]}")
+    import ast
+
+    return ast.literal_eval(out.stdout.strip().splitlines()[-1])
+
+
+def _epochs_run(log: Path) -> tuple[int | None, bool]:
+    """Epochs ``train_rnn`` trained and whether it stopped early: SuperNNova ends training when its
+    validation accuracy reaches a plateau, after the training steps of that epoch (the tqdm
+    ``Training`` count then shows one fewer)."""
+    import re
+
+    text = log.read_text(errors="replace")
+    hits = re.findall(r"Training:\s*\d+%\|[^|]*\|\s*(\d+)/(\d+)", text)
+    plateau = "Has reached a learning plateau" in text
+    if not hits:
+        return None, plateau
+    return int(hits[-1][0]) + (1 if plateau else 0), plateau
+
+
+def _training_positions(labels: np.ndarray, train_pos: np.ndarray, balance: str, seed: int) -> np.ndarray:
+    """Positions of the objects SuperNNova trains on: our training objects, downsampled to the smallest
+    class (``downsample``) or all of them (``none``)."""
+    if balance == "downsample":
+        return train_pos[balanced_subset(labels[train_pos], np.random.default_rng(seed))]
+    if balance == "none":
+        return np.asarray(train_pos)
+    raise ValueError(f"balance must be downsample or none, got {balance!r}")
+
+
+def _write_json(path: Path, obj: dict) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(obj, indent=1, default=lambda x: x.item() if hasattr(x, "item") else str(x)))
+    tmp.replace(path)
+    return path
+
+
+def run_protocol(data: str, split_seed: int, *, work: Path, venv: Path = DEFAULT_VENV, nb_epoch: int | None = None,
+                 balances: tuple[str, ...] = BALANCES, seed: int = 0, batch_size: int = 128,
+                 cache: str | None = None, timeout: float | None = None, redshift: str | None = None,
+                 force: bool = False, choose: bool = True) -> Path | None:
+    """SuperNNova under :mod:`protocol`, at its best fair shot.
+
+    For each class balance in ``balances`` (``downsample``: our training objects downsampled to the
+    smallest class, as SuperNNova does when it makes its own splits; ``none``: all of them) it is
+    trained on our training objects only, for ``nb_epoch`` epochs (None: SuperNNova's own default,
+    90, with its own stop on a validation-accuracy plateau and the model of lowest loss on its own
+    90/10 split of those objects, since it cannot be given a validation set). One ``--data_testing``
+    database holds our validation and test objects cut to their first n observations for every n
+    (built once, shared by the balances) and is predicted by each model in one ``validate_rnn``.
+    The balance kept is the one with the higher Hand & Till AUC on our **validation** objects,
+    averaged over n = 1, 3, 6, 10, all; its probabilities are written with
+    :func:`protocol.save_predictions`, whose info records the epochs, both balances' validation
+    AUCs and the choice. Each training writes ``RUNS_DIR/{data}_seed{s}_{balance}.json`` and keeps
+    its probabilities in ``WORK/candidate_{balance}.npz`` as soon as it ends (a rerun reuses them
+    unless ``force``); the choice is written to ``RUNS_DIR/{data}_seed{s}.json``. ``choose=False``:
+    only train the given balances (no choice, no prediction file; returns None)."""
     from protocol import N_OBS, n_key, save_predictions, truncate
 
+    from skysift.model.train import multiclass_auc
+
     snn, py = _snn_paths(venv)
+    default_epochs = snn_default(py, "nb_epoch")
+    epochs = int(default_epochs if nb_epoch is None else nb_epoch)
     bd = load_benchmark_data(data, seed=seed, cache=cache, galaxy_catalog=None)
+    bd.name = Path(data).name
     lcset = bd.lcset
-    split, train, val, test = split_sets(lcset, split_seed)
+    split, _, val, test = split_sets(lcset, split_seed)
     labels = lcset.labels.astype(str)
     classes = sorted(np.unique(labels).tolist())
     class_codes = {c: i + 1 for i, c in enumerate(classes)}
     sntypes = {str(i + 1): c for i, c in enumerate(classes)}
-    keep = split.train[balanced_subset(labels[split.train], np.random.default_rng(seed))]
-    # the training database also holds our validation objects as SuperNNova's (unused) test set
-    used = lcset.subset(lcset.object_ids[np.sort(np.concatenate([keep, split.val]))])
-    ids = used.objects["object_id"].astype(str).to_numpy()
-    snid_of = {oid: i + 1 for i, oid in enumerate(ids)}
-    if work.exists():
-        shutil.rmtree(work)
-    raw, dump, raw_test, dump_test = work / "raw", work / "dump", work / "raw_test", work / "dump_test"
-    for d in (raw, dump, raw_test, dump_test):
-        d.mkdir(parents=True)
-    head, phot = to_snana_frames(used, snid_of, class_codes)
-    head.to_csv(raw / "skysift_HEAD.csv", index=False)
-    phot.to_csv(raw / "skysift_PHOT.csv", index=False)
-    pd.DataFrame({"SNID": [snid_of[i] for i in val.object_ids.astype(str)]}).to_csv(work / "testing_ids.csv",
-                                                                                    index=False)
-    # prediction database: every (part, n) copy under its own SNID
-    views, heads, phots, pred_of = [], [], [], {}
+    order = [classes[0]] + [c for c in classes if c != classes[0]]  # SuperNNova's class order
+    back = [order.index(c) for c in classes]  # to our (sorted) order
+    use_z = redshift if redshift is not None else ("zpho" if "hostgal_photoz" in lcset.objects else "none")
+    work.mkdir(parents=True, exist_ok=True)
+    if force:
+        for f in work.glob("candidate_*.npz"):
+            f.unlink()
+
+    # prediction database: every (part, n) copy under its own SNID; built once, shared by the balances
+    views, heads, phots = [], [], []
     sid = 1
     for part_name, part in (("val", val), ("test", test)):
         for n in N_OBS:
@@ -314,44 +380,125 @@ def run_protocol(data: str, split_seed: int, *, work: Path, venv: Path = DEFAULT
             heads.append(h)
             phots.append(ph)
             views.append((part_name, n_key(n), m))
-    pd.concat(heads).to_csv(raw_test / "skysift_HEAD.csv", index=False)
-    pd.concat(phots).to_csv(raw_test / "skysift_PHOT.csv", index=False)
-    filters = sorted(phot["FLT"].unique().tolist())
-    use_z = redshift if redshift is not None else ("zpho" if "hostgal_photoz" in lcset.objects else "none")
+    filters = sorted(pd.concat(phots)["FLT"].unique().tolist())
     common = ["--sntypes", json.dumps(sntypes), "--target_sntype", classes[0], "--list_filters", *filters,
               "--seed", str(seed)]
-    log = work / "snn.log"
-    train_dirs = ["--dump_dir", str(dump), "--raw_dir", str(raw)]
-    test_dirs = ["--dump_dir", str(dump_test), "--raw_dir", str(raw_test)]
-    t0 = time.perf_counter()
-    _run([str(snn), "make_data", *train_dirs, *common, "--testing_ids", str(work / "testing_ids.csv"), "--debug"],
-         log, timeout)
-    train_args = ["--nb_classes", str(len(classes)), "--nb_epoch", str(nb_epoch), "--batch_size", str(batch_size),
+    train_args = ["--nb_classes", str(len(classes)), "--nb_epoch", str(epochs), "--batch_size", str(batch_size),
                   "--redshift", use_z]
-    _run([str(snn), "train_rnn", *train_dirs, *common, *train_args], log, timeout)
-    models = [m for m in sorted((dump / "models").glob("*/*.pt")) if not m.name.endswith("_swag.pt")]
-    if not models:
-        raise SupernnovaError(f"snn train_rnn wrote no model under {dump / 'models'} (log: {log})")
-    t_train = time.perf_counter() - t0
-    _run([str(snn), "make_data", *test_dirs, *common, "--data_testing", "--debug"], log, timeout)
-    _run([str(snn), "validate_rnn", *test_dirs, *common, *train_args, "--model_files", str(models[0])], log, timeout)
+    pdir = work / "predict"
+    raw_test, dump_test = pdir / "raw_test", pdir / "dump_test"
+    test_dirs = ["--dump_dir", str(dump_test), "--raw_dir", str(raw_test)]
+    t_data_test = None
+    if not (pdir / "done").exists():
+        if pdir.exists():
+            shutil.rmtree(pdir)
+        raw_test.mkdir(parents=True)
+        dump_test.mkdir(parents=True)
+        pd.concat(heads).to_csv(raw_test / "skysift_HEAD.csv", index=False)
+        pd.concat(phots).to_csv(raw_test / "skysift_PHOT.csv", index=False)
+        t_data_test = _run([str(snn), "make_data", *test_dirs, *common, "--data_testing", "--debug"],
+                           pdir / "snn.log", timeout)
+        (pdir / "done").write_text(f"{t_data_test:.1f}\n")
+    del heads, phots
     k = len(classes)
-    pred = _read_predictions(py, dump_test, work, k, log).set_index("SNID")
-    order = [classes[0]] + [c for c in classes if c != classes[0]]  # SuperNNova's class order
-    back = [order.index(c) for c in classes]  # to our (sorted) order
-    prior = np.array([np.mean(labels[keep] == c) for c in classes])
-    out = {"val": {}, "test": {}}
-    missing = 0
-    for part_name, key, m in views:
-        p = pred.reindex(list(m.values()))[[f"all_class{i}" for i in range(k)]].to_numpy(float)[:, back]
-        bad = np.isnan(p).any(axis=1)
-        missing += int(bad.sum())
-        p[bad] = prior  # a light curve SuperNNova could not read: the training prior
-        out[part_name][key] = p
+    y_val = np.array([classes.index(c) for c in val.labels.astype(str)])
+    stem = f"{bd.name}_seed{int(split_seed)}"
+    cands: dict[str, dict] = {}
+    for balance in balances:
+        cand = work / f"candidate_{balance}.npz"
+        run_json = RUNS_DIR / f"{stem}_{balance}.json"
+        if cand.exists() and run_json.exists():
+            z = np.load(cand)
+            cands[balance] = {"run": json.loads(run_json.read_text()),
+                              "val": {kk[4:]: z[kk] for kk in z.files if kk.startswith("val_")},
+                              "test": {kk[5:]: z[kk] for kk in z.files if kk.startswith("test_")}}
+            print(f"  supernnova {stem} [{balance}]: reusing {cand}", file=sys.stderr, flush=True)
+            continue
+        keep = _training_positions(labels, split.train, balance, seed)
+        # the training database also holds our validation objects as SuperNNova's (unused) test set
+        used = lcset.subset(lcset.object_ids[np.sort(np.concatenate([keep, split.val]))])
+        ids = used.objects["object_id"].astype(str).to_numpy()
+        snid_of = {oid: i + 1 for i, oid in enumerate(ids)}
+        bdir = work / balance
+        if bdir.exists():
+            shutil.rmtree(bdir)
+        raw, dump = bdir / "raw", bdir / "dump"
+        raw.mkdir(parents=True)
+        dump.mkdir(parents=True)
+        head, phot = to_snana_frames(used, snid_of, class_codes)
+        head.to_csv(raw / "skysift_HEAD.csv", index=False)
+        phot.to_csv(raw / "skysift_PHOT.csv", index=False)
+        pd.DataFrame({"SNID": [snid_of[i] for i in val.object_ids.astype(str)]}).to_csv(bdir / "testing_ids.csv",
+                                                                                        index=False)
+        log = bdir / "snn.log"
+        train_dirs = ["--dump_dir", str(dump), "--raw_dir", str(raw)]
+        print(f"  supernnova {stem} [{balance}]: {len(keep)} training objects, {epochs} epochs at most "
+              f"(log {log})", file=sys.stderr, flush=True)
+        t0 = time.perf_counter()
+        t_data = _run([str(snn), "make_data", *train_dirs, *common, "--testing_ids", str(bdir / "testing_ids.csv"),
+                       "--debug"], log, timeout)
+        t_fit = _run([str(snn), "train_rnn", *train_dirs, *common, *train_args], log, timeout)
+        models = [m for m in sorted((dump / "models").glob("*/*.pt")) if not m.name.endswith("_swag.pt")]
+        if not models:
+            raise SupernnovaError(f"snn train_rnn wrote no model under {dump / 'models'} (log: {log})")
+        t_train = time.perf_counter() - t0
+        if (dump_test / "models").exists():
+            shutil.rmtree(dump_test / "models")
+        t_pred = _run([str(snn), "validate_rnn", *test_dirs, *common, *train_args, "--model_files", str(models[0])],
+                      log, timeout)
+        pred = _read_predictions(py, dump_test, bdir, k, log).set_index("SNID")
+        prior = np.array([np.mean(labels[keep] == c) for c in classes])
+        out = {"val": {}, "test": {}}
+        missing = 0
+        for part_name, key, m in views:
+            p = pred.reindex(list(m.values()))[[f"all_class{i}" for i in range(k)]].to_numpy(float)[:, back]
+            bad = np.isnan(p).any(axis=1)
+            missing += int(bad.sum())
+            p[bad] = prior  # a light curve SuperNNova could not read: the training prior
+            out[part_name][key] = p
+        val_auc = {key: multiclass_auc(y_val, p) for key, p in out["val"].items()}
+        run = {"dataset": bd.name, "method": "supernnova", "seed": int(split_seed), "balance": balance,
+               "nb_epoch": epochs, "nb_epoch_default": default_epochs,
+               **dict(zip(("epochs_run", "stopped_on_plateau"), _epochs_run(log))),
+               "batch_size": batch_size, "redshift": use_z, "supernnova": "3.0.51",
+               "model": "vanilla bidirectional LSTM 2 x 32, mean output (SuperNNova defaults)",
+               "n_train": int(len(keep)),
+               "n_train_by_class": {c: int(np.count_nonzero(labels[keep] == c)) for c in classes},
+               "val_hand_till_auc": val_auc, "mean_val_auc": float(np.mean(list(val_auc.values()))),
+               "train_seconds": round(t_train, 1), "make_data_seconds": round(t_data, 1),
+               "train_rnn_seconds": round(t_fit, 1), "validate_rnn_seconds": round(t_pred, 1),
+               "missing_predictions": missing, "work_dir": str(bdir)}
+        np.savez_compressed(cand, **{f"val_{kk}": v for kk, v in out["val"].items()},
+                            **{f"test_{kk}": v for kk, v in out["test"].items()})
+        _write_json(run_json, run)
+        cands[balance] = {"run": run, **out}
+        print(f"  supernnova {stem} [{balance}]: mean validation AUC {run['mean_val_auc']:.4f} "
+              f"({', '.join(f'n={kk} {v:.3f}' for kk, v in val_auc.items())}); train {t_train:.0f} s, "
+              f"epochs run {run['epochs_run']}, predict {t_pred:.0f} s", file=sys.stderr, flush=True)
+    if not choose:
+        return None
+    best = max(cands, key=lambda b: cands[b]["run"]["mean_val_auc"])
+    chosen = cands[best]["run"]
+    choice = {"dataset": bd.name, "method": "supernnova", "seed": int(split_seed), "balance": best,
+              "chosen_by": "mean Hand & Till AUC on the validation objects over n = "
+                           + ", ".join(n_key(n) for n in N_OBS),
+              "nb_epoch": epochs, "nb_epoch_default": default_epochs,
+              "mean_val_auc_by_balance": {b: c["run"]["mean_val_auc"] for b, c in cands.items()},
+              "val_auc_by_balance": {b: c["run"]["val_hand_till_auc"] for b, c in cands.items()},
+              "epochs_run_by_balance": {b: c["run"]["epochs_run"] for b, c in cands.items()},
+              "train_seconds_by_balance": {b: c["run"]["train_seconds"] for b, c in cands.items()},
+              "n_train_by_balance": {b: c["run"]["n_train"] for b, c in cands.items()}}
     path = save_predictions(bd.name, "supernnova", split_seed, classes, val.object_ids, val.labels, test.object_ids,
-                            test.labels, out["val"], out["test"], nb_epoch=nb_epoch, n_train=int(len(keep)),
-                            train_seconds=t_train, missing_predictions=missing, redshift=use_z)
-    print(f"  supernnova {bd.name} seed {split_seed}: wrote {path} ({missing} missing predictions)", file=sys.stderr)
+                            test.labels, cands[best]["val"], cands[best]["test"], nb_epoch=epochs, balance=best,
+                            mean_val_auc_by_balance=choice["mean_val_auc_by_balance"],
+                            epochs_run=chosen["epochs_run"], batch_size=batch_size, n_train=chosen["n_train"],
+                            train_seconds=chosen["train_seconds"], missing_predictions=chosen["missing_predictions"],
+                            redshift=use_z)
+    choice["predictions"] = str(path.relative_to(HERE.parents[1]))
+    _write_json(RUNS_DIR / f"{stem}.json", choice)
+    print(f"  supernnova {stem}: kept balance {best} "
+          f"({', '.join(f'{b} {v:.4f}' for b, v in choice['mean_val_auc_by_balance'].items())}); wrote {path}",
+          file=sys.stderr, flush=True)
     return path
 
 
@@ -360,9 +507,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", required=True, help="crts3, plasticc3, plasticc14, a skysift dataset name or a directory")
     p.add_argument("--split-seed", type=int, default=0)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--nb-epoch", type=int, default=30, help="SuperNNova training epochs (its default is 90)")
+    p.add_argument("--nb-epoch", type=int, default=None,
+                   help="SuperNNova training epochs (default: SuperNNova's own default, 90 in 3.0.51)")
     p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--balance", choices=["downsample", "none"], default="downsample")
+    p.add_argument("--balance", choices=["downsample", "none"], default="downsample",
+                   help="class balance of the training objects (single-split mode)")
+    p.add_argument("--balances", default=",".join(BALANCES),
+                   help="with --protocol: the balances tried, the better on validation kept (default both)")
+    p.add_argument("--force", action="store_true", help="with --protocol: retrain balances already run")
+    p.add_argument("--candidates-only", action="store_true",
+                   help="with --protocol: train the --balances and keep them for a later run, choose nothing")
     p.add_argument("--redshift", choices=["none", "zpho"], default=None,
                    help="host redshift feature (default: zpho when the set has hostgal_photoz, else none)")
     p.add_argument("--snn-venv", default=str(DEFAULT_VENV))
@@ -375,10 +529,17 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     work = Path(args.work) if args.work else HERE / "snn_work" / f"{Path(args.data).name}_s{args.split_seed}"
     if args.protocol:
+        if not args.work:  # under runs/ (git-ignored): the per-balance candidates are kept there for reruns
+            work = HERE.parents[1] / "runs" / "snn_work" / f"{Path(args.data).name}_s{args.split_seed}"
+        balances = tuple(b.strip() for b in args.balances.split(",") if b.strip())
+        bad = [b for b in balances if b not in BALANCES]
+        if bad or not balances:
+            p.error(f"--balances takes {', '.join(BALANCES)}, got {args.balances!r}")
         try:
             run_protocol(args.data, args.split_seed, work=work, venv=Path(args.snn_venv), nb_epoch=args.nb_epoch,
-                         seed=args.seed, batch_size=args.batch_size, cache=args.cache or f"runs/{args.data}",
-                         timeout=args.timeout, redshift=args.redshift)
+                         balances=balances, seed=args.seed, batch_size=args.batch_size,
+                         cache=args.cache or f"runs/{args.data}", timeout=args.timeout, redshift=args.redshift,
+                         force=args.force, choose=not args.candidates_only)
         except SupernnovaError as exc:
             print(f"run_supernnova: SuperNNova could not be run: {exc}", file=sys.stderr)
             return 3

@@ -112,6 +112,9 @@ def test_training_without_a_catalogue_warns_and_says_how_to_get_one(tmp_path, ca
     model = tmp_path / "m.pt"
     assert main(["train", "--data", str(d), "--epochs", "1", "--rnn-units", "4", "--dense-units", "4",
                  "--out", str(model)]) == 0
+    assert "galaxy catalogue" not in capsys.readouterr().err  # the default does not use one
+    assert main(["train", "--data", str(d), "--galaxy-distance", "--epochs", "1", "--rnn-units", "4",
+                 "--dense-units", "4", "--out", str(model)]) == 0
     err = capsys.readouterr().err
     assert "warning: no galaxy catalogue" in err and "skysift catalogs fetch mangrove" in err
 
@@ -119,8 +122,8 @@ def test_training_without_a_catalogue_warns_and_says_how_to_get_one(tmp_path, ca
     _galaxies(gal, n=40)
     assert main(["catalogs", "add", str(gal), "--name", "g"]) == 0
     capsys.readouterr()
-    assert main(["train", "--data", str(d), "--galaxy-catalog", "g", "--epochs", "1", "--rnn-units", "4",
-                 "--dense-units", "4", "--out", str(tmp_path / "m2.pt")]) == 0
+    assert main(["train", "--data", str(d), "--galaxy-catalog", "g", "--galaxy-distance", "--epochs", "1",
+                 "--rnn-units", "4", "--dense-units", "4", "--out", str(tmp_path / "m2.pt")]) == 0
     assert "warning: no galaxy catalogue" not in capsys.readouterr().err
     from skysift.classifier import Classifier
 

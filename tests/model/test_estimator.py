@@ -323,8 +323,11 @@ def test_final_trees_are_grown_again_on_training_and_validation_objects(data, tm
         return est_grow(sets, wanted, seed)
 
     est_grow = est.grow_parts
+    import skysift.model.calibration as cal
+
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(est, "grow_parts", spy)
+        mp.setattr(est, "grow_parts", spy)  # the trees on training objects, then the kept ones
+        mp.setattr(cal, "grow_parts", spy)  # the cross-fitting folds
         tiny(epochs=2, boost=False, forest=True).fit(train, val)
     n_tr, n_va = len(train), len(val)
     folds = [g[1] for g in grown[1:-1]]
