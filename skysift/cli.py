@@ -61,7 +61,7 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-context", action="store_true", help="the paper's no-context variant")
     g.add_argument("--galaxy-distance", action=argparse.BooleanOptionalAction, default=None,
                    help="use the distance to the nearest catalogued galaxy as an input (preset skysift: no, it "
-                        "does not transfer across surveys; paper: yes)")
+                        "outvoted the light curve: stars next to a galaxy became supernovae; paper: yes)")
     g.add_argument("--epochs", type=int, default=None, help="epochs (preset: 15 / 200)")
     g.add_argument("--batch-size", type=int, default=None, help="batch size (preset: 128)")
     g.add_argument("--lr", type=float, default=None, help="Adam learning rate (preset: 1e-3 cosine / 1e-4)")
