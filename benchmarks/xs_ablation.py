@@ -234,6 +234,7 @@ def run_variant(bd, name: str, spec: dict, rotation: int, n_gal: int, seed_index
     prior = None
     if spec.get("prior"):
         from skysift.model.decisions import fit_host_offsets, host_bins
+        from skysift.numeric import softmax
 
         def bins_of(s):
             o = s.objects
@@ -245,9 +246,7 @@ def run_variant(bd, name: str, spec: dict, rotation: int, n_gal: int, seed_index
         rec["host_offsets"] = offsets.round(3).tolist()
 
         def prior(p, b):
-            z = np.log(np.maximum(p, 1e-12)) + offsets[b]
-            z = np.exp(z - z.max(axis=1, keepdims=True))
-            return z / z.sum(axis=1, keepdims=True)
+            return softmax(np.log(np.maximum(p, 1e-12)) + offsets[b])
     for n in N_OBS:
         key = "all" if n is None else str(n)
         pv = clf.predict_proba(fit_val, max_observations=n)

@@ -7,6 +7,8 @@ everything describes the model that is kept, out of sample. The equations are in
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from skysift.model.blend import BLEND_BUCKETS, blend_bucket, grow_parts
@@ -20,11 +22,6 @@ VALIDATION_VIEWS = (1, 3, 6, 10, None)
 MIN_CALIBRATION_ROWS = 50
 
 
-def _take(data: SequenceData, idx: np.ndarray) -> SequenceData:
-    """The rows ``idx`` of model-ready arrays."""
-    return SequenceData(data.values[idx], data.lengths[idx], data.context[idx], None if data.y is None else data.y[idx])
-
-
 class CalibrationMixin:
     """Calibration and decisions of :class:`~skysift.model.estimator.Classifier` (see the module docstring)."""
 
@@ -36,7 +33,7 @@ class CalibrationMixin:
         lengths = [np.minimum(val.lengths, n) if n else val.lengths for n in VALIDATION_VIEWS]
         if regrow:
             return list(zip(lengths, self._out_of_fold_proba(train, val, lengths)))
-        return [(ln, self._proba(SequenceData(val.values, ln, val.context, val.y))) for ln in lengths]
+        return [(ln, self._proba(val.first(ln))) for ln in lengths]
 
     def _out_of_fold_proba(self, train: SequenceData, val: SequenceData, views: list[np.ndarray],
                            folds: int = 2) -> list[np.ndarray]:
@@ -51,15 +48,14 @@ class CalibrationMixin:
         have = {name: part is not None for name, part in kept.items()}
         n_splits = int(min(folds, np.bincount(val.y).min())) if len(val.y) else 0
         if n_splits < 2:  # a class with one validation object: no fold split possible
-            return [self._proba(SequenceData(val.values, ln, val.context, val.y)) for ln in views]
+            return [self._proba(val.first(ln)) for ln in views]
         outs = [np.zeros((len(val.lengths), len(self.classes_))) for _ in views]
         cv = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=int(self.seed))
         try:
             for fit_idx, pred_idx in cv.split(np.zeros(len(val.y)), val.y):
-                self._set_parts(grow_parts([train, _take(val, fit_idx)], have, int(self.seed)))
+                self._set_parts(grow_parts([train, val.take(fit_idx)], have, int(self.seed)))
                 for out, ln in zip(outs, views):
-                    out[pred_idx] = self._proba(SequenceData(val.values[pred_idx], ln[pred_idx],
-                                                             val.context[pred_idx], val.y[pred_idx]))
+                    out[pred_idx] = self._proba(val.first(ln).take(pred_idx))
         finally:
             self._set_parts(kept)
         return outs
@@ -123,8 +119,7 @@ class CalibrationMixin:
         table = self.calibration_table()
         if table is None:
             return np.asarray(proba, float)
-        rows = (np.broadcast_to(table[0], (len(proba), table.shape[1])) if len(table) == 1
-                else table[blend_bucket(np.maximum(np.asarray(lengths), 1))])
+        rows = _calibration_rows(table, lambda: np.asarray(lengths), len(proba))
         return softmax(rows[:, :1] * (np.log(np.clip(np.asarray(proba, float), 1e-300, None)) - rows[:, 1:]))
 
     def _calibrated(self, p: np.ndarray, step_inputs: np.ndarray | None, lengths: np.ndarray | None = None
@@ -134,9 +129,14 @@ class CalibrationMixin:
         table = self.calibration_table()
         if table is None:
             return p
-        if len(table) == 1:
-            rows = np.broadcast_to(table[0], (len(p), table.shape[1]))
-        else:
-            counts = np.asarray(lengths) if lengths is not None else self._observation_count(step_inputs)
-            rows = table[blend_bucket(np.maximum(counts, 1))]
+        rows = _calibration_rows(table, lambda: np.asarray(lengths) if lengths is not None
+                                 else self._observation_count(step_inputs), len(p))
         return softmax(np.log(np.maximum(p, 1e-12)) / rows[:, :1] + rows[:, 1:])
+
+
+def _calibration_rows(table: np.ndarray, counts: Callable[[], np.ndarray], n: int) -> np.ndarray:
+    """The calibration row of each of ``n`` objects: the table's only row, or the row of the range of each
+    object's number of observations (``counts()``, asked for only then)."""
+    if len(table) == 1:
+        return np.broadcast_to(table[0], (n, table.shape[1]))
+    return table[blend_bucket(np.maximum(counts(), 1))]

@@ -101,6 +101,8 @@ def fit_calibration_codes(z: np.ndarray, codes: np.ndarray, bounds: tuple[float,
     z = np.asarray(z, float)
     codes = np.asarray(codes, np.int64)
     n, k = z.shape
+    if not offsets:
+        return fit_temperature_codes(z, codes, bounds), np.zeros(k)
     onehot = np.zeros((n, k))
     onehot[np.arange(n), codes] = 1.0
 
@@ -115,8 +117,7 @@ def fit_calibration_codes(z: np.ndarray, codes: np.ndarray, bounds: tuple[float,
         return float(np.mean(lse - u[np.arange(n), codes])), grad
 
     lo, hi = np.log(bounds[0]), np.log(bounds[1])
-    free = (-20.0, 20.0) if offsets else (0.0, 0.0)
-    res = minimize(nll, np.zeros(k), jac=True, method="L-BFGS-B", bounds=[(lo, hi)] + [free] * (k - 1))
+    res = minimize(nll, np.zeros(k), jac=True, method="L-BFGS-B", bounds=[(lo, hi)] + [(-20.0, 20.0)] * (k - 1))
     return float(np.exp(res.x[0])), np.r_[0.0, res.x[1:]]
 
 

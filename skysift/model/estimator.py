@@ -429,9 +429,9 @@ class Classifier(CalibrationMixin, EncodingMixin):
         grown = grow_parts([train], wanted, int(self.seed))
         self._set_parts(grown)
         views = []  # per n: lengths, then the network's and each part's probabilities
-        for n in (1, 3, 6, 10, None):
+        for n in VALIDATION_VIEWS:
             ln = np.minimum(val.lengths, n) if n else val.lengths
-            d = SequenceData(val.values, ln, val.context, val.y)
+            d = val.first(ln)
             xv = tree_inputs(val.values, ln, val.context)
             views.append((ln, [softmax(self._run(d))] + [None if grown[p.name] is None else grown[p.name].predict_proba(xv)
                                                          for p in TREE_PARTS]))

@@ -160,6 +160,11 @@ class SequenceData:
         return SequenceData(self.values[index], self.lengths[index], self.context[index],
                             None if self.y is None else self.y[index])
 
+    def first(self, lengths: np.ndarray) -> SequenceData:
+        """The same objects seen only up to ``lengths`` steps each (no more than their own; the arrays
+        are shared, not copied)."""
+        return SequenceData(self.values, lengths, self.context, self.y)
+
 
 class _DeviceData:
     """SequenceData as tensors on a device, with batch gathering."""
