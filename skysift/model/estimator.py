@@ -466,15 +466,19 @@ class Classifier(CalibrationMixin, EncodingMixin):
         weighs = table.max(axis=0) > 0
         trees = [(part.column, getattr(self, part.name + "_", None)) for part in TREE_PARTS]
         trees = [(k, t) for k, t in trees if t is not None and weighs[k]]
+        counts = lengths
         if trees:
             step_inputs = np.asarray(step_inputs, np.float32)
-            w = table[blend_bucket(self._observation_count(step_inputs, lengths))]
+            n_obs = self._observation_count(step_inputs, lengths)
+            if lengths is None:  # read back from the statistics once, for the blend and the calibration
+                counts = n_obs
+            w = table[blend_bucket(n_obs)]
             x = np.concatenate([step_inputs, np.asarray(context, np.float32)], axis=1)
             parts: list[np.ndarray | None] = [p] + [None] * len(TREE_PARTS)
             for k, t in trees:
                 parts[k] = t.predict_proba(x)
             p = pool_probabilities(w, parts, getattr(self, "blend_rule_", "arithmetic"))
-        return self._calibrated(p, step_inputs, lengths)
+        return self._calibrated(p, step_inputs, counts)
 
     def _observation_count(self, step_inputs: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
         """Number of observations so far: the sequences' ``lengths`` where given and non-zero (the
