@@ -10,6 +10,7 @@ from skysift.errors import InputError
 from skysift.io.tables import LightCurveSet
 
 
+from skysift.benchsets.bts_types import build_bts_types
 from skysift.benchsets.crts3 import build_crts3
 from skysift.benchsets.goto3 import build_goto3
 from skysift.benchsets.goto3_xs import build_goto3_xs
@@ -24,6 +25,7 @@ def _goto3(data_dir: str | Path | None = None, seed: int = 0, **kw) -> LightCurv
 BUILDERS: dict[str, Callable[..., LightCurveSet]] = {
     "goto3": _goto3,
     "goto3_xs": build_goto3_xs,
+    "bts_types": build_bts_types,
     "crts3": build_crts3,
     "plasticc3": _plasticc3,
     "plasticc14": _plasticc14,
