@@ -37,6 +37,7 @@ from skysift.features.sequences import (
     scale_sequences,
 )
 from skysift.io.tables import LightCurveSet
+from skysift.io.taxonomy import parents
 from skysift.model.blend import (  # noqa: F401 - BLEND_BUCKETS, POOL_FLOOR, pool_probabilities, boost_inputs re-exported
     BLEND_BUCKETS,
     BLEND_CHOICES,
@@ -55,6 +56,7 @@ from skysift.model.blend import (  # noqa: F401 - BLEND_BUCKETS, POOL_FLOOR, poo
 from skysift.model.decisions import weighted_decision
 from skysift.model.calibration import MIN_CALIBRATION_ROWS, VALIDATION_VIEWS, CalibrationMixin  # noqa: F401
 from skysift.model.encoding import EncodingMixin
+from skysift.model.hierarchy import TreeMixin, is_hierarchical, level1
 from skysift.model.losses import canonical_loss_name, class_weights, make_loss
 from skysift.model.network import LightCurveRNN
 from skysift.model.persistence import (  # noqa: F401
@@ -78,7 +80,7 @@ from skysift.model.train import (
 PREDICT_BATCH_SIZE = 512
 
 
-class Classifier(CalibrationMixin, EncodingMixin):
+class Classifier(TreeMixin, CalibrationMixin, EncodingMixin):
     """Recurrent light-curve classifier (Burhanudin et al. 2021), scikit-learn style.
 
     Parameters
@@ -148,7 +150,8 @@ class Classifier(CalibrationMixin, EncodingMixin):
     ``best_epoch_``, ``best_val_auc_``, ``train_seconds_``, ``sequence_config_``,
     ``context_config_``, ``seq_scaler_``, ``ctx_scaler_``, ``context_columns_``,
     ``n_features_``, ``n_context_``, ``class_weights_``, ``catalog_``, ``validation_ids_``,
-    ``temperature_``, ``fpr_thresholds_``, ``decision_weights_``.
+    ``temperature_``, ``fpr_thresholds_``, ``decision_weights_``, ``children_`` (training labels given
+    as class paths ``"SN/Ia"`` make the model a tree: :mod:`skysift.model.hierarchy`).
     """
 
     def __init__(
@@ -287,6 +290,10 @@ class Classifier(CalibrationMixin, EncodingMixin):
             train, val = _holdout(train, 0.3, int(self.seed))
         elif val.labels is None:
             raise InputError(f"{val.name}: the validation set has no 'label' column")
+        tree_sets = None
+        if is_hierarchical(train.labels):  # class paths: level 1 here, the subtypes in children_
+            tree_sets = (train, val)
+            train, val = level1(train), level1(val)
         seq_cfg, ctx_cfg, catalog = self._resolve_configs(train)
 
         classes = sorted({str(c) for c in np.asarray(train.labels).astype(str)})
@@ -362,6 +369,9 @@ class Classifier(CalibrationMixin, EncodingMixin):
         if (hp["boost"] or hp["forest"]) and seq_cfg.n_stats:  # the preset's trees need the statistics
             self._fit_trees(d_tr, d_va, boost=bool(hp["boost"]), forest=bool(hp["forest"]))
         self._finish_fit(d_tr, d_va)
+        self.children_ = {}
+        if tree_sets is not None:
+            self._fit_children(*tree_sets)
         return self
 
     def grow_final_trees(self, train: LightCurveSet, val: LightCurveSet) -> Classifier:
@@ -603,6 +613,9 @@ def _holdout(lcset: LightCurveSet, fraction: float, seed: int) -> tuple[LightCur
 
     labels = np.asarray(lcset.labels).astype(str)
     classes, counts = np.unique(labels, return_counts=True)
+    if (counts < 2).any() and is_hierarchical(classes):  # a rare subtype: stratify by level-1 class
+        labels = parents(labels).astype(str)
+        classes, counts = np.unique(labels, return_counts=True)
     small = [f"{c} ({n})" for c, n in zip(classes, counts) if n < 2]
     if small:
         raise InputError(

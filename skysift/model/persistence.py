@@ -31,8 +31,19 @@ def _skysift_version() -> str:
 
 def save_classifier(clf: Any, path: str | Path) -> Path:
     """Write the fitted classifier to one file (readable with ``torch.load(weights_only=True)``)."""
-    clf._check_fitted()
     path = Path(path)
+    blob = classifier_blob(clf)
+    blob["content_sha256"] = _content_digest(blob)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(blob, tmp)
+    tmp.replace(path)
+    return path
+
+
+def classifier_blob(clf: Any) -> dict:
+    """The fitted classifier as plain tensors, lists and dicts (its children, if any, nested)."""
+    clf._check_fitted()
     params = clf.get_params()
     params["sequence"] = None if clf.sequence is None else _config_dict(clf.sequence)
     params["context"] = None if clf.context is None else _config_dict(clf.context)
@@ -81,12 +92,10 @@ def save_classifier(clf: Any, path: str | Path) -> Path:
     for part in TREE_PARTS:
         fitted = getattr(clf, part.name + "_", None)
         blob[part.name] = None if fitted is None else fitted.to_dict()
-    blob["content_sha256"] = _content_digest(blob)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(blob, tmp)
-    tmp.replace(path)
-    return path
+    children = getattr(clf, "children_", None) or {}
+    if children:  # absent in flat models' files (and in every file written before the tree)
+        blob["children"] = {str(top): classifier_blob(kid) for top, kid in children.items()}
+    return blob
 
 
 def load_classifier(cls: type, path: str | Path) -> Any:
@@ -112,6 +121,11 @@ def load_classifier(cls: type, path: str | Path) -> Any:
             f"{path}: model file format {blob.get('format_version')} is not supported by this skysift "
             f"({_skysift_version()}, format {MODEL_FORMAT_VERSION})"
         )
+    return classifier_from_blob(cls, blob, path)
+
+
+def classifier_from_blob(cls: type, blob: dict, path: str | Path) -> Any:
+    """The classifier of :func:`classifier_blob` (``path`` names the file in errors)."""
     try:
         params = dict(blob["params"])
         params.setdefault("final_trees", "train")  # files written before it: trees on training objects
@@ -165,6 +179,8 @@ def load_classifier(cls: type, path: str | Path) -> Any:
             clf.blend_weights_ = np.array([a, 1.0 - a, 0.0])
         model = LightCurveRNN(**blob["model_config"])
         model.load_state_dict(blob["state_dict"])
+        clf.children_ = {str(top): classifier_from_blob(cls, kid, path)
+                         for top, kid in (blob.get("children") or {}).items()}
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise ModelMismatchError(f"{path}: damaged or incompatible skysift model file ({exc})") from exc
     clf.model_ = model.eval()

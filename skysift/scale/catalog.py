@@ -183,7 +183,7 @@ def _classify_hats(catalog: Path, out: Path, handle: ModelHandle, clf, galaxies,
                          f"(columns: {', '.join(map(str, cat.columns))})", source=str(catalog))
     if galaxies is not None:
         cat = crossmatch_nearest_galaxy(cat, galaxies, radius)
-    meta = empty_predictions(clf.classes_, opts.first_n, opts.galaxy_distance,
+    meta = empty_predictions(clf.tree_classes_, opts.first_n, opts.galaxy_distance,
                              index=pd.Index([], dtype=np.int64, name="_healpix_29"))
     result = cat.map_partitions(classify_partition, handle, opts, meta=meta, include_pixel=True)
     n_parts = len(result.get_healpix_pixels())
@@ -226,7 +226,7 @@ def _clean_partial_hats(out: Path) -> int:
 
 
 def _write_run_file(out: Path, result: ClassifyResult, clf, model, galaxy_catalog, opts: PartitionOptions) -> None:
-    info = {"model": str(model), "model_version": result.model_version, "classes": list(clf.classes_),
+    info = {"model": str(model), "model_version": result.model_version, "classes": list(clf.tree_classes_),
             "galaxy_catalog": None if galaxy_catalog is None else str(galaxy_catalog),
             "match_radius_arcsec": float(clf.context_config_.match_radius_arcsec),
             "dummy_distance_arcsec": float(clf.context_config_.dummy_distance_arcsec),

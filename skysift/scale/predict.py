@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 
 from skysift.io.tables import LightCurveSet
+from skysift.io.taxonomy import SEP
+from skysift.model.hierarchy import best_path
 from skysift.scale.context import raw_context
 
 MODEL_VERSION_COLUMN = "model_version"
@@ -38,8 +40,10 @@ class PartitionOptions:
 
 
 def output_columns(classes: Sequence[str], first_n: Sequence[int], galaxy_distance: bool) -> list[str]:
-    """Column order of the output table."""
-    cols = ["object_id", "ra", "dec", "predicted"] + [f"p_{c}" for c in classes]
+    """Column order of the output table (``classes``: a tree model's nodes, see docs/output_schema.md;
+    a tree adds ``class_path``, the most probable level-1 class's most probable child)."""
+    cols = ["object_id", "ra", "dec", "predicted"] + (["class_path"] if _is_tree(classes) else [])
+    cols += [f"p_{c}" for c in classes]
     for n in first_n:
         cols += [f"p_{c}_first{n}" for c in classes]
     if galaxy_distance:
@@ -61,7 +65,7 @@ def predictions_frame(
     ``distance_arcsec``: nearest-galaxy crossmatch distances (arcsec, NaN for none within the
     radius), or None when the model does not use them.
     """
-    classes = list(clf.classes_)
+    classes = list(clf.tree_classes_)
     n = len(lcset)
     objects = lcset.objects
     ctx = None
@@ -71,12 +75,16 @@ def predictions_frame(
     for k in first_n:
         probs[int(k)] = _proba(clf, lcset, int(k), ctx, len(classes))
     p = probs[None]
+    level1 = p[:, [classes.index(c) for c in clf.classes_]]
     data: dict[str, object] = {
         "object_id": objects["object_id"].astype(str).to_numpy(),
         "ra": objects["ra"].to_numpy(np.float64),
         "dec": objects["dec"].to_numpy(np.float64),
-        "predicted": np.asarray(classes, dtype=object)[clf.decide(p, decision)] if n else np.zeros(0, object),
+        "predicted": (np.asarray(clf.classes_, dtype=object)[clf.decide(level1, decision)] if n
+                      else np.zeros(0, object)),
     }
+    if _is_tree(classes):
+        data["class_path"] = np.array([best_path(classes, row) for row in p], dtype=object)
     for key, pk in probs.items():
         suffix = "" if key is None else f"_first{key}"
         for j, c in enumerate(classes):
@@ -86,8 +94,9 @@ def predictions_frame(
         data["galaxy_dist_arcsec"] = ctx["galaxy_dist_arcsec"].to_numpy(np.float64)
     data[MODEL_VERSION_COLUMN] = np.full(n, version, dtype=object)
     out = pd.DataFrame(data, index=index)
-    for col in ("object_id", "predicted", MODEL_VERSION_COLUMN):
-        out[col] = out[col].astype("string[pyarrow]")
+    for col in ("object_id", "predicted", "class_path", MODEL_VERSION_COLUMN):
+        if col in out:
+            out[col] = out[col].astype("string[pyarrow]")
     return out[output_columns(classes, first_n, galaxy)]
 
 
@@ -96,7 +105,7 @@ def empty_predictions(classes: Sequence[str], first_n: Sequence[int], galaxy_dis
     """A zero-row output table with the output's columns and types (Dask ``meta``)."""
     data: dict[str, object] = {}
     for col in output_columns(classes, first_n, galaxy_distance):
-        if col in ("object_id", "predicted", MODEL_VERSION_COLUMN):
+        if col in ("object_id", "predicted", "class_path", MODEL_VERSION_COLUMN):
             data[col] = pd.Series([], dtype="string[pyarrow]", index=index)
         elif col.startswith("p_"):
             data[col] = pd.Series([], dtype=np.float32, index=index)
@@ -108,4 +117,8 @@ def empty_predictions(classes: Sequence[str], first_n: Sequence[int], galaxy_dis
 def _proba(clf, lcset: LightCurveSet, max_observations: int | None, ctx: pd.DataFrame | None, n_classes: int):
     if len(lcset) == 0:
         return np.zeros((0, n_classes), np.float32)
-    return clf.predict_proba(lcset, max_observations=max_observations, context=ctx)
+    return clf.predict_tree_proba(lcset, max_observations=max_observations, context=ctx)
+
+
+def _is_tree(classes: Sequence[str]) -> bool:
+    return any(SEP in str(c) for c in classes)

@@ -61,6 +61,8 @@ CLASSIFICATION_SCHEMA = {
         {"name": "n_obs", "type": "int", "doc": "observations the probabilities are based on"},
         {"name": "top_class", "type": ["null", "string"], "default": None},
         {"name": "top_prob", "type": ["null", "double"], "default": None},
+        {"name": "class_path", "type": ["null", "string"], "default": None,
+         "doc": "a tree model's most probable level-1 class, then its most probable subtype ('SN/Ia')"},
         {"name": "probabilities", "type": {"type": "map", "values": "double"}},
         {"name": "model_version", "type": ["null", "string"], "default": None,
          "doc": "model file name and the first 12 hex digits of its SHA-256"},
@@ -322,6 +324,7 @@ class AlertConsumer:
                 "objectId": rows.object_id, "candid": rows.candidate_id,
                 "classified": bool(o.get("classified")), "n_obs": int(o.get("n_obs") or 0),
                 "top_class": o.get("top_class"), "top_prob": o.get("top_prob"),
+                "class_path": _class_path(o.get("probabilities")),
                 "probabilities": o.get("probabilities") or {}, "model_version": tag, "classified_at": now,
                 "source_topic": msg.topic(), "source_partition": msg.partition(), "source_offset": msg.offset(),
             })
@@ -526,3 +529,12 @@ def run_cli(args: Any) -> BatchResult:
         return tot
     finally:
         storage.close()
+
+
+def _class_path(probs: dict | None) -> str | None:
+    """The most probable path of a tree model's probabilities (None for a flat model's)."""
+    if not probs or not any("/" in c for c in probs):
+        return None
+    from skysift.model.hierarchy import best_path
+
+    return best_path(list(probs), list(probs.values()))

@@ -142,7 +142,7 @@ class StreamService:
         self.lock = threading.RLock()
         self.write_wait_s = float(write_wait_s)
         self._unsure: set[str] = set()  # objects whose stored state may differ from the classifier's
-        self.classifier = None  # skysift.stream.incremental.IncrementalClassifier
+        self.classifier = None  # skysift.model.online.IncrementalClassifier (TreeIncremental for a tree model)
         self.model_path: str | None = None
         self.model_tag: str | None = None
         self.started = time.time()
@@ -166,8 +166,7 @@ class StreamService:
         Another model: all classifications are recomputed (history in arrival order).
         """
         from skysift.model.estimator import Classifier
-        from skysift.stream.incremental import IncrementalClassifier
-
+        from skysift.model.online_tree import incremental
         from skysift.model.shipped import model_file
 
         try:
@@ -178,7 +177,7 @@ class StreamService:
             raise Rejected(400, f"model file not found: {p}")
         try:
             clf = Classifier.load(p)
-            inc = IncrementalClassifier(clf)
+            inc = incremental(clf)
         except (SkysiftError, OSError, RuntimeError, KeyError, ValueError) as exc:
             raise Rejected(400, f"could not load model {p}: {exc}") from exc
         tag = _model_tag(p)

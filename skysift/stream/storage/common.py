@@ -375,6 +375,8 @@ class Storage(FaultHandling, ObserverStore):
         join_params: list = []
         where: list[str] = []
         where_params: list = []
+        if cls is not None and min_prob is None and "/" in str(cls):
+            min_prob = 0.5  # a subtype ("SN/Ia") is never an object's top class: P(node) >= 0.5 selects it
         if cls is not None and min_prob is not None:
             joins.append("JOIN class_probs f ON f.object_id = o.object_id AND f.cls = ?")
             join_params.append(str(cls))

@@ -16,7 +16,9 @@ async function refreshObject() {
     const last = obj.detections.length ? obj.detections[obj.detections.length - 1] : null;
     const items = [
       ["Top class", obj.top_class ? `${obj.top_class} (${fmt(obj.top_prob, 3)})` : "unclassified"],
-      ...state.classes.map((c) => [`P(${c})`, obj.probabilities ? fmt(obj.probabilities[c], 3) : "–"]),
+      ...(state.classes.some((c) => c.includes("/")) ? [["Type", bestPath(obj.probabilities) || "–"]] : []),
+      // a tree model's nodes in tree order: each level-1 class, then its subtypes indented
+      ...state.classes.map((c) => [`P(${nodeLabel(c)})`, obj.probabilities ? fmt(obj.probabilities[c], 3) : "–"]),
       ["RA, Dec (deg)", `${fmt(obj.ra, 5)}, ${fmt(obj.dec, 5)}`],
       ["Last magnitude", last ? `${fmt(last.mag, 2)} ± ${fmt(last.mag_err, 2)}${last.band ? ` (${last.band})` : ""}` : "–"],
       ["Detections", obj.n_det],

@@ -158,11 +158,27 @@ async function refreshHealth() {
   }
 }
 
+// A tree model's classes are paths ("SN/Ia"): the most probable level-1 class, then its most probable child.
+function bestPath(probs) {
+  if (!probs) return null;
+  const names = Object.keys(probs);
+  const best = (list) => list.reduce((a, b) => (probs[b] > probs[a] ? b : a));
+  const tops = names.filter((c) => !c.includes("/"));
+  if (!tops.length) return null;
+  const top = best(tops);
+  const kids = names.filter((c) => c.startsWith(top + "/"));
+  return kids.length ? best(kids) : top;
+}
+
+function nodeLabel(c) {
+  return c.includes("/") ? `\u00a0\u00a0\u21b3 ${c.split("/").slice(1).join("/")}` : c;
+}
+
 function setClasses(classes) {
   if (!classes || classes.join() === state.classes.join()) return;
   state.classes = classes.slice();
   const sel = $("#f-class");
   const current = sel.value;
-  sel.replaceChildren(h("option", { value: "" }, "any"), ...classes.map((c) => h("option", { value: c }, c)));
+  sel.replaceChildren(h("option", { value: "" }, "any"), ...classes.map((c) => h("option", { value: c }, nodeLabel(c))));
   sel.value = classes.includes(current) ? current : "";
 }

@@ -10,7 +10,9 @@ function columns() {
     { key: "top_class", label: "Class", sort: "top_class" },
     { key: "human_label", label: "Human label" },
   ];
-  for (const c of state.classes) cols.push({ key: `p_${c}`, label: `P(${c})`, sort: `prob_${c}`, cls: c });
+  // a tree model: the level-1 probabilities as columns, the most probable path beside them
+  for (const c of state.classes.filter((c) => !c.includes("/"))) cols.push({ key: `p_${c}`, label: `P(${c})`, sort: `prob_${c}`, cls: c });
+  if (state.classes.some((c) => c.includes("/"))) cols.push({ key: "class_path", label: "Type", title: "most probable level-1 class, then its most probable subtype" });
   cols.push(
     { key: "last_mag", label: "Mag (last)", sort: "last_mag", num: true, title: "magnitude of the latest detection (mag) and its band" },
     { key: "position", label: "RA, Dec (deg)", num: true, title: "ICRS position of the first detection (degrees)" },
@@ -58,6 +60,7 @@ function renderRows(objects) {
       if (col.key === "top_class") return h("td", {}, badge(o.top_class));
       if (col.key === "human_label") return h("td", { class: "label-cell" }, o.human_label ? h("span", { class: "badge human-badge", title: "set by an observer" }, o.human_label) : "");
       if (col.cls) return h("td", {}, probCell(probs[col.cls], col.cls));
+      if (col.key === "class_path") return h("td", {}, bestPath(probs) || "–");
       if (col.key === "last_mag") {
         return h("td", { class: "num mag", "data-mag": o.last_mag ?? "" }, fmt(o.last_mag, 2),
           o.last_band ? h("span", { class: "band" }, o.last_band) : null);
