@@ -9,8 +9,10 @@ Level 2 (decisions stated once, here):
         Ia-CSM (2 in BTS) is both a Ia and interaction-powered, so it has no level-2 place. TDEs and
         kilonovae keep their level-1 place (SN) with no subtype.
 ``VS``  the CRTS/CSS periodic types (Drake et al. 2014, 2017): ``RRab``, ``RRc``, ``RRd``,
-        ``Blazhko``, ``EW``, ``EA``, ``Rot`` (rotational), ``LPV``, ``HADS`` (delta Scuti),
-        ``Cep`` (anomalous and type-II Cepheids).
+        ``Blazhko``, ``EW``, ``EA``, ``Rot`` (rotational, with RS CVn: spotted stars), ``LPV``,
+        ``DSct`` (high- and low-amplitude delta Scuti), ``Cep`` (anomalous and type-II Cepheids).
+        beta Lyrae, ellipsoidal, post-common-envelope binaries and 'hump' stars (a few hundred in
+        CSS) keep their level-1 place only.
 ``AGN`` ``QSO`` (quasars, AGN) and ``Blazar`` (blazars, BL Lacs).
 
 A path with one part (``"SN"``) is an object known only to level 1. :func:`leaf_path` maps a
@@ -31,7 +33,7 @@ SEP = "/"
 #: Level-2 subtype names under each level-1 class (the order the model outputs them in).
 SUBTYPES: dict[str, tuple[str, ...]] = {
     "SN": ("Ia", "II", "Ibc", "IIn", "SLSN"),
-    "VS": ("RRab", "RRc", "RRd", "Blazhko", "EW", "EA", "Rot", "LPV", "HADS", "Cep"),
+    "VS": ("RRab", "RRc", "RRd", "Blazhko", "EW", "EA", "Rot", "LPV", "DSct", "Cep"),
     "AGN": ("QSO", "Blazar"),
 }
 
@@ -45,7 +47,8 @@ _SN_SUBTYPE: dict[str, str] = {
 }
 _VS_SUBTYPE: dict[str, str] = {
     "rrab": "RRab", "rrc": "RRc", "rrd": "RRd", "blazhko": "Blazhko", "ew": "EW", "ea": "EA",
-    "rotational": "Rot", "rot": "Rot", "lpv": "LPV", "hads": "HADS", "acep": "Cep", "cep-ii": "Cep",
+    "rotational": "Rot", "rot": "Rot", "rs_cvn": "Rot", "lpv": "LPV", "hads": "DSct", "lads": "DSct",
+    "acep": "Cep", "cep-ii": "Cep", "cep_ii": "Cep",
 }
 _AGN_SUBTYPE: dict[str, str] = {
     "qso": "QSO", "quasar": "QSO", "agn": "QSO", "blazar": "Blazar", "bl lac": "Blazar", "bllac": "Blazar",

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from skysift.errors import InputError
 from skysift.io.tables import LightCurveSet
 from skysift.io.taxonomy import SEP, child, parent
 
@@ -72,6 +73,25 @@ def child_sets(train: LightCurveSet, val: LightCurveSet) -> dict[str, tuple[Ligh
         out[top] = (with_labels(sub_tr, tr_sub.loc[tr_idx].to_numpy()),
                     with_labels(sub_va, va_sub.loc[va_idx].to_numpy()))
     return out
+
+
+def readable(clf: Any, lcset: LightCurveSet) -> tuple[LightCurveSet, np.ndarray]:
+    """The objects of ``lcset`` with the detections ``clf``'s band rule reads (others dropped, not
+    refused) and their positions in ``lcset``: the set itself when every band is readable."""
+    ph = lcset.photometry
+    if "band" not in ph.columns:
+        return lcset, np.arange(len(lcset))
+    rule = clf.band_rule()
+    bad = [b for b in pd.unique(ph["band"].astype(str)) if isinstance(rule.resolve(b), str)]
+    if not bad:
+        return lcset, np.arange(len(lcset))
+    kept = ph["object_id"][~ph["band"].astype(str).isin(bad)].unique()
+    rows = np.flatnonzero(lcset.objects["object_id"].isin(kept).to_numpy())
+    if not len(rows):
+        return lcset, rows
+    sub = lcset.subset(lcset.object_ids[rows])
+    sub.photometry = sub.photometry[~sub.photometry["band"].astype(str).isin(bad)].reset_index(drop=True)
+    return sub, rows
 
 
 def tree_classes(classes: Sequence[str], children: Mapping[str, Sequence[str]]) -> list[str]:
@@ -129,13 +149,30 @@ class TreeMixin:
         kids = {top: list(kid.classes_) for top, kid in (getattr(self, "children_", None) or {}).items()}
         return tree_classes(self.classes_, kids)  # type: ignore[attr-defined]
 
+    def attach_child(self, top: str, kid: Any) -> None:
+        """Put a fitted classifier of ``top``'s subtypes under ``top`` (a child trained elsewhere, e.g.
+        on another survey's photometry; it reads its own bands, see :func:`readable`)."""
+        if str(top) not in [str(c) for c in self.classes_]:  # type: ignore[attr-defined]
+            raise InputError(f"'{top}' is not a level-1 class of this model ({', '.join(self.classes_)})")  # type: ignore[attr-defined]
+        if not getattr(kid, "is_fitted", False) or any(SEP in str(c) for c in kid.classes_):
+            raise InputError(f"the child of '{top}' must be a fitted flat classifier of its subtypes")
+        self.children_ = {**(getattr(self, "children_", None) or {}), str(top): kid}
+
     def predict_tree_proba(self, lcset: LightCurveSet, max_observations: int | None = None, **kwargs: Any
                            ) -> np.ndarray:
         """Rows over :attr:`tree_classes_` (a flat model: :meth:`predict_proba`); ``kwargs`` go to every
-        part's ``predict_proba`` (e.g. ``context``)."""
+        part's ``predict_proba`` (e.g. ``context``, a frame in object order). A child reads the
+        detections its bands allow (:func:`readable`); an object with none gets equal subtype shares."""
         proba = self.predict_proba(lcset, max_observations=max_observations, **kwargs)  # type: ignore[attr-defined]
-        kids = {top: (kid.classes_, kid.predict_proba(lcset, max_observations=max_observations, **kwargs))
-                for top, kid in (getattr(self, "children_", None) or {}).items()}
+        kids = {}
+        for top, kid in (getattr(self, "children_", None) or {}).items():
+            sub, rows = readable(kid, lcset)
+            cond = np.full((len(lcset), len(kid.classes_)), 1.0 / len(kid.classes_), proba.dtype)
+            if len(rows):
+                kw = {k: (v.iloc[rows] if isinstance(v, pd.DataFrame) and sub is not lcset else v)
+                      for k, v in kwargs.items()}
+                cond[rows] = kid.predict_proba(sub, max_observations=max_observations, **kw)
+            kids[top] = (kid.classes_, cond)
         return tree_proba(self.classes_, proba, kids)  # type: ignore[attr-defined]
 
     def predict_tree(self, lcset: LightCurveSet, max_observations: int | None = None) -> pd.DataFrame:

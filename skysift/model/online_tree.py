@@ -78,27 +78,46 @@ class TreeIncremental:
     # ------------------------------------------------------------------ updates
     def update(self, object_id: str, mjd: float, mag: float, mag_err: float, band: str | None = None,
                ra: float | None = None, dec: float | None = None) -> np.ndarray | None:
-        """:meth:`IncrementalClassifier.update` for every part; the object's row over the tree."""
+        """:meth:`IncrementalClassifier.update` for every part (a child skips a band it does not
+        read); the object's row over the tree."""
         probs = self.top.update(object_id, mjd, mag, mag_err, band, ra, dec)
         for inc in self.children.values():
-            inc.update(object_id, mjd, mag, mag_err, band, ra, dec)
+            if _reads(inc, band):
+                inc.update(object_id, mjd, mag, mag_err, band, ra, dec)
         return self._now(str(object_id), probs)
 
     def update_many(self, records: Sequence[Any], return_info: bool = False) -> list:
         """:meth:`IncrementalClassifier.update_many` for every part; rows over the tree."""
         recs = [Detection.coerce(r) for r in records]
         results = self.top.update_many(recs, return_info=True)
-        kids = {p: inc.update_many(recs) for p, inc in self.children.items()}
+        kids = {p: self._child_updates(inc, recs) for p, inc in self.children.items()}
         rows = self._rows([r.object_id for r in results], [r.probs for r in results], kids)
         for res, row in zip(results, rows):
             res.probs = row
         return results if return_info else rows
 
+    @staticmethod
+    def _child_updates(inc: IncrementalClassifier, recs: list[Detection]) -> list:
+        """A child's probabilities after each record, the records of bands it does not read skipped
+        (its probabilities then stay what they were)."""
+        mine = [i for i, d in enumerate(recs) if _reads(inc, d.band)]
+        if len(mine) == len(recs):
+            return inc.update_many(recs)
+        last = {d.object_id: getattr(inc.get(d.object_id), "probs", None) for d in recs}
+        got = dict(zip(mine, inc.update_many([recs[i] for i in mine])))
+        out = []
+        for i, d in enumerate(recs):
+            if i in got:
+                last[d.object_id] = got[i]
+            out.append(last[d.object_id])
+        return out
+
     def rebuild(self, records: Sequence[Any]) -> None:
         """:meth:`IncrementalClassifier.rebuild` for every part."""
         recs = [Detection.coerce(r) for r in records]
-        for inc in (self.top, *self.children.values()):
-            inc.rebuild(recs)
+        self.top.rebuild(recs)
+        for inc in self.children.values():
+            inc.rebuild([d for d in recs if _reads(inc, d.band)])
 
     def reset(self) -> None:
         for inc in (self.top, *self.children.values()):
@@ -159,3 +178,8 @@ class TreeIncremental:
 
     def load(self, path: str | Path) -> TreeIncremental:
         return self.load_state_dict(torch.load(Path(path), weights_only=True))
+
+
+def _reads(inc: IncrementalClassifier, band: str | None) -> bool:
+    """Whether the engine's band rule reads (or maps) this band."""
+    return not isinstance(inc._rule.resolve(None if band is None else str(band)), str)

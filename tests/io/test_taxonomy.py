@@ -2,7 +2,7 @@
 
 import pytest
 
-from skysift.io.taxonomy import SUBTYPES, child, leaf_path, level, parent, parents
+from skysift.io.taxonomy import SUBTYPES, child, leaf_path, level, parent, parents, subtype
 
 
 @pytest.mark.parametrize("fine, catalogue, path", [
@@ -20,6 +20,7 @@ from skysift.io.taxonomy import SUBTYPES, child, leaf_path, level, parent, paren
     (6, "crts_periodic", "VS/EA"),
     (12, "crts_periodic", "VS/Cep"),
     (11, "crts_periodic", "VS"),
+    (9, "crts_periodic", "VS/DSct"),
     ("Blazar", "mantra", "AGN/Blazar"),
     ("AGN", "mantra", "AGN/QSO"),
 ])
@@ -35,3 +36,10 @@ def test_path_parts():
     # every subtype name is unique under its parent
     for subs in SUBTYPES.values():
         assert len(set(subs)) == len(subs)
+
+
+def test_subtype_of_a_known_level1_class():
+    """CSS type names (goto3's fine labels) under their level-1 class."""
+    assert subtype("RS_CVn", "VS") == "Rot" and subtype("Cep_II", "VS") == "Cep" and subtype("LADS", "VS") == "DSct"
+    assert subtype("beta_Lyrae", "VS") is None and subtype("SN Ia-91T", "SN") == "Ia"
+    assert subtype("QSO", "AGN") == "QSO" and subtype("Blazar", "AGN") == "Blazar" and subtype("Ia", "VS") is None

@@ -123,3 +123,33 @@ def test_tree_in_the_partition_table_and_kafka_record(sets, tree):
     row = want.iloc[0].to_dict()
     assert _class_path(row) == out["class_path"].iloc[0]
     assert _class_path({"SN": 0.2, "VS": 0.8}) is None
+
+
+def test_attached_child_reads_its_own_bands(tmp_path):
+    """A child trained on other bands (g, r) under a single-band top: each part reads what its band
+    rule allows (the top maps g and r onto its band; the child skips u), in batch and in the stream."""
+    from skysift.errors import InputError
+    from skysift.model.online_tree import incremental
+
+    def sets(bands, seed, n=30):
+        s = toy_set(n, seed=seed, bands=bands)
+        s.objects["label"] = s.objects["label"].map(PATHS).str.split("/").str[-1]
+        return s
+
+    top = tiny(epochs=2, **NO_TREES).fit(toy_set(30, seed=0), toy_set(10, seed=1))
+    vs_tr, vs_va = sets(("g", "r"), 0), sets(("g", "r"), 1, 10)
+    keep = lambda s: s.subset(s.object_ids[s.objects["label"].isin(["b", "f"]).to_numpy()])  # noqa: E731
+    kid = tiny(epochs=4, **NO_TREES).fit(keep(vs_tr), keep(vs_va))
+    with pytest.raises(InputError, match="not a level-1 class"):
+        top.attach_child("XX", kid)
+    top.attach_child("faint", kid)
+    assert top.tree_classes_ == ["bright", "faint", "faint/b", "faint/f", "rising"]
+    test = toy_set(10, seed=5, bands=("g", "r", "u"))
+    df = top.predict_tree(test)
+    np.testing.assert_allclose(df["faint/b"] + df["faint/f"], df["faint"], atol=1e-6)
+    back = Classifier.load(top.save(tmp_path / "t.pt"))
+    inc = incremental(back)
+    ph = test.photometry.merge(test.objects[["object_id", "ra", "dec"]], on="object_id").sort_values("mjd")
+    inc.update_many([dict(object_id=r.object_id, mjd=r.mjd, mag=r.mag, mag_err=r.mag_err, band=r.band, ra=r.ra,
+                          dec=r.dec) for r in ph.itertuples()])
+    np.testing.assert_allclose(inc.predict_proba(df.index).to_numpy(), df.to_numpy(), atol=1e-5)
