@@ -9,6 +9,7 @@ from sklearn.model_selection import train_test_split
 
 from skysift.errors import InputError
 from skysift.io.tables import LightCurveSet
+from skysift.io.taxonomy import SEP, parents
 
 
 @dataclass(frozen=True)
@@ -63,3 +64,27 @@ def split_lightcurves(
     names = names or (None, None, None)
     parts = (lcset.subset(ids[idx], name=n) for idx, n in zip((split.train, split.val, split.test), names))
     return (split, *parts)
+
+
+def holdout(lcset: LightCurveSet, fraction: float, seed: int) -> tuple[LightCurveSet, LightCurveSet]:
+    """Stratified split of a labelled set into (train, validation): ``fraction`` of the objects held out
+    (by class path; by level-1 class when a subtype has a single object)."""
+    labels = np.asarray(lcset.labels).astype(str)
+    classes, counts = np.unique(labels, return_counts=True)
+    if (counts < 2).any() and any(SEP in c for c in classes):  # a rare subtype: stratify by level-1 class
+        labels = parents(labels).astype(str)
+        classes, counts = np.unique(labels, return_counts=True)
+    small = [f"{c} ({n})" for c, n in zip(classes, counts) if n < 2]
+    if small:
+        raise InputError(
+            "to hold out a validation set every class needs at least 2 objects; too few: " + ", ".join(small)
+            + " (or pass a validation set to fit())"
+        )
+    idx = np.arange(len(labels))
+    n_val = max(int(round(fraction * len(labels))), len(classes))
+    if len(labels) - n_val < len(classes):
+        raise InputError(f"{len(labels)} objects are too few to hold out a validation set for {len(classes)} classes")
+    tr, va = train_test_split(idx, test_size=n_val, stratify=labels, random_state=seed)
+    ids = lcset.object_ids.astype(str)
+    return (lcset.subset(ids[np.sort(tr)], name=f"{lcset.name}-train"),
+            lcset.subset(ids[np.sort(va)], name=f"{lcset.name}-validation"))

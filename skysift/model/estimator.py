@@ -37,7 +37,6 @@ from skysift.features.sequences import (
     scale_sequences,
 )
 from skysift.io.tables import LightCurveSet
-from skysift.io.taxonomy import parents
 from skysift.model.blend import (  # noqa: F401 - BLEND_BUCKETS, POOL_FLOOR, pool_probabilities, boost_inputs re-exported
     BLEND_BUCKETS,
     BLEND_CHOICES,
@@ -75,6 +74,7 @@ from skysift.model.train import (
     softmax,
     train,
 )
+from skysift.splits import holdout
 
 #: Objects per batch at prediction time (small batches keep the work in the CPU caches).
 PREDICT_BATCH_SIZE = 512
@@ -145,6 +145,9 @@ class Classifier(TreeMixin, CalibrationMixin, EncodingMixin):
     calibration: with ``calibrate``, what is fitted on validation for each range of the number of
         observations: ``"temperature"`` (a temperature) or ``"offsets"`` (a temperature and per-class
         offsets, which also move the base rates; :meth:`_fit_calibration`).
+    min_steps: unless ``epochs`` is given, train for at least this many optimizer steps, adding epochs on
+        small training sets (``skysift``: 1000, which leaves goto3's 15 epochs alone and gives a 1,300-object
+        set ~90 epochs; docs/results.md, "bts_types").
 
     Attributes set by :meth:`fit` (and :meth:`load`): ``classes_``, ``model_``, ``history_``,
     ``best_epoch_``, ``best_val_auc_``, ``train_seconds_``, ``sequence_config_``,
@@ -190,6 +193,7 @@ class Classifier(TreeMixin, CalibrationMixin, EncodingMixin):
         final_trees: str | None = None,
         galaxy_distance: bool | None = None,
         calibration: str | None = None,
+        min_steps: int | None = None,
     ) -> None:
         self.rnn = rnn
         self.rnn_units = rnn_units
@@ -225,6 +229,7 @@ class Classifier(TreeMixin, CalibrationMixin, EncodingMixin):
         self.final_trees = final_trees
         self.galaxy_distance = galaxy_distance
         self.calibration = calibration
+        self.min_steps = min_steps
 
     # ------------------------------------------------------------------ sklearn protocol
     def get_params(self, deep: bool = False) -> dict[str, Any]:
@@ -287,7 +292,7 @@ class Classifier(TreeMixin, CalibrationMixin, EncodingMixin):
             raise InputError(f"final_trees must be one of {', '.join(FINAL_TREES)}, got {hp['final_trees']!r}")
         self.blend_rule_ = str(hp["blend"])
         if val is None:
-            train, val = _holdout(train, 0.3, int(self.seed))
+            train, val = holdout(train, 0.3, int(self.seed))
         elif val.labels is None:
             raise InputError(f"{val.name}: the validation set has no 'label' column")
         tree_sets = None
@@ -343,7 +348,10 @@ class Classifier(TreeMixin, CalibrationMixin, EncodingMixin):
                                   rnn_units=int(hp["rnn_units"]), dense_units=int(hp["dense_units"]),
                                   dropout=float(hp["dropout"]), use_context=bool(self.use_context),
                                   n_head_stats=seq_cfg.n_stats)
-        config = TrainConfig(epochs=int(hp["epochs"]), batch_size=int(hp["batch_size"]), lr=float(hp["lr"]),
+        epochs = int(hp["epochs"])
+        if self.epochs is None:  # the preset's epochs: at least min_steps optimizer steps (an explicit epochs is kept)
+            epochs = max(epochs, -(-int(hp["min_steps"]) // -(-len(y_tr) // int(hp["batch_size"]))))
+        config = TrainConfig(epochs=epochs, batch_size=int(hp["batch_size"]), lr=float(hp["lr"]),
                              seed=int(self.seed), early_stopping_patience=self.early_stopping_patience,
                              device=self.device, l2=float(hp["l2"]), progress=bool(self.progress),
                              prefix_augment=float(hp["prefix_augment"]), lr_schedule=str(hp["lr_schedule"]),
@@ -605,31 +613,6 @@ class Classifier(TreeMixin, CalibrationMixin, EncodingMixin):
 def train_model(*args, **kwargs):
     """:func:`skysift.model.train.train` (indirection so that tests can watch it)."""
     return train(*args, **kwargs)
-
-
-def _holdout(lcset: LightCurveSet, fraction: float, seed: int) -> tuple[LightCurveSet, LightCurveSet]:
-    """Stratified split of a labelled set into (train, validation)."""
-    from sklearn.model_selection import train_test_split
-
-    labels = np.asarray(lcset.labels).astype(str)
-    classes, counts = np.unique(labels, return_counts=True)
-    if (counts < 2).any() and is_hierarchical(classes):  # a rare subtype: stratify by level-1 class
-        labels = parents(labels).astype(str)
-        classes, counts = np.unique(labels, return_counts=True)
-    small = [f"{c} ({n})" for c, n in zip(classes, counts) if n < 2]
-    if small:
-        raise InputError(
-            "to hold out a validation set every class needs at least 2 objects; too few: " + ", ".join(small)
-            + " (or pass a validation set to fit())"
-        )
-    idx = np.arange(len(labels))
-    n_val = max(int(round(fraction * len(labels))), len(classes))
-    if len(labels) - n_val < len(classes):
-        raise InputError(f"{len(labels)} objects are too few to hold out a validation set for {len(classes)} classes")
-    tr, va = train_test_split(idx, test_size=n_val, stratify=labels, random_state=seed)
-    ids = lcset.object_ids.astype(str)
-    return (lcset.subset(ids[np.sort(tr)], name=f"{lcset.name}-train"),
-            lcset.subset(ids[np.sort(va)], name=f"{lcset.name}-validation"))
 
 
 def _same(a: Any, b: Any) -> bool:

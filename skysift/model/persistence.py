@@ -132,6 +132,7 @@ def classifier_from_blob(cls: type, blob: dict, path: str | Path) -> Any:
         # files written before it: the galaxy distance was an input unless a context config said otherwise
         params.setdefault("galaxy_distance", True)
         params.setdefault("calibration", "temperature")  # files written before it: one temperature
+        params.setdefault("min_steps", 0)  # files written before it: the preset's epochs as they were
         if params.get("sequence") is not None:
             params["sequence"] = SequenceConfig(**params["sequence"])
         if params.get("context") is not None:
