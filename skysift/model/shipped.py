@@ -1,7 +1,8 @@
 """Models shipped in the package, loadable by name: ``Classifier.load("goto3")`` and
 ``--model goto3`` (every command that takes a model: predict, evaluate, serve, consume, the Dask
 engine) read ``skysift/models/goto3.pt`` (its card: ``skysift/models/goto3.md``).
-:mod:`skysift.study.pretrain` remakes them."""
+:mod:`skysift.study.pretrain` remakes them (``ztf``, the class tree for ZTF light curves:
+:mod:`skysift.study.pretrain_ztf`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 from skysift.errors import InputError
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
-PRETRAINED = {"goto3": "goto3.pt"}
+PRETRAINED = {"goto3": "goto3.pt", "ztf": "ztf.pt"}
 
 
 def pretrained_path(name: str) -> Path | None:

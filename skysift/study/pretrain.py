@@ -222,6 +222,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out-dir", type=Path, default=MODELS_DIR)
     ap.add_argument("--data", help="a saved copy of the set (default: build it from ../shared/data)")
     args = ap.parse_args(argv)
+    if args.name == "ztf":  # a tree of parts trained on several sets
+        from skysift.study.pretrain_ztf import train_ztf
+
+        print(f"wrote {train_ztf(args.out_dir, goto3_data=args.data)}", file=sys.stderr)
+        return 0
     print(f"wrote {train_pretrained(args.name, args.out_dir, data=args.data)}", file=sys.stderr)
     return 0
 
