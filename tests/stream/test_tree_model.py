@@ -21,6 +21,8 @@ from skysift.stream.service import create_app  # noqa: E402
 from tests.stream.conftest import AUTH, lcset_records, tiny_params  # noqa: E402
 from tests.stream.synth import synthetic_lcset  # noqa: E402
 
+pytestmark = pytest.mark.slow  # a tree of tiny models is trained (~20 s), then a mock Kafka cluster runs
+
 
 @pytest.fixture(scope="module")
 def tree_data():
