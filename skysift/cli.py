@@ -285,13 +285,15 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     clf = Classifier.load(model_path)
     nodes = clf.tree_classes_  # a flat model: its classes (columns: docs/output_schema.md)
-    rows = clf.predict_tree_proba(ds.lcset, max_observations=args.max_observations)
+    rows, novelty = clf.predict_tree_proba(ds.lcset, max_observations=args.max_observations, return_novelty=True)
     proba = rows[:, [nodes.index(c) for c in clf.classes_]]
     df = pd.DataFrame(rows, columns=[f"p_{c}" for c in nodes])
     df.insert(0, "object_id", ds.lcset.object_ids)
     df.insert(1, "predicted", [clf.classes_[i] for i in clf.decide(proba, args.decision)])
     if len(nodes) > len(clf.classes_):
         df.insert(2, "class_path", [best_path(nodes, r) for r in rows])
+    if novelty is not None:
+        df["novelty"] = novelty
     if ds.lcset.labels is not None:
         df.insert(2, "label", ds.lcset.labels)
     if args.out:

@@ -58,6 +58,7 @@ from skysift.model.encoding import EncodingMixin
 from skysift.model.hierarchy import TreeMixin, is_hierarchical, level1
 from skysift.model.losses import canonical_loss_name, class_weights, make_loss
 from skysift.model.network import LightCurveRNN
+from skysift.model.novelty import NoveltyMixin
 from skysift.model.persistence import (  # noqa: F401
     MODEL_FORMAT,
     MODEL_FORMAT_VERSION,
@@ -80,7 +81,7 @@ from skysift.splits import holdout
 PREDICT_BATCH_SIZE = 512
 
 
-class Classifier(TreeMixin, CalibrationMixin, EncodingMixin):
+class Classifier(TreeMixin, NoveltyMixin, CalibrationMixin, EncodingMixin):
     """Recurrent light-curve classifier (Burhanudin et al. 2021), scikit-learn style.
 
     Parameters
@@ -153,7 +154,8 @@ class Classifier(TreeMixin, CalibrationMixin, EncodingMixin):
     ``best_epoch_``, ``best_val_auc_``, ``train_seconds_``, ``sequence_config_``,
     ``context_config_``, ``seq_scaler_``, ``ctx_scaler_``, ``context_columns_``,
     ``n_features_``, ``n_context_``, ``class_weights_``, ``catalog_``, ``validation_ids_``,
-    ``temperature_``, ``fpr_thresholds_``, ``decision_weights_``, ``children_`` (training labels given
+    ``temperature_``, ``fpr_thresholds_``, ``decision_weights_``, ``novelty_`` (:meth:`novelty_score`),
+    ``children_`` (training labels given
     as class paths ``"SN/Ia"`` make the model a tree: :mod:`skysift.model.hierarchy`).
     """
 
@@ -377,6 +379,7 @@ class Classifier(TreeMixin, CalibrationMixin, EncodingMixin):
         if (hp["boost"] or hp["forest"]) and seq_cfg.n_stats:  # the preset's trees need the statistics
             self._fit_trees(d_tr, d_va, boost=bool(hp["boost"]), forest=bool(hp["forest"]))
         self._finish_fit(d_tr, d_va)
+        self._fit_novelty(d_tr)
         self.children_ = {}
         if tree_sets is not None:
             self._fit_children(*tree_sets)
@@ -389,7 +392,9 @@ class Classifier(TreeMixin, CalibrationMixin, EncodingMixin):
         does at the end of :meth:`fit` (after this, ``final_trees`` is ``"all"``)."""
         self._check_fitted()
         self.final_trees = "all"
-        self._finish_fit(self.prepare_arrays(train, labels=True), self.prepare_arrays(val, labels=True))
+        d_tr = self.prepare_arrays(train, labels=True)
+        self._finish_fit(d_tr, self.prepare_arrays(val, labels=True))
+        self._fit_novelty(d_tr)  # its inputs include the probabilities, which the new trees change
         return self
 
     def _finish_fit(self, train: SequenceData, val: SequenceData) -> None:
@@ -437,6 +442,7 @@ class Classifier(TreeMixin, CalibrationMixin, EncodingMixin):
         if boost or forest:
             self._fit_trees(d_tr, d_va, boost=boost, forest=forest)
         self._finish_fit(d_tr, d_va)
+        self._fit_novelty(d_tr)
         return self
 
     def _fit_trees(self, train: SequenceData, val: SequenceData, *, boost: bool, forest: bool) -> None:

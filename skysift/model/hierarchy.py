@@ -158,12 +158,15 @@ class TreeMixin:
             raise InputError(f"the child of '{top}' must be a fitted flat classifier of its subtypes")
         self.children_ = {**(getattr(self, "children_", None) or {}), str(top): kid}
 
-    def predict_tree_proba(self, lcset: LightCurveSet, max_observations: int | None = None, **kwargs: Any
-                           ) -> np.ndarray:
+    def predict_tree_proba(self, lcset: LightCurveSet, max_observations: int | None = None,
+                           return_novelty: bool = False, **kwargs: Any) -> Any:
         """Rows over :attr:`tree_classes_` (a flat model: :meth:`predict_proba`); ``kwargs`` go to every
         part's ``predict_proba`` (e.g. ``context``, a frame in object order). A child reads the
-        detections its bands allow (:func:`readable`); an object with none gets equal subtype shares."""
-        proba = self.predict_proba(lcset, max_observations=max_observations, **kwargs)  # type: ignore[attr-defined]
+        detections its bands allow (:func:`readable`); an object with none gets equal subtype shares.
+        ``return_novelty``: also the level-1 model's novelty score (None without one), same pass."""
+        proba, novelty = self.predict_proba_and_novelty(  # type: ignore[attr-defined]
+            lcset, max_observations, **kwargs) if return_novelty else (
+            self.predict_proba(lcset, max_observations=max_observations, **kwargs), None)  # type: ignore[attr-defined]
         kids = {}
         for top, kid in (getattr(self, "children_", None) or {}).items():
             sub, rows = readable(kid, lcset)
@@ -173,7 +176,8 @@ class TreeMixin:
                       for k, v in kwargs.items()}
                 cond[rows] = kid.predict_proba(sub, max_observations=max_observations, **kw)
             kids[top] = (kid.classes_, cond)
-        return tree_proba(self.classes_, proba, kids)  # type: ignore[attr-defined]
+        rows = tree_proba(self.classes_, proba, kids)  # type: ignore[attr-defined]
+        return (rows, novelty) if return_novelty else rows
 
     def predict_tree(self, lcset: LightCurveSet, max_observations: int | None = None) -> pd.DataFrame:
         """Probabilities of every node of the tree (:attr:`tree_classes_` as columns, object ids as

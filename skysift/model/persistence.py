@@ -18,6 +18,7 @@ from skysift.features.sequences import (
 )
 from skysift.model.blend import BLEND_RULES, TREE_PARTS
 from skysift.model.network import LightCurveRNN
+from skysift.model.novelty import NoveltyScorer
 
 MODEL_FORMAT = "skysift-classifier"
 MODEL_FORMAT_VERSION = 1
@@ -92,6 +93,11 @@ def classifier_blob(clf: Any) -> dict:
     for part in TREE_PARTS:
         fitted = getattr(clf, part.name + "_", None)
         blob[part.name] = None if fitted is None else fitted.to_dict()
+    nov = getattr(clf, "novelty_", None)
+    if nov is not None:  # absent in files written before it (and for models without statistics)
+        state = nov.to_state()
+        blob["novelty"] = {"method": state["method"], "params": _plain(state["params"]),
+                           "arrays": {k: torch.from_numpy(np.array(v, copy=True)) for k, v in state["arrays"].items()}}
     children = getattr(clf, "children_", None) or {}
     if children:  # absent in flat models' files (and in every file written before the tree)
         blob["children"] = {str(top): classifier_blob(kid) for top, kid in children.items()}
@@ -180,6 +186,9 @@ def classifier_from_blob(cls: type, blob: dict, path: str | Path) -> Any:
             clf.blend_weights_ = np.array([a, 1.0 - a, 0.0])
         model = LightCurveRNN(**blob["model_config"])
         model.load_state_dict(blob["state_dict"])
+        nov = blob.get("novelty")
+        clf.novelty_ = None if nov is None else NoveltyScorer.from_state(
+            {"method": nov["method"], "params": nov["params"], "arrays": {k: v.numpy() for k, v in nov["arrays"].items()}})
         clf.children_ = {str(top): classifier_from_blob(cls, kid, path)
                          for top, kid in (blob.get("children") or {}).items()}
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:

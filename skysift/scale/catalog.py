@@ -184,7 +184,8 @@ def _classify_hats(catalog: Path, out: Path, handle: ModelHandle, clf, galaxies,
     if galaxies is not None:
         cat = crossmatch_nearest_galaxy(cat, galaxies, radius)
     meta = empty_predictions(clf.tree_classes_, opts.first_n, opts.galaxy_distance,
-                             index=pd.Index([], dtype=np.int64, name="_healpix_29"))
+                             index=pd.Index([], dtype=np.int64, name="_healpix_29"),
+                             novelty=getattr(clf, "novelty_", None) is not None)
     result = cat.map_partitions(classify_partition, handle, opts, meta=meta, include_pixel=True)
     n_parts = len(result.get_healpix_pixels())
     state = _hats_state(out)

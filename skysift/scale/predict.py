@@ -39,7 +39,8 @@ class PartitionOptions:
     decision: str = "argmax"
 
 
-def output_columns(classes: Sequence[str], first_n: Sequence[int], galaxy_distance: bool) -> list[str]:
+def output_columns(classes: Sequence[str], first_n: Sequence[int], galaxy_distance: bool,
+                   novelty: bool = False) -> list[str]:
     """Column order of the output table (``classes``: a tree model's nodes, see docs/output_schema.md;
     a tree adds ``class_path``, the most probable level-1 class's most probable child)."""
     cols = ["object_id", "ra", "dec", "predicted"] + (["class_path"] if _is_tree(classes) else [])
@@ -48,6 +49,8 @@ def output_columns(classes: Sequence[str], first_n: Sequence[int], galaxy_distan
         cols += [f"p_{c}_first{n}" for c in classes]
     if galaxy_distance:
         cols.append("galaxy_dist_arcsec")
+    if novelty:
+        cols.append("novelty")
     return cols + [MODEL_VERSION_COLUMN]
 
 
@@ -71,7 +74,11 @@ def predictions_frame(
     ctx = None
     if clf.n_context_:
         ctx = raw_context(objects, distance_arcsec, clf.context_config_, clf.context_columns_)
-    probs = {None: _proba(clf, lcset, None, ctx, len(classes))}
+    novelty = getattr(clf, "novelty_", None) is not None
+    nov = np.zeros(0, np.float32)
+    if n:
+        full, nov = clf.predict_tree_proba(lcset, max_observations=None, return_novelty=True, context=ctx)
+    probs = {None: full if n else np.zeros((0, len(classes)), np.float32)}
     for k in first_n:
         probs[int(k)] = _proba(clf, lcset, int(k), ctx, len(classes))
     p = probs[None]
@@ -92,22 +99,24 @@ def predictions_frame(
     galaxy = bool(ctx is not None and "galaxy_dist_arcsec" in ctx.columns)
     if galaxy:
         data["galaxy_dist_arcsec"] = ctx["galaxy_dist_arcsec"].to_numpy(np.float64)
+    if novelty:
+        data["novelty"] = np.asarray(nov if n else np.zeros(0), np.float32)
     data[MODEL_VERSION_COLUMN] = np.full(n, version, dtype=object)
     out = pd.DataFrame(data, index=index)
     for col in ("object_id", "predicted", "class_path", MODEL_VERSION_COLUMN):
         if col in out:
             out[col] = out[col].astype("string[pyarrow]")
-    return out[output_columns(classes, first_n, galaxy)]
+    return out[output_columns(classes, first_n, galaxy, novelty)]
 
 
 def empty_predictions(classes: Sequence[str], first_n: Sequence[int], galaxy_distance: bool,
-                      index: pd.Index | None = None) -> pd.DataFrame:
+                      index: pd.Index | None = None, novelty: bool = False) -> pd.DataFrame:
     """A zero-row output table with the output's columns and types (Dask ``meta``)."""
     data: dict[str, object] = {}
-    for col in output_columns(classes, first_n, galaxy_distance):
+    for col in output_columns(classes, first_n, galaxy_distance, novelty):
         if col in ("object_id", "predicted", "class_path", MODEL_VERSION_COLUMN):
             data[col] = pd.Series([], dtype="string[pyarrow]", index=index)
-        elif col.startswith("p_"):
+        elif col.startswith("p_") or col == "novelty":
             data[col] = pd.Series([], dtype=np.float32, index=index)
         else:
             data[col] = pd.Series([], dtype=np.float64, index=index)

@@ -119,7 +119,7 @@ def test_tree_in_the_partition_table_and_kafka_record(sets, tree):
         np.testing.assert_allclose(out[f"p_{node}_first3"].to_numpy(), tree.predict_tree(test, 3)[node], atol=1e-6)
     assert set(out["class_path"]) <= {"SN", "VS/b", "VS/f"}
     assert set(out["predicted"]) <= {"SN", "VS"}
-    assert list(empty_predictions(tree.tree_classes_, (3,), False).columns) == list(out.columns)
+    assert list(empty_predictions(tree.tree_classes_, (3,), False, novelty=True).columns) == list(out.columns)
     row = want.iloc[0].to_dict()
     assert _class_path(row) == out["class_path"].iloc[0]
     assert _class_path({"SN": 0.2, "VS": 0.8}) is None
@@ -153,3 +153,15 @@ def test_attached_child_reads_its_own_bands(tmp_path):
     inc.update_many([dict(object_id=r.object_id, mjd=r.mjd, mag=r.mag, mag_err=r.mag_err, band=r.band, ra=r.ra,
                           dec=r.dec) for r in ph.itertuples()])
     np.testing.assert_allclose(inc.predict_proba(df.index).to_numpy(), df.to_numpy(), atol=1e-5)
+
+
+def test_novelty_in_the_partition_table(sets, tree):
+    """The Dask table carries the model's novelty score, computed in the same pass as the probabilities."""
+    from skysift.scale.predict import empty_predictions, predictions_frame
+
+    _, _, test = sets
+    if tree.novelty_ is None:
+        pytest.skip("the tiny tree model has no statistics")
+    out = predictions_frame(tree, test, None, first_n=(), version="v1")
+    np.testing.assert_allclose(out["novelty"].to_numpy(), tree.novelty_score(test), rtol=1e-6)
+    assert list(empty_predictions(tree.tree_classes_, (), False, novelty=True).columns) == list(out.columns)

@@ -1,0 +1,130 @@
+"""NoveltyScorer on synthetic arrays: far rows score higher, the state round trip is exact."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from skysift.errors import InputError
+from skysift.model.novelty import METHODS, NoveltyScorer, average_path_length
+
+
+def _known(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    a = rng.normal(0.0, 1.0, (300, 4))
+    b = rng.normal(0.0, 1.0, (300, 4)) + np.array([6.0, 0.0, 0.0, 0.0])
+    return np.vstack([a, b]), np.repeat(["A", "B"], 300)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_far_point_scores_higher(method: str) -> None:
+    x, y = _known()
+    scorer = NoveltyScorer(method, n_trees=50, seed=1).fit(x, y)
+    near = np.array([[0.1, 0.0, 0.1, 0.0], [6.0, 0.1, 0.0, 0.0]])
+    far = np.array([[3.0, 8.0, -8.0, 8.0], [20.0, 0.0, 0.0, 0.0]])
+    s = scorer.score(np.vstack([near, far]))
+    assert s.shape == (4,)
+    assert s[2:].min() > s[:2].max()
+
+
+def test_mahalanobis_is_class_conditional() -> None:
+    """Between the two known groups (x0 = 3) is novel for the class-conditional score."""
+    x, y = _known()
+    between = np.array([[3.0, 0.0, 0.0, 0.0]])
+    members = np.array([[0.0, 0.0, 0.0, 0.0], [6.0, 0.0, 0.0, 0.0]])
+    s = NoveltyScorer("mahalanobis").fit(x, y).score(np.vstack([members, between]))
+    assert s[2] > 4 * s[:2].max()
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_state_round_trip_gives_identical_scores(method: str) -> None:
+    x, y = _known()
+    scorer = NoveltyScorer(method, n_trees=20, max_reference=200, seed=3).fit(x, y)
+    state = scorer.to_state()
+    for v in state["arrays"].values():
+        assert isinstance(v, np.ndarray)
+    again = NoveltyScorer.from_state(state)
+    q = np.random.default_rng(5).normal(0.0, 3.0, (50, 4))
+    np.testing.assert_array_equal(scorer.score(q), again.score(q))
+
+
+def test_rows_are_scored_independently() -> None:
+    """Scoring one row alone gives the same as inside a batch (the stream scores one object at a time)."""
+    x, y = _known()
+    q = np.random.default_rng(2).normal(0.0, 2.0, (10, 4))
+    for method in METHODS:
+        scorer = NoveltyScorer(method, n_trees=20, seed=0).fit(x, y)
+        batch = scorer.score(q)
+        alone = np.array([scorer.score(q[i:i + 1])[0] for i in range(len(q))])
+        np.testing.assert_allclose(alone, batch, rtol=1e-10, atol=1e-12)
+
+
+def test_knn_reference_is_capped_and_even() -> None:
+    x, y = _known()
+    scorer = NoveltyScorer("knn", max_reference=100).fit(x[:350], y[:350])  # groups of 300 and 50
+    assert scorer.arrays["reference"].shape == (100, 4)
+
+
+def test_errors() -> None:
+    with pytest.raises(InputError):
+        NoveltyScorer("lof")
+    with pytest.raises(InputError):
+        NoveltyScorer().score(np.zeros((1, 2)))
+    x, y = _known()
+    scorer = NoveltyScorer().fit(x, y)
+    with pytest.raises(InputError):
+        scorer.score(np.zeros((1, 3)))
+
+
+def test_average_path_length() -> None:
+    assert average_path_length(1.0) == 0.0
+    assert average_path_length(2.0) == 1.0
+    assert float(average_path_length(256.0)) == pytest.approx(10.24, abs=0.01)
+
+
+def test_novelty_inputs_drop_nuisance_columns_and_append_probabilities() -> None:
+    from skysift.model.novelty import NUISANCE_COLUMNS, novelty_inputs
+
+    names = ["dt_days", "mag", "stat_amplitude", "stat_mean_err", "gal_l", "gal_b"]
+    x = np.arange(12, dtype=float).reshape(2, 6)
+    p = np.array([[0.2, 0.3, 0.5], [1.0, 0.0, 0.0]])
+    out = novelty_inputs(x, p, names)
+    np.testing.assert_array_equal(out, np.hstack([x[:, [2, 5]], p]))
+    assert "gal_b" not in NUISANCE_COLUMNS
+    with pytest.raises(InputError):
+        novelty_inputs(x, p, names[:-1])
+
+
+def test_iforest_equals_scikit_learn():
+    """The flattened forest scores exactly as scikit-learn's IsolationForest it was grown as."""
+    from sklearn.ensemble import IsolationForest
+
+    from skysift.model.novelty import NoveltyScorer
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(600, 5))
+    sc = NoveltyScorer("iforest", n_trees=30, sample_size=128, seed=4).fit(x)
+    z = (x - sc.arrays["mean"]) / sc.arrays["scale"]
+    seed = int(np.random.default_rng(4).integers(2**31 - 1))
+    ref = IsolationForest(n_estimators=30, max_samples=128, random_state=seed).fit(z)
+    test = rng.normal(size=(50, 5)) * 2
+    np.testing.assert_allclose(sc.score(test), -ref.score_samples((test - sc.arrays["mean"]) / sc.arrays["scale"]),
+                               rtol=1e-10)
+
+
+@pytest.mark.slow
+def test_classifier_novelty_score_and_file(tmp_path):
+    """A fitted classifier scores novelty from its own inputs; an object unlike every training object
+    scores higher; the score survives the model file."""
+    from skysift.model.estimator import Classifier
+    from tests.model.test_estimator import NO_TREES, tiny, toy_set
+
+    clf = tiny(epochs=2, **NO_TREES).fit(toy_set(30, seed=0), toy_set(10, seed=1))
+    assert clf.novelty_ is not None
+    test = toy_set(10, seed=2)
+    odd = toy_set(10, seed=3)
+    odd.photometry["mag"] = 12.0 + 3.0 * np.sin(odd.photometry["mjd"].to_numpy())  # bright, wildly variable
+    s_known, s_odd = clf.novelty_score(test), clf.novelty_score(odd)
+    assert s_known.shape == (len(test),) and np.median(s_odd) > np.median(s_known)
+    back = Classifier.load(clf.save(tmp_path / "m.pt"))
+    np.testing.assert_allclose(back.novelty_score(test), s_known)
