@@ -196,3 +196,20 @@ class Timer:
 
     def __exit__(self, *exc):
         self.seconds = time.perf_counter() - self.t0
+
+
+def run_logged(cmd: list[str], log: Path, env: dict[str, str], error: type[Exception], shown: int = 4) -> float:
+    """Run a peer's command (in its own venv) with its output appended to ``log``; ``error`` with the
+    command's last ``shown`` words and the log's tail when it fails. Returns the wall time (s)."""
+    import os
+    import subprocess
+
+    t = time.perf_counter()
+    with open(log, "a") as fh:
+        fh.write("\n$ " + " ".join(cmd) + "\n")
+        fh.flush()
+        proc = subprocess.run(cmd, check=False, stdout=fh, stderr=subprocess.STDOUT, env={**os.environ, **env})
+    if proc.returncode != 0:
+        tail = "\n".join(Path(log).read_text().splitlines()[-25:])
+        raise error(f"'{' '.join(cmd[-shown:])}' failed with exit status {proc.returncode} (log: {log}):\n{tail}")
+    return time.perf_counter() - t

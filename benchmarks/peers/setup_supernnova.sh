@@ -11,20 +11,12 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 VENV="${SNN_VENV:-$HERE/.venv-snn}"
-PY="${PYTHON:-python3.11}"
-command -v "$PY" >/dev/null 2>&1 || PY=python3
 TORCH_SPEC="${SNN_TORCH:-torch==2.13.0}"
 SNN_SPEC="${SNN_VERSION:-supernnova==3.0.51}"
 
-echo "creating $VENV with $("$PY" --version)"
-"$PY" -m venv "$VENV"
-PIP="$VENV/bin/pip"
-"$PIP" install --quiet --upgrade pip wheel
-
-# 1. torch, pinned, without its dependencies (so that no CUDA libraries can come along); pip
-#    prefers the local CPU build (2.13.0+cpu, found through pip's find-links) over PyPI's 2.13.0.
-"$PIP" install --no-deps --only-binary :all: "$TORCH_SPEC"
-"$PIP" install filelock "typing-extensions>=4.10" sympy networkx jinja2 fsspec
+# 1. the venv, torch pinned (peer_venv.sh)
+source "$HERE/peer_venv.sh"
+make_peer_venv "$VENV" "$TORCH_SPEC"
 
 # 2. SuperNNova's run-time dependencies, explicitly (no torch among them)
 "$PIP" install \
