@@ -106,23 +106,33 @@ class SequenceBatch:
 
 
 def build_sequences(
-    photometry: pd.DataFrame, object_ids: np.ndarray, config: SequenceConfig | None = None
+    photometry: pd.DataFrame, object_ids: np.ndarray, config: SequenceConfig | None = None, *,
+    trim: bool = False, max_observations: int | None = None,
 ) -> SequenceBatch:
     """Turn a photometry table into padded sequences, one per object in ``object_ids`` order.
 
     Objects with no photometry get length 0 (all-masked); callers decide whether that is an error.
+    ``trim``: the arrays have as many steps as the longest sequence (at least 1), not
+    ``config.max_length`` (the same values; prediction reads only the real steps).
+    ``max_observations``: each light curve's first observations only (what
+    :meth:`SequenceBatch.truncated` gives; the statistics of step k read points 0..k only).
     """
     config = config or SequenceConfig()
     ids = pd.Index(np.asarray(object_ids).astype(str))
     if ids.has_duplicates:
         raise InputError("object_ids must be unique")
-    n, t_max = len(ids), config.max_length
-    values = np.zeros((n, t_max, config.n_features), dtype=np.float32)
-    mask = np.zeros((n, t_max), dtype=bool)
+    t_max = config.max_length
+    if max_observations is not None:
+        if max_observations < 1:
+            raise InputError(f"max_observations must be >= 1, got {max_observations}")
+        t_max = min(t_max, int(max_observations))
+    n = len(ids)
     if n == 0 or len(photometry) == 0:
-        return SequenceBatch(values, mask, np.zeros(n, dtype=np.int64), ids.to_numpy())
+        t = 1 if trim else t_max
+        return SequenceBatch(np.zeros((n, t, config.n_features), np.float32), np.zeros((n, t), bool),
+                             np.zeros(n, dtype=np.int64), ids.to_numpy())
 
-    codes = ids.get_indexer(photometry["object_id"].astype(str))
+    codes = _codes(ids, photometry["object_id"].astype(str))
     keep = codes >= 0
     multiband = bool(config.bands and len(config.bands) > 1)
     band_codes = None
@@ -147,6 +157,12 @@ def build_sequences(
     codes, mjd, mag, err = codes[order], mjd[order], mag[order], err[order]
     starts = np.r_[0, np.flatnonzero(np.diff(codes)) + 1]
     counts = np.diff(np.r_[starts, len(codes)])
+    if trim:
+        t_max = max(1, min(t_max, int(counts.max(initial=0))))
+    values = np.zeros((n, t_max, config.n_features), dtype=np.float32)
+    mask = np.zeros((n, t_max), dtype=bool)
+    if len(codes) == 0:
+        return SequenceBatch(values, mask, np.zeros(n, dtype=np.int64), ids.to_numpy())
     rank = np.arange(len(codes)) - np.repeat(starts, counts)
     first_mjd = np.repeat(mjd[starts], counts)
     sel = rank < t_max
@@ -167,6 +183,13 @@ def build_sequences(
         cumulative_stats(values[:, :, 0], values[:, :, 1], values[:, :, 2], lengths, step_bands, n_bands,
                          out=values[:, :, -config.n_stats:])
     return SequenceBatch(values, mask, lengths, ids.to_numpy())
+
+
+def _codes(ids: pd.Index, values: pd.Series) -> np.ndarray:
+    """Position in ``ids`` of each value (-1: not there), each distinct value looked up once."""
+    index, distinct = pd.factorize(values)
+    found = ids.get_indexer(distinct)
+    return np.where(index >= 0, found[np.maximum(index, 0)] if len(found) else -1, -1)
 
 
 @dataclass
@@ -211,9 +234,10 @@ def fit_sequence_scaler(batch: SequenceBatch, config: SequenceConfig) -> Standar
     return Standardizer.fit(batch.values[batch.mask], scaled)
 
 
-def scale_sequences(batch: SequenceBatch, scaler: Standardizer) -> SequenceBatch:
+def scale_sequences(batch: SequenceBatch, scaler: Standardizer, *, inplace: bool = False) -> SequenceBatch:
     """Apply scaling to real steps; padded steps stay exactly zero (only the real steps are
-    computed: light curves are often much shorter than ``max_length``)."""
-    values = np.zeros(batch.values.shape, np.float32)
+    computed: light curves are often much shorter than ``max_length``). ``inplace``: scale
+    ``batch.values`` itself (for a caller that has no further use for the unscaled values)."""
+    values = batch.values if inplace else np.zeros(batch.values.shape, np.float32)
     values[batch.mask] = scaler.transform(batch.values[batch.mask])
     return SequenceBatch(values, batch.mask, batch.lengths, batch.object_ids)

@@ -200,6 +200,7 @@ def _features(s: np.ndarray, t: np.ndarray, m: np.ndarray, gap: np.ndarray, dm: 
 #: Set to False to compute with NumPy even when numba is installed (tests compare the two).
 USE_NUMBA = True
 _KERNEL: list = []
+_STEPS: list = []
 
 
 def _compiled_update():
@@ -309,7 +310,32 @@ def _compiled_update():
                         o[j + 3] = 0.0
                         o[j + 4] = 0.0
 
+        @numba.njit(cache=True, nogil=True)
+        def steps(acc, mjd, mag, err, band, n_bands, running, order, out):  # pragma: no cover - compiled
+            # cumulative_stats' loop over the steps: ``kernel`` on the rows still running at step k
+            # (the first ``running[k]`` accumulators, objects ``order[:running[k]]``), each row's
+            # statistics written to its object's row of ``out`` (n, T, n_stats), float32
+            n = order.shape[0]
+            tt, mm, ee = np.empty(n), np.empty(n), np.empty(n)
+            bb = np.zeros(n, np.int64)
+            buf = np.empty((n, out.shape[2]))
+            for k in range(running.shape[0]):
+                m = running[k]
+                if m == 0:
+                    break
+                for r in range(m):
+                    row = order[r]
+                    tt[r], mm[r], ee[r] = mjd[row, k], mag[row, k], err[row, k]
+                    if n_bands:
+                        bb[r] = band[row, k]
+                kernel(acc[:m], tt[:m], mm[:m], ee[:m], bb[:m], n_bands, buf[:m])
+                for r in range(m):
+                    row = order[r]
+                    for j in range(buf.shape[1]):
+                        out[row, k, j] = buf[r, j]
+
         _KERNEL.append(kernel)
+        _STEPS.append(steps)
     return _KERNEL[0]
 
 
@@ -335,6 +361,11 @@ def cumulative_stats(
     running = np.searchsorted(-lengths[order], -np.arange(t_max), side="left")  # rows with length > k
     acc = init_state(n, n_bands)
     t_used = int(lengths.max(initial=0))
+    if t_used and _compiled_update() is not None:  # the whole loop compiled (update's kernel, step by step)
+        _STEPS[0](acc, np.asarray(mjd), np.asarray(mag), np.asarray(mag_err),
+                  np.zeros((1, 1), np.int64) if not n_bands else np.asarray(band, np.int64), int(n_bands),
+                  running[:t_used].astype(np.int64), order.astype(np.int64), out)
+        return out
     cols = [np.asarray(a)[order, :t_used].T.copy() for a in (mjd, mag, mag_err)]  # (T, n), longest first
     codes = None if not n_bands else np.asarray(band)[order, :t_used].T.copy()
     for k in range(t_used):

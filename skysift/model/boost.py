@@ -64,6 +64,11 @@ def walk_numpy(x: np.ndarray, roots: np.ndarray, feature: np.ndarray, threshold:
 
 #: Set to False to walk with NumPy even when numba is installed (tests compare the two).
 USE_NUMBA = True
+#: Rows per block of :func:`leaf_sum`: every tree is walked for a block's rows before the next block, so
+#: each tree's nodes are read from memory once per block. On the goto3 model (300 forest trees of ~900
+#: nodes, 600 boosted trees) 8192 rows walk in 0.55-0.65 of the time 256 rows per block took (forest;
+#: the boosted trees ~0.9); the rows of a block (88 bytes each there) are read in order.
+LEAF_SUM_BLOCK = 8192
 _KERNEL: list = []
 _SUM_KERNEL: list = []
 
@@ -104,10 +109,10 @@ def _compiled_walk():
 
         @numba.njit(cache=True, nogil=True)
         def sum_kernel(x, start, stop, roots, feature, threshold, left, right, missing_left, has_missing,
-                       node_values, out):  # pragma: no cover
+                       node_values, block, out):  # pragma: no cover
             k = node_values.shape[1]
-            for b0 in range(start, stop, 256):  # blocks of rows: a tree's nodes stay in cache across a block
-                b1 = min(b0 + 256, stop)
+            for b0 in range(start, stop, block):  # blocks of rows: a tree's nodes stay in cache across a block
+                b1 = min(b0 + block, stop)
                 for t in range(roots.shape[0]):
                     for i in range(b0, b1):
                         j = leaf_of(x, i, roots[t], feature, threshold, left, right, missing_left, has_missing)
@@ -159,13 +164,13 @@ def leaf_sum(x: np.ndarray, arrays: tuple) -> np.ndarray:
     out = np.zeros((n, k), np.float64)
     threads = 1 if n < _PARALLEL_MIN_ROWS else (WALK_THREADS or min(8, os.cpu_count() or 1))
     if threads <= 1:
-        kernel(x, 0, n, *arrays, out)
+        kernel(x, 0, n, *arrays, LEAF_SUM_BLOCK, out)
         return out
     from concurrent.futures import ThreadPoolExecutor
 
     cuts = np.linspace(0, n, threads + 1).astype(int)
     with ThreadPoolExecutor(threads) as pool:  # the kernel releases the GIL: the threads run at once
-        list(pool.map(lambda a_b: kernel(x, a_b[0], a_b[1], *arrays, out), zip(cuts[:-1], cuts[1:])))
+        list(pool.map(lambda a_b: kernel(x, a_b[0], a_b[1], *arrays, LEAF_SUM_BLOCK, out), zip(cuts[:-1], cuts[1:])))
     return out
 
 

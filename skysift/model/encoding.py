@@ -167,10 +167,10 @@ class EncodingMixin:
         """
         self._check_fitted()
         phot = self.band_rule().apply(lcset.photometry, source=lcset.name)
-        seq = build_sequences(phot, lcset.object_ids, self.sequence_config_)
-        if max_observations is not None:
-            seq = seq.truncated(int(max_observations))
-        seq = scale_sequences(seq, self.seq_scaler_)
+        # as many steps as the longest light curve (or max_observations) needs, scaled in place
+        seq = build_sequences(phot, lcset.object_ids, self.sequence_config_, trim=True,
+                              max_observations=None if max_observations is None else int(max_observations))
+        seq = scale_sequences(seq, self.seq_scaler_, inplace=True)
         ctx = self.context_vectors(lcset.objects) if context is None else self._scale_given_context(context, len(lcset))
         y = None
         if labels:

@@ -306,7 +306,9 @@ class FrozenNetwork:
         Both layers advance together, one time step at a time (:meth:`step`'s update); the
         objects are taken longest first, so that the ones still running at step t are the first
         rows and every step works on those rows only (no step past an object's end): each row's
-        state is then its state after its own last real step."""
+        state is then its state after its own last real step. (Running a layer at a time, with each
+        layer's input projections of all steps in one matrix product, was measured no faster, and
+        the larger products change the last bits: up to 2.6e-6 in a paper network's probabilities.)"""
         lengths = np.asarray(lengths, np.int64)
         n = len(lengths)
         order = np.argsort(-lengths, kind="stable")

@@ -91,3 +91,43 @@ def test_bad_config():
         SequenceConfig(max_length=0)
     with pytest.raises(InputError):
         SequenceConfig(bands=["g", "g"])
+
+
+def _random_phot(n_objects: int = 40, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(0, 12, n_objects)
+    ids = np.repeat([f"o{i}" for i in range(n_objects)], counts)
+    return pd.DataFrame({"object_id": ids, "mjd": rng.uniform(0, 50, len(ids)), "mag": rng.normal(18, 1, len(ids)),
+                         "mag_err": rng.uniform(0.01, 0.2, len(ids)), "band": rng.choice(["g", "R"], len(ids))})
+
+
+@pytest.mark.parametrize("bands", [None, ["g", "R"]])
+def test_trimmed_and_first_observation_builds_hold_the_same_steps(bands):
+    """trim (steps cut to the longest light curve) and max_observations (the first k observations)
+    build exactly the steps of the full build and of truncated(k); scaling in place changes nothing."""
+    phot = _random_phot()
+    ids = [f"o{i}" for i in range(42)]  # two objects without photometry
+    cfg = SequenceConfig(max_length=30, bands=bands, stats=True, band_stats=True)
+    full = build_sequences(phot, ids, cfg)
+    trimmed = build_sequences(phot, ids, cfg, trim=True)
+    t = int(full.lengths.max())
+    assert trimmed.values.shape == (42, t, cfg.n_features) and t < 30
+    np.testing.assert_array_equal(trimmed.values, full.values[:, :t])
+    np.testing.assert_array_equal(trimmed.mask, full.mask[:, :t])
+    np.testing.assert_array_equal(trimmed.lengths, full.lengths)
+    for k in (1, 3, 40):
+        first = build_sequences(phot, ids, cfg, trim=True, max_observations=k)
+        ref = full.truncated(k)
+        kk = first.values.shape[1]
+        np.testing.assert_array_equal(first.values, ref.values[:, :kk])
+        assert not ref.values[:, kk:].any()
+        np.testing.assert_array_equal(first.lengths, ref.lengths)
+    scaler = fit_sequence_scaler(full, cfg)
+    copy = scale_sequences(trimmed, scaler)
+    same = scale_sequences(trimmed, scaler, inplace=True)
+    assert same.values is trimmed.values
+    np.testing.assert_array_equal(same.values, copy.values)
+    empty = build_sequences(phot.iloc[:0], ids[:3], cfg, trim=True)
+    assert empty.values.shape == (3, 1, cfg.n_features) and not empty.lengths.any()
+    with pytest.raises(InputError):
+        build_sequences(phot, ids, cfg, max_observations=0)

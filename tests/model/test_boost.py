@@ -59,3 +59,33 @@ def test_walk_refuses_a_one_dimensional_row():
     with pytest.raises(ValueError, match="2-D"):
         boost.walk(np.zeros(3), roots, np.zeros(1, np.int64), np.zeros(1), -np.ones(1, np.int64),
                    -np.ones(1, np.int64))
+
+
+@pytest.mark.parametrize("kind", ["boost", "forest"])
+def test_leaf_sum_adds_the_numpy_walks_leaves_whatever_the_block(kind, monkeypatch):
+    """leaf_sum's compiled walk (every tree over a block of rows, then the next block) adds up exactly
+    the leaves of the NumPy walk, with one block, several, and a last partial one; missing values included."""
+    from skysift.model import boost
+    from skysift.model.forest import fit_forest
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(1500, 6))
+    y = (x[:, 0] * x[:, 1] > 0).astype(int) + (x[:, 2] > 0.8)
+    xt = rng.normal(size=(700, 6))
+    if kind == "boost":
+        x[rng.random(x.shape) < 0.1] = np.nan
+        xt[rng.random(xt.shape) < 0.2] = np.nan
+        trees = boost.fit_boosted(x, y, max_iter=15)
+    else:
+        trees = fit_forest(x, y, n_trees=20)
+        xt = xt.astype(np.float32)
+    arrays = trees._walk_arrays
+    monkeypatch.setattr(boost, "USE_NUMBA", False)
+    ref = boost.leaf_sum(xt, arrays)
+    monkeypatch.setattr(boost, "USE_NUMBA", True)
+    for block in (boost.LEAF_SUM_BLOCK, 64, 7):
+        monkeypatch.setattr(boost, "LEAF_SUM_BLOCK", block)
+        for rows in (slice(None), slice(0, 1), slice(0, 0)):
+            got = boost.leaf_sum(xt[rows], arrays)
+            assert got.shape == ref[rows].shape
+            np.testing.assert_allclose(got, ref[rows], rtol=0, atol=1e-12)
