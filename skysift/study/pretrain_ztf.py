@@ -114,7 +114,7 @@ def write_ztf(top, children: dict, bts_test: LightCurveSet, goto3_test: LightCur
         metrics["vs_types_goto3_test"] = _scores(shipped.children_["VS"], vs_subtypes(goto3_test, None, seed),
                                                  (1, 6, None))
     (out_dir / "ztf.metrics.json").write_text(json.dumps(metrics, indent=1))
-    (out_dir / "ztf.md").write_text(ztf_card(shipped, metrics))
+    (out_dir / "ztf.md").write_text(ztf_card(shipped, metrics, goto3_test))
     return path
 
 
@@ -127,9 +127,10 @@ def _table(m: dict, classes) -> str:
     return "\n".join(rows)
 
 
-def ztf_card(clf, metrics: dict) -> str:
-    """The model card of the shipped ztf model."""
+def ztf_card(clf, metrics: dict, goto3_test: LightCurveSet) -> str:
+    """The model card of the shipped ztf model (``goto3_test``: where the novelty score's scale is shown)."""
     from skysift import __version__
+    from skysift.study.pretrain import _novelty_text
 
     sn = clf.children_["SN"]
     s = metrics["sizes"]
@@ -160,7 +161,7 @@ docs/output_schema.md), P(parent/type) = P(parent) P(type | parent). Remake with
   bands {', '.join(sn.train_bands_)}; best epoch {sn.best_epoch_}.
 {vs_text}
 * **AGN**: no types (18 blazars in goto3: too few).
-
+{_novelty_text(clf, goto3_test)}
 ## Level 1 on goto3 test (the goto3 model's own test objects)
 
 {_table(metrics['level1_goto3_test'], clf.classes_)}
