@@ -420,6 +420,25 @@ class IncrementalClassifier:
         obj = self._objects.get(oid)
         return None if obj is None else self.probs_dict(obj.probs)
 
+    def novelty(self, object_ids: Sequence[str]) -> np.ndarray:
+        """The model's novelty score (:meth:`~skysift.model.estimator.Classifier.novelty_score`) of each
+        object now, from its kept last inputs, context and probabilities: O(1) per object (NaN for an
+        unknown or not yet classifiable object, or a model without the score)."""
+        out = np.full(len(object_ids), np.nan)
+        scorer = getattr(self.clf, "novelty_", None)
+        objs = [self._objects.get(str(o)) for o in object_ids]
+        have = [k for k, o in enumerate(objs) if o is not None and o.probs is not None]
+        if scorer is None or not have or not self._m.keep_x:
+            return out
+        from skysift.model.novelty import novelty_inputs
+
+        slots = np.array([objs[k].slot for k in have], np.int64)
+        x = np.concatenate([self._pool.last_x[slots], self._pool.ctx(slots)], axis=1)
+        names = list(self.clf.sequence_config_.feature_names) + list(self.clf.context_columns_)
+        probs = np.stack([objs[k].probs for k in have]).astype(np.float64)
+        out[have] = scorer.score(novelty_inputs(x, probs, names))
+        return out
+
     def predict_proba(self, object_ids: Sequence[str] | None = None) -> pd.DataFrame:
         """Current probabilities of these (default: all) objects, one row each, classes as columns
         (NaN for unknown or not yet classifiable objects)."""

@@ -63,6 +63,8 @@ CLASSIFICATION_SCHEMA = {
         {"name": "top_prob", "type": ["null", "double"], "default": None},
         {"name": "class_path", "type": ["null", "string"], "default": None,
          "doc": "a tree model's most probable level-1 class, then its most probable subtype ('SN/Ia')"},
+        {"name": "novelty", "type": ["null", "double"], "default": None,
+         "doc": "how unlike the model's training objects the object is (0..1, higher = more novel)"},
         {"name": "probabilities", "type": {"type": "map", "values": "double"}},
         {"name": "model_version", "type": ["null", "string"], "default": None,
          "doc": "model file name and the first 12 hex digits of its SHA-256"},
@@ -328,6 +330,11 @@ class AlertConsumer:
                 "probabilities": o.get("probabilities") or {}, "model_version": tag, "classified_at": now,
                 "source_topic": msg.topic(), "source_partition": msg.partition(), "source_offset": msg.offset(),
             })
+        inc = self.service.classifier
+        if records and inc is not None and getattr(inc.clf, "novelty_", None) is not None:
+            scores = inc.novelty([r["objectId"] for r in records])
+            for rec, v in zip(records, scores):
+                rec["novelty"] = None if v != v else float(v)  # NaN: not classifiable yet
         schema, schema_id = self._output_schema(tag)
         for rec in records:
             value = encode_records([rec], schema) if schema_id is None else encode_framed(rec, schema, schema_id)

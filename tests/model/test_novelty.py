@@ -128,3 +128,12 @@ def test_classifier_novelty_score_and_file(tmp_path):
     assert s_known.shape == (len(test),) and np.median(s_odd) > np.median(s_known)
     back = Classifier.load(clf.save(tmp_path / "m.pt"))
     np.testing.assert_allclose(back.novelty_score(test), s_known)
+    # the stream's score, O(1) per object from its kept state, equals the batch score
+    from skysift.model.online import IncrementalClassifier
+
+    inc = IncrementalClassifier(back)
+    ph = test.photometry.merge(test.objects[["object_id", "ra", "dec"]], on="object_id").sort_values("mjd")
+    inc.update_many([dict(object_id=r.object_id, mjd=r.mjd, mag=r.mag, mag_err=r.mag_err, ra=r.ra, dec=r.dec)
+                     for r in ph.itertuples()])
+    np.testing.assert_allclose(inc.novelty(list(test.object_ids)), s_known, atol=1e-4)
+    assert np.isnan(inc.novelty(["nosuch"])).all()

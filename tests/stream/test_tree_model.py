@@ -102,5 +102,7 @@ def test_consumer_publishes_the_tree(tree_model, tmp_path):
         assert p["SN/bright"] + p["SN/faint"] == pytest.approx(p["SN"], abs=1e-6)
         assert r["class_path"] == hierarchy.best_path(list(p), list(p.values()))
         assert r["class_path"].split("/")[0] == r["top_class"]
+        if clf.novelty_ is not None:  # the model's novelty score rides along
+            assert 0.0 < r["novelty"] < 1.0
     st.close()
     producer.flush(5)
