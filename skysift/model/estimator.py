@@ -155,8 +155,8 @@ class Classifier(TreeMixin, NoveltyMixin, CalibrationMixin, EncodingMixin):
     ``context_config_``, ``seq_scaler_``, ``ctx_scaler_``, ``context_columns_``,
     ``n_features_``, ``n_context_``, ``class_weights_``, ``catalog_``, ``validation_ids_``,
     ``temperature_``, ``fpr_thresholds_``, ``decision_weights_``, ``novelty_`` (:meth:`novelty_score`),
-    ``children_`` (training labels given
-    as class paths ``"SN/Ia"`` make the model a tree: :mod:`skysift.model.hierarchy`).
+    ``children_`` (training labels given as class paths ``"SN/Ia"`` make the model a tree:
+    :mod:`skysift.model.hierarchy`).
     """
 
     def __init__(

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from skysift.model.shipped import MODELS_DIR, PRETRAINED, pretrained_path  # noqa: F401 - re-exported
+from skysift.study.cards import novelty_text
 
 N_OBS = (1, 3, 6, 10, None)
 
@@ -134,7 +135,7 @@ Remake with `python -m skysift.study.pretrain {name}`.
 * **Calibration** (fitted on validation prefixes, per range of n 1, 2-3, 4-6, 7-10, more; columns: temperature,
   then the offset of each class {', '.join(clf.classes_)}): {json.dumps(np.round(clf.calibration_table(), 3).tolist()) if clf.calibration_table() is not None else 'none'}.
 * **Hyperparameters**: {json.dumps(hp)}.
-{_novelty_text(clf, test)}* **Decisions**: `predict(decision="weighted")` uses class weights fitted on validation for the best macro F1
+{novelty_text(clf, test)}* **Decisions**: `predict(decision="weighted")` uses class weights fitted on validation for the best macro F1
   ({', '.join(f'{c} {w:.2f}' for c, w in zip(clf.classes_, clf.decision_weights_))});
   `predict(decision="fpr")` per-class thresholds at {clf.target_fpr:.0%} false-positive rate on validation
   ({', '.join(f'{c} {t:.3f}' for c, t in zip(clf.classes_, clf.fpr_thresholds_))}).
@@ -162,28 +163,6 @@ Remake with `python -m skysift.study.pretrain {name}`.
 * Across surveys (table above; docs/results.md) the AGN are hardly told apart (one-vs-rest AUC 0.4-0.6 on
   goto3_xs): a quasar from a survey the model has not seen is mostly called a variable star.
 """
-
-
-def _novelty_text(clf, test) -> str:
-    """The novelty score's bullet of a card (empty for a model without one), its scale measured on ``test``."""
-    if getattr(clf, "novelty_", None) is None:
-        return ""
-    s = clf.novelty_score(test)
-    return (f"* **Novelty**: `novelty_score` (the `novelty` column of `predict` and of the Dask table): an isolation "
-            f"forest on the trees' inputs and the probabilities of the training objects at n = 3, 6, 10 and all; "
-            f"higher = less like any training object (test objects: median {np.median(s):.2f}, 99th percentile "
-            f"{np.percentile(s, 99):.2f}).{_novelty_measured()}\n")
-
-
-def _novelty_measured() -> str:
-    """The measured AUROC of novel against known objects (benchmarks/results/novelty.json), when present."""
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "novelty.json"
-    if not path.exists():
-        return ""
-    d = json.loads(path.read_text())
-    auc = d["candidates"][d["chosen"]]["test"]
-    return (f" On real classes no model saw (novae, TDEs, CVs, flares, ...), AUROC {auc['3'][0]:.2f} / "
-            f"{auc['6'][0]:.2f} / {auc['all'][0]:.2f} at n = 3 / 6 / all (benchmarks/results/novelty.json).")
 
 
 def _parts_text(clf, trees_on: str) -> str:

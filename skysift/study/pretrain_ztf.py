@@ -130,7 +130,7 @@ def _table(m: dict, classes) -> str:
 def ztf_card(clf, metrics: dict, goto3_test: LightCurveSet) -> str:
     """The model card of the shipped ztf model (``goto3_test``: where the novelty score's scale is shown)."""
     from skysift import __version__
-    from skysift.study.pretrain import _novelty_text
+    from skysift.study.cards import novelty_text
 
     sn = clf.children_["SN"]
     s = metrics["sizes"]
@@ -161,7 +161,7 @@ docs/output_schema.md), P(parent/type) = P(parent) P(type | parent). Remake with
   bands {', '.join(sn.train_bands_)}; best epoch {sn.best_epoch_}.
 {vs_text}
 * **AGN**: no types (18 blazars in goto3: too few).
-{_novelty_text(clf, goto3_test)}
+{novelty_text(clf, goto3_test)}
 ## Level 1 on goto3 test (the goto3 model's own test objects)
 
 {_table(metrics['level1_goto3_test'], clf.classes_)}
