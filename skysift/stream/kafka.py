@@ -89,6 +89,8 @@ class KafkaConfig:
     topics: topics to subscribe to (regular expressions start with ``^``).
     group_id: consumer group; processes with the same group share the partitions.
     output_topic: topic for the classifications (None: publish nothing).
+    novelty_topic: topic that also gets the classifications of objects whose novelty score is at least
+        ``novelty_min`` (0..1; models with a novelty score; None: no such topic).
     mapping: alert layout, ``"ztf"`` or ``"rubin"`` (:data:`skysift.stream.avro.MAPPINGS`).
     batch_size: messages per poll (each poll is stored and committed as one batch).
     poll_timeout_s: how long one poll waits to fill its batch (s): short, so that a batch goes
@@ -107,6 +109,8 @@ class KafkaConfig:
     topics: list[str]
     group_id: str = "skysift"
     output_topic: str | None = None
+    novelty_topic: str | None = None
+    novelty_min: float = 0.6
     mapping: str = "ztf"
     batch_size: int = 1000
     poll_timeout_s: float = 0.05
@@ -127,6 +131,8 @@ class KafkaConfig:
             raise InputError(f"batch size must be at least 1, got {self.batch_size}")
         if self.auto_offset_reset not in ("earliest", "latest"):
             raise InputError(f"auto offset reset must be 'earliest' or 'latest', got '{self.auto_offset_reset}'")
+        if not 0 <= self.novelty_min <= 1:
+            raise InputError(f"--novelty-min must be between 0 and 1, got {self.novelty_min}")
         if self.min_reliability is not None and not 0 <= self.min_reliability <= 1:
             raise InputError(f"--min-reliability must be between 0 and 1, got {self.min_reliability}")
         if self.mapping == "rubin" and not self.schema_registry and not lsst_schema_versions():
@@ -208,7 +214,7 @@ class AlertConsumer:
                     self._consumer.subscribe(list(self.config.topics), on_assign=self.replay.on_assign)
                 else:
                     self._consumer.subscribe(list(self.config.topics))
-            if self._producer is None and self.config.output_topic:
+            if self._producer is None and (self.config.output_topic or self.config.novelty_topic):
                 self._producer = Producer({**self.config.producer_settings(), "error_cb": self._error_cb})
         except (KafkaException, ValueError, TypeError) as exc:
             raise InputError(f"bad Kafka settings: {exc}") from None
@@ -283,7 +289,7 @@ class AlertConsumer:
         upper = [u for _, b in good for u in b.upper_limits]
         if upper:  # stored as POST /alerts stores them (after the detections)
             res.upper_limits = service.storage.add_upper_limits(upper, source="kafka")
-        if self._producer is not None and self.config.output_topic and good:
+        if self._producer is not None and (self.config.output_topic or self.config.novelty_topic) and good:
             res.published = self._publish(good, summary_objects)
         return res
 
@@ -338,11 +344,16 @@ class AlertConsumer:
         schema, schema_id = self._output_schema(tag)
         for rec in records:
             value = encode_records([rec], schema) if schema_id is None else encode_framed(rec, schema, schema_id)
-            self._producer.produce(self.config.output_topic, key=rec["objectId"].encode("utf-8"), value=value)
+            key = rec["objectId"].encode("utf-8")
+            if self.config.output_topic:
+                self._producer.produce(self.config.output_topic, key=key, value=value)
+            if self.config.novelty_topic and (rec.get("novelty") or 0.0) >= self.config.novelty_min:
+                self._producer.produce(self.config.novelty_topic, key=key, value=value)
             self._producer.poll(0)
         left = self._producer.flush(30)
         if left:
-            raise SkysiftError(f"could not publish {left} classifications to '{self.config.output_topic}' "
+            raise SkysiftError(f"could not publish {left} classifications to "
+                               f"'{self.config.output_topic or self.config.novelty_topic}' "
                                "within 30 s (the batch will be read again)")
         return len(records)
 
@@ -353,7 +364,7 @@ class AlertConsumer:
             schema = classification_schema(CLASSIFICATION_SCHEMA, tag)
             sid = None
             if self.schemas is not None and self.schemas.url:
-                sid = self.schemas.register(f"{self.config.output_topic}-value", schema)
+                sid = self.schemas.register(f"{self.config.output_topic or self.config.novelty_topic}-value", schema)
             self._out_schema = (tag, schema, sid)
         return self._out_schema[1], self._out_schema[2]
 
@@ -456,6 +467,9 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--model", help="saved skysift model (default: the one the database was classified with)")
     parser.add_argument("--db", default=None, help="SQLite file or postgresql:// URL (default: skysift.sqlite)")
     parser.add_argument("--output-topic", help="publish each alert's classification (Avro) to this topic")
+    parser.add_argument("--novelty-topic", help="also publish the classifications of objects whose novelty score is "
+                        "at least --novelty-min to this topic")
+    parser.add_argument("--novelty-min", type=float, default=0.6, help="novelty score for --novelty-topic (0..1)")
     parser.add_argument("--format", default="ztf", choices=sorted(MAPPINGS), help="alert packet layout")
     parser.add_argument("--batch-size", type=int, default=1000, help="messages per poll, stored and committed together")
     parser.add_argument("--from", dest="auto_offset_reset", default="earliest", choices=["earliest", "latest"],
@@ -489,7 +503,8 @@ def run_cli(args: Any) -> BatchResult:
 
     logging.basicConfig(level=str(args.log_level).upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = KafkaConfig(args.bootstrap_servers, list(args.topics), group_id=args.group,
-                         output_topic=args.output_topic, mapping=args.format, batch_size=args.batch_size,
+                         output_topic=args.output_topic, novelty_topic=args.novelty_topic,
+                         novelty_min=args.novelty_min, mapping=args.format, batch_size=args.batch_size,
                          auto_offset_reset=args.auto_offset_reset, options=parse_options(args.options),
                          schema_registry=args.schema_registry, schema_cache=args.schema_cache,
                          min_reliability=args.min_reliability,

@@ -40,6 +40,7 @@ class ObjectFilter:
     radius_arcsec: float | None = None
     label: str | None = None
     labelled: bool | None = None
+    novelty_min: float | None = None
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -63,6 +64,8 @@ class ObjectFilter:
             if not 0.0 < self.radius_arcsec <= MAX_RADIUS_ARCSEC:
                 raise InputError(f"filter 'radius' must be above 0 and at most {MAX_RADIUS_ARCSEC:g} arcsec, "
                                  f"got {self.radius_arcsec:g}")
+        if self.novelty_min is not None and not 0.0 <= self.novelty_min <= 1.0:
+            raise InputError(f"filter 'novelty_min' must be between 0 and 1, got {self.novelty_min:g}")
         if self.label is not None and not 1 <= len(self.label) <= 64:
             raise InputError("filter 'label' must have 1 to 64 characters")
 
@@ -92,6 +95,9 @@ class ObjectFilter:
                          "sin(radians(o.ra - ?) / 2) * sin(radians(o.ra - ?) / 2)) <= ?")
             params += [self.dec, self.dec, math.cos(math.radians(self.dec)), self.ra, self.ra,
                        math.sin(min(r, math.pi) / 2) ** 2 + 1e-15]
+        if self.novelty_min is not None:
+            where.append("o.novelty >= ?")
+            params.append(float(self.novelty_min))
         if self.label is not None:
             where.append("o.object_id IN (SELECT l.object_id FROM observer_labels l WHERE l.label = ? AND "
                          "l.id = (SELECT MAX(l2.id) FROM observer_labels l2 WHERE l2.object_id = l.object_id))")

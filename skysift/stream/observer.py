@@ -293,11 +293,12 @@ def object_query(
     ra: float | None = Query(None, description="cone centre, ICRS right ascension (deg)"),
     dec: float | None = Query(None, description="cone centre, ICRS declination (deg)"),
     radius: float | None = Query(None, description="cone radius (arcsec)"),
+    novelty_min: float | None = Query(None, description="novelty score at least this (0..1)"),
 ) -> ObjectQuery:
     """The list filters from the query string (:class:`ObjectFilter` checks them: 422 with the reason)."""
     return ObjectQuery(cls, min_prob, ObjectFilter(mjd_min=mjd_min, mjd_max=mjd_max, mag_min=mag_min,
                                                    mag_max=mag_max, ra=ra, dec=dec, radius_arcsec=radius,
-                                                   label=label, labelled=labelled))
+                                                   label=label, labelled=labelled, novelty_min=novelty_min))
 
 
 def check_class(service: Any, cls: str | None) -> None:

@@ -63,6 +63,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -224,7 +225,7 @@ class StreamService:
             rows.append(ProbabilityRow(oid, info.n_obs, info.last_mjd, inc.probs_dict(info.probs)))
         if rows:
             log.warning("classifying %d objects whose last detections were stored but not classified", len(rows))
-            self.storage.add_probabilities(rows, model=self.model_tag)
+            self.storage.add_probabilities(self._with_novelty(rows), model=self.model_tag)
 
     def _classify(self, detections: Sequence[Detection]) -> list[ProbabilityRow]:
         inc = self.classifier
@@ -236,7 +237,7 @@ class StreamService:
             for d, r in zip(detections, results)
             if r.probs is not None
         ]
-        self.storage.add_probabilities(rows, model=self.model_tag)
+        self.storage.add_probabilities(self._with_novelty(rows), model=self.model_tag)
         return rows
 
     # -------------------------------------------------------------- ingestion
@@ -307,6 +308,18 @@ class StreamService:
         finally:
             self.lock.release()
 
+    def _with_novelty(self, rows: list[ProbabilityRow]) -> list[ProbabilityRow]:
+        """The rows with the model's novelty score of each object now on its latest row (the one stored as
+        the object's current classification); unchanged for a model without the score."""
+        inc = self.classifier
+        if not rows or inc is None or getattr(inc.clf, "novelty_", None) is None:
+            return rows
+        latest = {r.object_id: i for i, r in enumerate(rows)}
+        for oid, v in zip(latest, inc.novelty(list(latest))):
+            if v == v:  # NaN: not classifiable
+                rows[latest[oid]] = replace(rows[latest[oid]], novelty=float(v))
+        return rows
+
     def _resync(self) -> None:
         """Rebuild the classifier's state of the unsure objects from their stored detections, and
         classify those whose stored detections are ahead of their stored classification (as after
@@ -325,7 +338,7 @@ class StreamService:
                 info = inc.get(oid)
                 if n_cls != n_det and info is not None and info.probs is not None:
                     rows.append(ProbabilityRow(oid, info.n_obs, info.last_mjd, inc.probs_dict(info.probs)))
-            self.storage.add_probabilities(rows, model=self.model_tag)
+            self.storage.add_probabilities(self._with_novelty(rows), model=self.model_tag)
             log.warning("rebuilt %d objects after a database fault (%d re-classified)", len(oids), len(rows))
         self._unsure.clear()
 

@@ -70,6 +70,16 @@ def test_service_serves_the_tree(tree_model, tree_data, tmp_path):
         expect = sorted(want.index[want["SN/faint"] >= 0.5])
         assert sorted(o["object_id"] for o in listed["objects"]) == expect
         assert c.get("/objects", params={"cls": "SN/nosuch"}).status_code == 422
+        # the novelty score is stored with each classification, sortable and filterable
+        nov = clf.novelty_score(tree_data.subset(ids))
+        objs = c.get("/objects", params={"sort": "novelty", "limit": 1000}).json()["objects"]
+        got_nov = {o["object_id"]: o["novelty"] for o in objs}
+        np.testing.assert_allclose([got_nov[o] for o in ids], nov, atol=1e-4)
+        assert [o["novelty"] for o in objs] == sorted((o["novelty"] for o in objs), reverse=True)
+        cut = float(np.median(nov))
+        high = c.get("/objects", params={"novelty_min": cut, "limit": 1000}).json()["objects"]
+        assert sorted(o["object_id"] for o in high) == sorted(np.asarray(ids)[nov >= cut - 1e-9].tolist())
+        assert c.get("/objects", params={"novelty_min": 2}).status_code == 422
 
 
 def test_consumer_publishes_the_tree(tree_model, tmp_path):
@@ -77,6 +87,7 @@ def test_consumer_publishes_the_tree(tree_model, tmp_path):
     fastavro = pytest.importorskip("fastavro")
     import confluent_kafka as ck
 
+    from skysift.errors import SkysiftError
     from skysift.stream.kafka import AlertConsumer, KafkaConfig
     from skysift.stream.service import StreamService
     from skysift.stream.storage import open_storage
@@ -91,11 +102,18 @@ def test_consumer_publishes_the_tree(tree_model, tmp_path):
     _produce(producer, topic, msgs)
     st = open_storage(tmp_path / "k.sqlite")
     svc = StreamService(st, path)
-    cfg = KafkaConfig(servers, [topic], group_id="g1", output_topic=out_topic, batch_size=4, poll_timeout_s=0.2)
+    novel_topic = _topic()
+    cfg = KafkaConfig(servers, [topic], group_id="g1", output_topic=out_topic, batch_size=4, poll_timeout_s=0.2,
+                      novelty_topic=novel_topic, novelty_min=0.0)
     tot = AlertConsumer(svc, cfg).run(max_messages=len(msgs), idle_timeout_s=20)
     assert tot.published == len(msgs)
     recs = [next(iter(fastavro.reader(io.BytesIO(m.value())))) for m in _read_topic(servers, out_topic, len(msgs))]
     assert len(recs) == len(msgs)
+    # with novelty_min 0 every classified record also goes to the novelty topic
+    novel = [next(iter(fastavro.reader(io.BytesIO(m.value())))) for m in _read_topic(servers, novel_topic, len(msgs))]
+    assert sorted(r["objectId"] for r in novel) == sorted(r["objectId"] for r in recs if r["novelty"] is not None)
+    with pytest.raises(SkysiftError, match="novelty-min"):
+        KafkaConfig(servers, [topic], novelty_topic="x", novelty_min=1.5)
     for r in recs:
         p = r["probabilities"]
         assert set(p) == set(clf.tree_classes_)

@@ -36,6 +36,7 @@ SORT_KEYS = {
     "object_id": ("o.object_id", "asc"),
     "top_class": ("o.top_class", "asc"),
     "last_mag": ("o.last_mag", "asc"),
+    "novelty": ("o.novelty", "desc"),
 }
 
 
@@ -103,7 +104,7 @@ class Storage(FaultHandling, ObserverStore):
                 created_at DOUBLE PRECISION, updated_at DOUBLE PRECISION,
                 n_obs_classified INTEGER, top_class TEXT, top_prob DOUBLE PRECISION,
                 probs TEXT, model TEXT, classified_at DOUBLE PRECISION,
-                last_mag DOUBLE PRECISION, last_band TEXT)""",
+                last_mag DOUBLE PRECISION, last_band TEXT, novelty DOUBLE PRECISION)""",
             "CREATE INDEX IF NOT EXISTS objects_updated ON objects (updated_at)",
             "CREATE INDEX IF NOT EXISTS objects_top ON objects (top_class, top_prob)",
             f"""CREATE TABLE IF NOT EXISTS detections (
@@ -237,7 +238,8 @@ class Storage(FaultHandling, ObserverStore):
         cls_rows = []
         for r in latest.values():
             top = max(r.probs, key=r.probs.get)
-            cur_rows.append((int(r.n_obs), top, float(r.probs[top]), _json_probs(r.probs), model, now, r.object_id))
+            nov = None if r.novelty is None else float(r.novelty)
+            cur_rows.append((int(r.n_obs), top, float(r.probs[top]), _json_probs(r.probs), model, now, nov, r.object_id))
             cls_rows.extend((r.object_id, c, float(p)) for c, p in r.probs.items())
         with self._lock, self._transaction():
             self._executemany(
@@ -247,7 +249,7 @@ class Storage(FaultHandling, ObserverStore):
             self._executemany(
                 self._sql(
                     """UPDATE objects SET n_obs_classified = ?, top_class = ?, top_prob = ?, probs = ?,
-                    model = ?, classified_at = ? WHERE object_id = ?"""
+                    model = ?, classified_at = ?, novelty = ? WHERE object_id = ?"""
                 ),
                 cur_rows,
             )
@@ -266,7 +268,7 @@ class Storage(FaultHandling, ObserverStore):
             self._execute("DELETE FROM class_probs")
             self._execute(
                 """UPDATE objects SET n_obs_classified = NULL, top_class = NULL, top_prob = NULL,
-                probs = NULL, model = NULL, classified_at = NULL"""
+                probs = NULL, model = NULL, classified_at = NULL, novelty = NULL"""
             )
 
     def set_meta(self, key: str, value: str | None) -> None:
@@ -283,7 +285,8 @@ class Storage(FaultHandling, ObserverStore):
     # ------------------------------------------------------------------ reading
     _OBJECT_COLS = (
         "o.object_id, o.ra, o.dec, o.n_det, o.first_mjd, o.last_mjd, o.created_at, o.updated_at, "
-        "o.n_obs_classified, o.top_class, o.top_prob, o.probs, o.model, o.classified_at, o.last_mag, o.last_band"
+        "o.n_obs_classified, o.top_class, o.top_prob, o.probs, o.model, o.classified_at, o.last_mag, o.last_band, "
+        "o.novelty"
     )
 
     @staticmethod
@@ -291,7 +294,7 @@ class Storage(FaultHandling, ObserverStore):
         keys = (
             "object_id", "ra", "dec", "n_det", "first_mjd", "last_mjd", "created_at", "updated_at",
             "n_obs_classified", "top_class", "top_prob", "probabilities", "model", "classified_at",
-            "last_mag", "last_band",
+            "last_mag", "last_band", "novelty",
         )
         d = dict(zip(keys, row))
         d["probabilities"] = json.loads(d["probabilities"]) if d["probabilities"] else None

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 
 #: Columns added to ``objects`` (name, SQL type).
-OBJECT_EXTRA_COLUMNS = (("last_mag", "DOUBLE PRECISION"), ("last_band", "TEXT"))
+OBJECT_EXTRA_COLUMNS = (("last_mag", "DOUBLE PRECISION"), ("last_band", "TEXT"), ("novelty", "DOUBLE PRECISION"))
 
 
 class ObserverStore:

@@ -23,6 +23,7 @@ class ProbabilityRow:
     n_obs: int
     mjd: float
     probs: dict[str, float]
+    novelty: float | None = None  # the model's novelty score then (0..1; None: the model has none)
 
 
 _PROB_TEMPLATES: dict[tuple, str] = {}

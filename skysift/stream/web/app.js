@@ -17,6 +17,7 @@ async function refreshObject() {
     const items = [
       ["Top class", obj.top_class ? `${obj.top_class} (${fmt(obj.top_prob, 3)})` : "unclassified"],
       ...(state.classes.some((c) => c.includes("/")) ? [["Type", bestPath(obj.probabilities) || "–"]] : []),
+      ["Novelty", obj.novelty === null || obj.novelty === undefined ? "–" : fmt(obj.novelty, 3)],
       // a tree model's nodes in tree order: each level-1 class, then its subtypes indented
       ...state.classes.map((c) => [`P(${nodeLabel(c)})`, obj.probabilities ? fmt(obj.probabilities[c], 3) : "–"]),
       ["RA, Dec (deg)", `${fmt(obj.ra, 5)}, ${fmt(obj.dec, 5)}`],

@@ -21,9 +21,9 @@ const NEEDS_TOKEN = "This service needs its API token to show anything: press \u
 const FILTERS = {
   cls: "#f-class", min_prob: "#f-minprob", label: null, labelled: null,
   mjd_min: "#f-mjdmin", mjd_max: "#f-mjdmax", mag_min: "#f-magmin", mag_max: "#f-magmax",
-  ra: "#f-ra", dec: "#f-dec", radius: "#f-radius",
+  ra: "#f-ra", dec: "#f-dec", radius: "#f-radius", novelty_min: "#f-novelty",
 };
-const NUMERIC_FILTERS = ["min_prob", "mjd_min", "mjd_max", "mag_min", "mag_max", "ra", "dec", "radius"];
+const NUMERIC_FILTERS = ["min_prob", "mjd_min", "mjd_max", "mag_min", "mag_max", "ra", "dec", "radius", "novelty_min"];
 
 const state = {
   classes: [],

@@ -13,6 +13,7 @@ function columns() {
   // a tree model: the level-1 probabilities as columns, the most probable path beside them
   for (const c of state.classes.filter((c) => !c.includes("/"))) cols.push({ key: `p_${c}`, label: `P(${c})`, sort: `prob_${c}`, cls: c });
   if (state.classes.some((c) => c.includes("/"))) cols.push({ key: "class_path", label: "Type", title: "most probable level-1 class, then its most probable subtype" });
+  cols.push({ key: "novelty", label: "Novelty", sort: "novelty", num: true, title: "how unlike the model's training objects (0..1, higher = more novel)" });
   cols.push(
     { key: "last_mag", label: "Mag (last)", sort: "last_mag", num: true, title: "magnitude of the latest detection (mag) and its band" },
     { key: "position", label: "RA, Dec (deg)", num: true, title: "ICRS position of the first detection (degrees)" },
@@ -61,6 +62,7 @@ function renderRows(objects) {
       if (col.key === "human_label") return h("td", { class: "label-cell" }, o.human_label ? h("span", { class: "badge human-badge", title: "set by an observer" }, o.human_label) : "");
       if (col.cls) return h("td", {}, probCell(probs[col.cls], col.cls));
       if (col.key === "class_path") return h("td", {}, bestPath(probs) || "–");
+      if (col.key === "novelty") return h("td", { class: "num" }, o.novelty === null || o.novelty === undefined ? "–" : fmt(o.novelty, 3));
       if (col.key === "last_mag") {
         return h("td", { class: "num mag", "data-mag": o.last_mag ?? "" }, fmt(o.last_mag, 2),
           o.last_band ? h("span", { class: "band" }, o.last_band) : null);
@@ -154,7 +156,7 @@ function filterParams() {
   if (f.cls) params.set("cls", f.cls);
   if (f.label) params.set("label", f.label);
   if (f.labelled === "0" || f.labelled === "1") params.set("labelled", f.labelled);
-  for (const k of ["min_prob", "mjd_min", "mjd_max", "mag_min", "mag_max"]) if (isNumber(f[k])) params.set(k, f[k]);
+  for (const k of ["min_prob", "mjd_min", "mjd_max", "mag_min", "mag_max", "novelty_min"]) if (isNumber(f[k])) params.set(k, f[k]);
   if (coneComplete()) for (const k of ["ra", "dec", "radius"]) params.set(k, f[k]);
   return params;
 }
