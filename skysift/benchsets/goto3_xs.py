@@ -106,6 +106,19 @@ def _osc_tables(data_dir: str | Path | None, folder: str) -> tuple[pd.DataFrame,
     return objs, phot
 
 
+def one_band_per_object(phot: pd.DataFrame, groups: tuple[tuple[str, ...], ...]) -> np.ndarray:
+    """Which photometry rows to keep so that each object has one band: the band of the first group (in
+    ``groups``' order of preference) in which the object has at least 2 points, and within a group
+    its band with the most points. Objects with no such band keep nothing."""
+    chosen = pd.Series(dtype=str)
+    for group in groups:
+        counts = phot[phot["band"].isin(group)].groupby(["object_id", "band"]).size().reset_index(name="n")
+        counts = counts[(counts["n"] >= 2) & ~counts["object_id"].isin(chosen.index)]
+        best = counts.sort_values(["object_id", "n"], ascending=[True, False]).drop_duplicates("object_id")
+        chosen = pd.concat([chosen, best.set_index("object_id")["band"]])
+    return phot["band"].to_numpy() == phot["object_id"].map(chosen).to_numpy()
+
+
 def _one_band_set(phot: pd.DataFrame, objs: pd.DataFrame, label: str, name: str, report: DropReport,
                   what: str) -> LightCurveSet:
     """Single-band photometry (already chosen) and its objects as a labelled set; errors absent
@@ -167,13 +180,7 @@ def load_osc_pre_1990(data_dir: str | Path | None = None) -> LightCurveSet:
     report.add("objects", "OSC pre-1990: untyped events (not used)", int((objs["class3"] != "SN").sum()))
     objs = objs[objs["class3"] == "SN"].assign(fine_label=lambda d: d["label"].replace({"": "SN"}))
     phot = phot[phot["object_id"].isin(set(objs["object_id"])) & np.isfinite(phot["mag"].to_numpy(float))]
-    chosen = pd.Series(dtype=str)
-    for group in PRE1990_BANDS:
-        counts = phot[phot["band"].isin(group)].groupby(["object_id", "band"]).size().reset_index(name="n")
-        counts = counts[(counts["n"] >= 2) & ~counts["object_id"].isin(chosen.index)]
-        best = counts.sort_values(["object_id", "n"], ascending=[True, False]).drop_duplicates("object_id")
-        chosen = pd.concat([chosen, best.set_index("object_id")["band"]])
-    pick = phot["band"].to_numpy() == phot["object_id"].map(chosen).to_numpy()
+    pick = one_band_per_object(phot, PRE1990_BANDS)
     report.add("photometry", "OSC pre-1990: points in other bands than the one used per object", int((~pick).sum()))
     p = phot[pick]
     before = len(p)

@@ -42,7 +42,7 @@ import pandas as pd
 from skysift.benchsets.crts3 import _goto_star_offsets
 from skysift.benchsets.emulator import _rng_for, _with_ids, resample_to_survey
 from skysift.benchsets.goto3 import place_extragalactic
-from skysift.benchsets.goto3_xs import _one_band_set, _osc_tables
+from skysift.benchsets.goto3_xs import _one_band_set, _osc_tables, one_band_per_object
 from skysift.errors import InputError
 from skysift.io.tables import DropReport, LightCurveSet
 from skysift.simulate.survey import SurveyConfig
@@ -93,13 +93,7 @@ def load_osc_tde(data_dir: str | Path | None = None) -> LightCurveSet:
     report.add("objects", "Open TDE Catalog: not a TDE by its first claimed type", int((objs["class3"] != "TDE").sum()))
     objs = objs[objs["class3"] == "TDE"].assign(fine_label="TDE")
     phot = phot[phot["object_id"].isin(set(objs["object_id"])) & np.isfinite(phot["mag"].to_numpy(float))]
-    chosen = pd.Series(dtype=str)
-    for group in TDE_BANDS:
-        counts = phot[phot["band"].isin(group)].groupby(["object_id", "band"]).size().reset_index(name="n")
-        counts = counts[(counts["n"] >= 2) & ~counts["object_id"].isin(chosen.index)]
-        best = counts.sort_values(["object_id", "n"], ascending=[True, False]).drop_duplicates("object_id")
-        chosen = pd.concat([chosen, best.set_index("object_id")["band"]])
-    pick = phot["band"].to_numpy() == phot["object_id"].map(chosen).to_numpy()
+    pick = one_band_per_object(phot, TDE_BANDS)
     report.add("photometry", "Open TDE Catalog: points in other bands than the one used per object",
                int((~pick).sum()))
     out = _one_band_set(phot[pick], objs, "TDE", "osc_tde", report, "Open TDE Catalog")
