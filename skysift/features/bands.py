@@ -109,6 +109,10 @@ class BandRule:
         return f"band '{b}' cannot be read by this model (trained on band{'s' if len(self.bands) > 1 else ''} " \
                f"{', '.join(self.bands)}){hint}"
 
+    def reads(self, band: str | None) -> bool:
+        """Whether a detection in ``band`` is read (as it is, or mapped) rather than refused."""
+        return not isinstance(self.resolve(None if band is None else str(band)), str)
+
     def apply(self, photometry: pd.DataFrame, source: str = "photometry table") -> pd.DataFrame:
         """The photometry with every detection in the model's bands (magnitudes and errors
         transformed as :meth:`resolve` says); ModelMismatchError naming the bands that cannot be read."""

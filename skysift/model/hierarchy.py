@@ -82,10 +82,11 @@ def readable(clf: Any, lcset: LightCurveSet) -> tuple[LightCurveSet, np.ndarray]
     if "band" not in ph.columns:
         return lcset, np.arange(len(lcset))
     rule = clf.band_rule()
-    bad = [b for b in pd.unique(ph["band"].astype(str)) if isinstance(rule.resolve(b), str)]
+    bands = ph["band"].astype(str)
+    bad = [b for b in pd.unique(bands) if not rule.reads(b)]
     if not bad:
         return lcset, np.arange(len(lcset))
-    kept = ph["object_id"][~ph["band"].astype(str).isin(bad)].unique()
+    kept = ph["object_id"][~bands.isin(bad)].unique()
     rows = np.flatnonzero(lcset.objects["object_id"].isin(kept).to_numpy())
     if not len(rows):
         return lcset, rows

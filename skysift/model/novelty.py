@@ -180,16 +180,25 @@ class NoveltyMixin:
 
     novelty_: NoveltyScorer | None
 
+    def _novelty_matrix(self, tree_x: np.ndarray, proba: np.ndarray) -> np.ndarray:
+        """:func:`novelty_inputs` from the trees' inputs (last step's scaled inputs, scaled context) and
+        the probabilities."""
+        names = list(self.sequence_config_.feature_names) + list(self.context_columns_)  # type: ignore[attr-defined]
+        return novelty_inputs(tree_x, proba, names)
+
     def _novelty_rows(self, data: Any, proba: np.ndarray | None = None) -> np.ndarray:
         """:func:`novelty_inputs` of prepared arrays (``SequenceData``; ``proba``: their probabilities,
         when already computed)."""
         from skysift.model.blend import tree_inputs
 
-        names = list(self.sequence_config_.feature_names) + list(self.context_columns_)  # type: ignore[attr-defined]
-        x = tree_inputs(data.values, data.lengths, data.context)
         if proba is None:
             proba = self.predict_proba_arrays(data)  # type: ignore[attr-defined]
-        return novelty_inputs(x, proba, names)
+        return self._novelty_matrix(tree_inputs(data.values, data.lengths, data.context), proba)
+
+    def novelty_of_inputs(self, tree_x: np.ndarray, proba: np.ndarray) -> np.ndarray:
+        """The novelty score from the trees' inputs and the probabilities of objects already classified
+        (the stream's O(1) path: :meth:`skysift.model.online.IncrementalClassifier.novelty`)."""
+        return self.novelty_.score(self._novelty_matrix(tree_x, proba))  # type: ignore[union-attr]
 
     def _fit_novelty(self, train: Any) -> None:
         """Fit ``novelty_`` on the training objects' rows at :data:`NOVELTY_VIEWS`."""
@@ -213,6 +222,7 @@ class NoveltyMixin:
         """``predict_proba`` and :meth:`novelty_score` from one pass over the data (novelty None for a
         model without it)."""
         data = self.prepare_arrays(lcset, max_observations=max_observations, **kwargs)  # type: ignore[attr-defined]
+        self._warn_empty(data)  # type: ignore[attr-defined]  # as predict_proba does
         proba = self._proba(data)  # type: ignore[attr-defined]
         if getattr(self, "novelty_", None) is None:
             return proba, None

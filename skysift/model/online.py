@@ -140,6 +140,10 @@ class IncrementalClassifier:
         r = self._rule.resolve(d.band)
         return r if isinstance(r, str) else None
 
+    def reads(self, band: str | None) -> bool:
+        """Whether the model's band rule reads (or maps) detections in ``band``."""
+        return self._rule.reads(band)
+
     def _mapped(self, d: Detection) -> Detection:
         """The detection in the model's band (:meth:`check` first: a refused band raises InputError)."""
         band, mag, err = self._rule.apply_one(d.band, d.mag, d.mag_err)
@@ -417,7 +421,7 @@ class IncrementalClassifier:
     def predict_proba_one(self, object_id: str | dict) -> dict[str, float] | None:
         """``{class: probability}`` of an object (None when unknown or not yet classifiable)."""
         oid = object_id["object_id"] if isinstance(object_id, dict) else str(object_id)
-        obj = self._objects.get(oid)
+        obj = self.get(oid)
         return None if obj is None else self.probs_dict(obj.probs)
 
     def novelty(self, object_ids: Sequence[str]) -> np.ndarray:
@@ -430,22 +434,19 @@ class IncrementalClassifier:
         have = [k for k, o in enumerate(objs) if o is not None and o.probs is not None]
         if scorer is None or not have or not self._m.keep_x:
             return out
-        from skysift.model.novelty import novelty_inputs
-
         slots = np.array([objs[k].slot for k in have], np.int64)
         x = np.concatenate([self._pool.last_x[slots], self._pool.ctx(slots)], axis=1)
-        names = list(self.clf.sequence_config_.feature_names) + list(self.clf.context_columns_)
         probs = np.stack([objs[k].probs for k in have]).astype(np.float64)
-        out[have] = scorer.score(novelty_inputs(x, probs, names))
+        out[have] = self.clf.novelty_of_inputs(x, probs)
         return out
 
     def predict_proba(self, object_ids: Sequence[str] | None = None) -> pd.DataFrame:
         """Current probabilities of these (default: all) objects, one row each, classes as columns
         (NaN for unknown or not yet classifiable objects)."""
-        ids = list(self._objects) if object_ids is None else [str(o) for o in object_ids]
+        ids = self.object_ids() if object_ids is None else [str(o) for o in object_ids]
         out = np.full((len(ids), len(self.classes)), np.nan)
         for k, oid in enumerate(ids):
-            obj = self._objects.get(oid)
+            obj = self.get(oid)
             if obj is not None and obj.probs is not None:
                 out[k] = obj.probs
         return pd.DataFrame(out, index=pd.Index(ids, name="object_id"), columns=self.classes)

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
-import torch
 
 from skysift.errors import ModelMismatchError
 from skysift.io.detections import Detection
@@ -56,7 +53,7 @@ class TreeIncremental:
         return len(self.top)
 
     # ------------------------------------------------------------------ the tree's rows
-    def _rows(self, oids: Sequence[str], top: list[np.ndarray | None], kids: dict[str, list]) -> list:
+    def _rows(self, top: list[np.ndarray | None], kids: dict[str, list]) -> list:
         have = [i for i, p in enumerate(top) if p is not None]
         out: list[np.ndarray | None] = [None] * len(top)
         if not have:
@@ -73,7 +70,7 @@ class TreeIncremental:
 
     def _now(self, oid: str, probs: np.ndarray | None) -> np.ndarray | None:
         kids = {p: [getattr(inc.get(oid), "probs", None)] for p, inc in self.children.items()}
-        return self._rows([oid], [probs], kids)[0]
+        return self._rows([probs], kids)[0]
 
     # ------------------------------------------------------------------ updates
     def update(self, object_id: str, mjd: float, mag: float, mag_err: float, band: str | None = None,
@@ -82,7 +79,7 @@ class TreeIncremental:
         read); the object's row over the tree."""
         probs = self.top.update(object_id, mjd, mag, mag_err, band, ra, dec)
         for inc in self.children.values():
-            if _reads(inc, band):
+            if inc.reads(band):
                 inc.update(object_id, mjd, mag, mag_err, band, ra, dec)
         return self._now(str(object_id), probs)
 
@@ -91,7 +88,7 @@ class TreeIncremental:
         recs = [Detection.coerce(r) for r in records]
         results = self.top.update_many(recs, return_info=True)
         kids = {p: self._child_updates(inc, recs) for p, inc in self.children.items()}
-        rows = self._rows([r.object_id for r in results], [r.probs for r in results], kids)
+        rows = self._rows([r.probs for r in results], kids)
         for res, row in zip(results, rows):
             res.probs = row
         return results if return_info else rows
@@ -100,7 +97,7 @@ class TreeIncremental:
     def _child_updates(inc: IncrementalClassifier, recs: list[Detection]) -> list:
         """A child's probabilities after each record, the records of bands it does not read skipped
         (its probabilities then stay what they were)."""
-        mine = [i for i, d in enumerate(recs) if _reads(inc, d.band)]
+        mine = [i for i, d in enumerate(recs) if inc.reads(d.band)]
         if len(mine) == len(recs):
             return inc.update_many(recs)
         last = {d.object_id: getattr(inc.get(d.object_id), "probs", None) for d in recs}
@@ -117,7 +114,7 @@ class TreeIncremental:
         recs = [Detection.coerce(r) for r in records]
         self.top.rebuild(recs)
         for inc in self.children.values():
-            inc.rebuild([d for d in recs if _reads(inc, d.band)])
+            inc.rebuild([d for d in recs if inc.reads(d.band)])
 
     def reset(self) -> None:
         for inc in (self.top, *self.children.values()):
@@ -133,29 +130,12 @@ class TreeIncremental:
         obj = self.top.get(object_id)
         return None if obj is None else replace(obj, probs=self._now(obj.object_id, obj.probs))
 
-    def probs_dict(self, probs: np.ndarray | None) -> dict[str, float] | None:
-        """``{node: probability}`` from a row over the tree."""
-        return None if probs is None else {c: float(p) for c, p in zip(self.classes, probs)}
-
-    def learn_one(self, x: dict) -> TreeIncremental:
-        d = Detection.coerce(x)
-        self.update(d.object_id, d.mjd, d.mag, d.mag_err, d.band, d.ra, d.dec)
-        return self
-
-    def predict_proba_one(self, object_id: str | dict) -> dict[str, float] | None:
-        oid = object_id["object_id"] if isinstance(object_id, dict) else str(object_id)
-        obj = self.get(oid)
-        return None if obj is None else self.probs_dict(obj.probs)
-
-    def predict_proba(self, object_ids: Sequence[str] | None = None) -> pd.DataFrame:
-        """Current rows over the tree of these (default: all) objects (NaN when not classifiable)."""
-        ids = self.top.object_ids() if object_ids is None else [str(o) for o in object_ids]
-        out = np.full((len(ids), len(self.classes)), np.nan)
-        for k, oid in enumerate(ids):
-            obj = self.get(oid)
-            if obj is not None and obj.probs is not None:
-                out[k] = obj.probs
-        return pd.DataFrame(out, index=pd.Index(ids, name="object_id"), columns=self.classes)
+    # ``{node: probability}`` rows, the river-style calls and the frame of current rows read through
+    # ``classes``, get() and update(): the same code as the flat engine's
+    probs_dict = IncrementalClassifier.probs_dict
+    learn_one = IncrementalClassifier.learn_one
+    predict_proba_one = IncrementalClassifier.predict_proba_one
+    predict_proba = IncrementalClassifier.predict_proba
 
     # ------------------------------------------------------------------ serialisation
     def state_dict(self) -> dict:
@@ -171,15 +151,5 @@ class TreeIncremental:
             inc.load_state_dict(state["children"][p])
         return self
 
-    def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        torch.save(self.state_dict(), path)
-        return path
-
-    def load(self, path: str | Path) -> TreeIncremental:
-        return self.load_state_dict(torch.load(Path(path), weights_only=True))
-
-
-def _reads(inc: IncrementalClassifier, band: str | None) -> bool:
-    """Whether the engine's band rule reads (or maps) this band."""
-    return not isinstance(inc._rule.resolve(None if band is None else str(band)), str)
+    save = IncrementalClassifier.save
+    load = IncrementalClassifier.load

@@ -187,8 +187,7 @@ def classifier_from_blob(cls: type, blob: dict, path: str | Path) -> Any:
         model = LightCurveRNN(**blob["model_config"])
         model.load_state_dict(blob["state_dict"])
         nov = blob.get("novelty")
-        clf.novelty_ = None if nov is None else NoveltyScorer.from_state(
-            {"method": nov["method"], "params": nov["params"], "arrays": {k: v.numpy() for k, v in nov["arrays"].items()}})
+        clf.novelty_ = None if nov is None else NoveltyScorer.from_state(nov)  # (it takes the tensors as they are)
         clf.children_ = {str(top): classifier_from_blob(cls, kid, path)
                          for top, kid in (blob.get("children") or {}).items()}
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:

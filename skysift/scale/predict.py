@@ -13,8 +13,7 @@ import numpy as np
 import pandas as pd
 
 from skysift.io.tables import LightCurveSet
-from skysift.io.taxonomy import SEP
-from skysift.model.hierarchy import best_path
+from skysift.model.hierarchy import best_path, is_hierarchical
 from skysift.scale.context import raw_context
 
 MODEL_VERSION_COLUMN = "model_version"
@@ -43,7 +42,7 @@ def output_columns(classes: Sequence[str], first_n: Sequence[int], galaxy_distan
                    novelty: bool = False) -> list[str]:
     """Column order of the output table (``classes``: a tree model's nodes, see docs/output_schema.md;
     a tree adds ``class_path``, the most probable level-1 class's most probable child)."""
-    cols = ["object_id", "ra", "dec", "predicted"] + (["class_path"] if _is_tree(classes) else [])
+    cols = ["object_id", "ra", "dec", "predicted"] + (["class_path"] if is_hierarchical(classes) else [])
     cols += [f"p_{c}" for c in classes]
     for n in first_n:
         cols += [f"p_{c}_first{n}" for c in classes]
@@ -75,12 +74,10 @@ def predictions_frame(
     if clf.n_context_:
         ctx = raw_context(objects, distance_arcsec, clf.context_config_, clf.context_columns_)
     novelty = getattr(clf, "novelty_", None) is not None
-    nov = np.zeros(0, np.float32)
-    if n:
-        full, nov = clf.predict_tree_proba(lcset, max_observations=None, return_novelty=True, context=ctx)
-    probs = {None: full if n else np.zeros((0, len(classes)), np.float32)}
+    full, nov = _proba(clf, lcset, None, ctx, len(classes), novelty=True)  # the novelty in the same pass
+    probs = {None: full}
     for k in first_n:
-        probs[int(k)] = _proba(clf, lcset, int(k), ctx, len(classes))
+        probs[int(k)] = _proba(clf, lcset, int(k), ctx, len(classes))[0]
     p = probs[None]
     level1 = p[:, [classes.index(c) for c in clf.classes_]]
     data: dict[str, object] = {
@@ -90,7 +87,7 @@ def predictions_frame(
         "predicted": (np.asarray(clf.classes_, dtype=object)[clf.decide(level1, decision)] if n
                       else np.zeros(0, object)),
     }
-    if _is_tree(classes):
+    if is_hierarchical(classes):
         data["class_path"] = np.array([best_path(classes, row) for row in p], dtype=object)
     for key, pk in probs.items():
         suffix = "" if key is None else f"_first{key}"
@@ -100,7 +97,7 @@ def predictions_frame(
     if galaxy:
         data["galaxy_dist_arcsec"] = ctx["galaxy_dist_arcsec"].to_numpy(np.float64)
     if novelty:
-        data["novelty"] = np.asarray(nov if n else np.zeros(0), np.float32)
+        data["novelty"] = np.asarray(nov, np.float32)
     data[MODEL_VERSION_COLUMN] = np.full(n, version, dtype=object)
     out = pd.DataFrame(data, index=index)
     for col in ("object_id", "predicted", "class_path", MODEL_VERSION_COLUMN):
@@ -123,11 +120,11 @@ def empty_predictions(classes: Sequence[str], first_n: Sequence[int], galaxy_dis
     return pd.DataFrame(data, index=index)
 
 
-def _proba(clf, lcset: LightCurveSet, max_observations: int | None, ctx: pd.DataFrame | None, n_classes: int):
+def _proba(clf, lcset: LightCurveSet, max_observations: int | None, ctx: pd.DataFrame | None, n_classes: int,
+           novelty: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    """Rows over the tree's nodes and, with ``novelty``, the novelty score (None for a model without one)."""
     if len(lcset) == 0:
-        return np.zeros((0, n_classes), np.float32)
-    return clf.predict_tree_proba(lcset, max_observations=max_observations, context=ctx)
-
-
-def _is_tree(classes: Sequence[str]) -> bool:
-    return any(SEP in str(c) for c in classes)
+        return np.zeros((0, n_classes), np.float32), np.zeros(0, np.float32)
+    if novelty:
+        return clf.predict_tree_proba(lcset, max_observations=max_observations, return_novelty=True, context=ctx)
+    return clf.predict_tree_proba(lcset, max_observations=max_observations, context=ctx), None

@@ -332,15 +332,10 @@ class AlertConsumer:
                 "objectId": rows.object_id, "candid": rows.candidate_id,
                 "classified": bool(o.get("classified")), "n_obs": int(o.get("n_obs") or 0),
                 "top_class": o.get("top_class"), "top_prob": o.get("top_prob"),
-                "class_path": _class_path(o.get("probabilities")),
+                "class_path": _class_path(o.get("probabilities")), "novelty": o.get("novelty"),
                 "probabilities": o.get("probabilities") or {}, "model_version": tag, "classified_at": now,
                 "source_topic": msg.topic(), "source_partition": msg.partition(), "source_offset": msg.offset(),
             })
-        inc = self.service.classifier
-        if records and inc is not None and getattr(inc.clf, "novelty_", None) is not None:
-            scores = inc.novelty([r["objectId"] for r in records])
-            for rec, v in zip(records, scores):
-                rec["novelty"] = None if v != v else float(v)  # NaN: not classifiable yet
         schema, schema_id = self._output_schema(tag)
         for rec in records:
             value = encode_records([rec], schema) if schema_id is None else encode_framed(rec, schema, schema_id)
@@ -555,8 +550,9 @@ def run_cli(args: Any) -> BatchResult:
 
 def _class_path(probs: dict | None) -> str | None:
     """The most probable path of a tree model's probabilities (None for a flat model's)."""
-    if not probs or not any("/" in c for c in probs):
+    from skysift.model.hierarchy import best_path, is_hierarchical
+
+    if not probs or not is_hierarchical(probs):
         return None
-    from skysift.model.hierarchy import best_path
 
     return best_path(list(probs), list(probs.values()))

@@ -59,6 +59,7 @@ import gc
 import hashlib
 import importlib
 import logging
+import math
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -291,6 +292,8 @@ class StreamService:
                 top = max(r.probs, key=r.probs.get)
                 objects.append({"object_id": oid, "classified": True, "n_obs": r.n_obs, "top_class": top,
                                 "top_prob": r.probs[top], "probabilities": r.probs})
+                if r.novelty is not None:  # a model with a novelty score (the value stored with it)
+                    objects[-1]["novelty"] = r.novelty
         return {"received": len(detections), "stored": len(new), "duplicates": len(detections) - len(new),
                 "objects": objects, "seconds": round(dt, 6)}
 
@@ -316,7 +319,7 @@ class StreamService:
             return rows
         latest = {r.object_id: i for i, r in enumerate(rows)}
         for oid, v in zip(latest, inc.novelty(list(latest))):
-            if v == v:  # NaN: not classifiable
+            if not math.isnan(v):  # NaN: not classifiable
                 rows[latest[oid]] = replace(rows[latest[oid]], novelty=float(v))
         return rows
 

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from skysift.errors import InputError
+from skysift.io.taxonomy import SEP
 from skysift.stream.object_filter import ObjectFilter
 from skysift.stream.storage.faults import FaultHandling
 from skysift.stream.storage.observer_store import ObserverStore
@@ -378,7 +379,7 @@ class Storage(FaultHandling, ObserverStore):
         join_params: list = []
         where: list[str] = []
         where_params: list = []
-        if cls is not None and min_prob is None and "/" in str(cls):
+        if cls is not None and min_prob is None and SEP in str(cls):
             min_prob = 0.5  # a subtype ("SN/Ia") is never an object's top class: P(node) >= 0.5 selects it
         if cls is not None and min_prob is not None:
             joins.append("JOIN class_probs f ON f.object_id = o.object_id AND f.cls = ?")
