@@ -87,7 +87,7 @@ def train_model(archive: Path, out: Path, log: Log, preset: str = "paper") -> Pa
     return out
 
 
-def throughput(archive: Path, model: Path, work: Path, n: int, workers: int, log: Log) -> dict:
+def throughput(archive: Path, model: Path, work: Path, n: int, workers: int, log: Log, novelty: bool = True) -> dict:
     from skysift.scale import classify_catalog
 
     from skysift.scale.cluster import dask_client, warm_up_worker
@@ -103,7 +103,7 @@ def throughput(archive: Path, model: Path, work: Path, n: int, workers: int, log
         start = time.perf_counter() - t
         cpu0, own0 = client.run(_cpu_seconds), _cpu_seconds()
         r = classify_catalog(archive / "lightcurves_hats", model, out, galaxy_catalog=archive / "galaxies_hats",
-                             overwrite=True, progress=False, client=client)
+                             overwrite=True, progress=False, client=client, novelty=novelty)
         cpu = sum(client.run(_cpu_seconds).values()) - sum(cpu0.values())
         own = _cpu_seconds() - own0
     log(f"N={n} workers={workers}: cluster start-up, imports and a 2000-object warm-up run {start:.1f} s (not counted below)")
@@ -228,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--parity-objects", type=int, default=10_000)
     ap.add_argument("--log", default=None, help="append every figure to this file")
     ap.add_argument("--skip", default="", help="parts to skip: throughput, parity, profile")
+    ap.add_argument("--no-novelty", action="store_true",
+                    help="classify without the novelty column (models with statistics score every step for it)")
     ap.add_argument("--presets", default="paper,skysift", help="model presets to measure (the first is profiled "
                     "and checked for parity); comma separated; 'skysift+trees' is the former default (with "
                     "boosted trees, forest and the nearest-galaxy distance)")
@@ -261,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
             for w in workers:
                 for preset, m in models.items():
                     log(f"preset {preset}:")
-                    results.append({"preset": preset, **throughput(archive, m, work, n, w, log)})
+                    results.append({"preset": preset, **throughput(archive, m, work, n, w, log, novelty=not args.no_novelty)})
     log("results: " + json.dumps(results))
     return 0
 

@@ -21,6 +21,17 @@ seeds and novel splits) is chosen. Test: the other half against the goto3 test o
 the proportions are the real ones). Prints a table, writes benchmarks/results/novelty.json.
 
     OMP_NUM_THREADS=1 python benchmarks/novelty.py --train --seeds 0,1,2 --splits 0,1,2
+
+Recipes (``--recipes``; writes benchmarks/results/novelty_recipes.json): the classifier's own novelty
+score (:class:`skysift.model.novelty.NoveltyRecipe`, computed by the model's code) for each recipe of
+:data:`RECIPE_CANDIDATES`: the isolation forest on the tree inputs without the nuisance columns (``phys``)
+or also without :data:`~skysift.model.novelty.REDUNDANT_COLUMNS` (``lean``), fitted at n = 3, 6, 10, all
+or at all only, and the score after n observations taken as the last step's score, the mean of the
+scores after each observation, or their exponentially weighted mean (alpha 0.3); the same rule chooses.
+
+Selection (``--select``): the backward elimination that found ``REDUNDANT_COLUMNS``: from the
+``phys+proba/iforest`` inputs, drop the column whose removal raises the mean validation AUROC (model
+seed 0, novel splits as given) most, while it rises by more than 0.001.
 """
 
 from __future__ import annotations
@@ -135,6 +146,73 @@ SCORER_CANDIDATES: dict[str, tuple[tuple[str, ...], dict]] = {
 PROBA_CANDIDATES = {"proba/1-maxp": lambda p: 1.0 - p.max(axis=1), "proba/entropy": entropy}
 
 
+def _recipes() -> dict:
+    from skysift.model.novelty import NUISANCE_COLUMNS, REDUNDANT_COLUMNS, NoveltyRecipe
+
+    drops = {"phys": NUISANCE_COLUMNS, "lean": NUISANCE_COLUMNS + REDUNDANT_COLUMNS}
+    views = {"n3-6-10-all": FIT_N, "all": (None,)}
+    return {f"{d}|{v}|{a}": NoveltyRecipe(drop=drops[d], views=views[v], aggregate=a, alpha=0.3)
+            for d in drops for v in views for a in ("last", "mean", "ewm")}
+
+
+#: name -> NoveltyRecipe (``--recipes``).
+RECIPE_CANDIDATES: dict = _recipes()
+
+
+def score_recipes(clf, sets: dict, seed: int) -> dict:
+    """Scores[recipe][set name][n key], each the model's own novelty (``step_rows`` once per set, one scorer
+    per drop and views)."""
+    d_tr = clf.prepare_arrays(sets["train"])
+    steps = {name: (clf.step_rows(clf.prepare_arrays(s)), len(s)) for name, s in sets.items() if name != "train"}
+    fitted: dict = {}
+    out: dict = {}
+    for cand, recipe in RECIPE_CANDIDATES.items():
+        key = (recipe.drop, recipe.views)
+        if key not in fitted:
+            t0 = time.perf_counter()
+            clf._fit_novelty(d_tr, recipe)
+            fitted[key] = clf.novelty_
+            print(f"  {cand}: fitted in {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+        clf.novelty_, clf.novelty_recipe_ = fitted[key], recipe
+        out[cand] = {name: {n_key(n): clf.aggregate_steps(st, size, n) for n in EVAL_N}
+                     for name, (st, size) in steps.items()}
+    return out
+
+
+def select_columns(clf, sets: dict, seed: int, nl: np.ndarray, splits: list[int], novel_tag: str) -> list[str]:
+    """Backward elimination of ``phys+proba`` columns on validation (module docstring); the names dropped."""
+    from skysift.model.novelty import NoveltyScorer, novelty_columns
+
+    names = [tree_names(clf)[i] for i in novelty_columns(tree_names(clf))] + [f"p_{c}" for c in clf.classes_]
+    fit = {n_key(n): cached_features(clf, sets["train"], n, f"s{seed}_train") for n in FIT_N}
+    ev = {name: {n_key(n): cached_features(clf, sets[name], n, f"s{seed}_{name if name != 'novel' else novel_tag}")
+                 for n in EVAL_N} for name in ("val", "novel")}
+    rows = lambda f: np.hstack([f["phys"], f["proba"]])  # noqa: E731
+
+    def value(cols: list[int]) -> float:
+        sc = NoveltyScorer("iforest", seed=seed).fit(np.vstack([rows(f)[:, cols] for f in fit.values()]))
+        a = []
+        for k in (n_key(n) for n in EVAL_N):
+            sv, sn = sc.score(rows(ev["val"][k])[:, cols]), sc.score(rows(ev["novel"][k])[:, cols])
+            a += [auroc(sv, sn[novel_halves(nl, sp)[0]]) for sp in splits]
+        return float(np.mean(a))
+
+    cols = list(range(len(names)))
+    best = value(cols)
+    print(f"all {len(cols)} columns: validation AUROC {best:.4f}", file=sys.stderr, flush=True)
+    dropped = []
+    while len(cols) > 4:
+        trial = {c: value([x for x in cols if x != c]) for c in cols}
+        c, v = max(trial.items(), key=lambda t: t[1])
+        if v <= best + 0.001:
+            break
+        cols.remove(c)
+        best = v
+        dropped.append(names[c])
+        print(f"drop {names[c]}: validation AUROC {v:.4f}", file=sys.stderr, flush=True)
+    return dropped
+
+
 def _join(f: dict[str, np.ndarray], spaces: tuple[str, ...]) -> np.ndarray:
     return np.hstack([f[s] for s in spaces])
 
@@ -188,8 +266,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--train", action="store_true", help="train the missing models first")
     p.add_argument("--real-mags", action="store_true",
                    help="novel Galactic stars keep their real magnitudes (not moved as goto3's stars are)")
-    p.add_argument("--out", default=str(OUT))
+    p.add_argument("--recipes", action="store_true", help="score the classifier's own recipes (RECIPE_CANDIDATES)")
+    p.add_argument("--select", action="store_true", help="run the backward column elimination and stop")
+    p.add_argument("--out", default=None, help=f"result JSON (default {OUT.name}, or novelty_recipes.json)")
     args = p.parse_args(argv)
+    args.out = args.out or str(OUT.with_name("novelty_recipes.json") if args.recipes else OUT)
     from skysift.benchsets.novel import build_novel
     from skysift.model.estimator import Classifier
 
@@ -212,10 +293,13 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit(f"{model_path(seed)} missing: run with --train")
             train_model(bd, seed)
         clf = Classifier.load(model_path(seed))
+        if args.select:
+            print("dropped:", select_columns(clf, sets, seed, nl, splits, novel_tag))
+            return 0
         print(f"seed {seed}: scoring", file=sys.stderr, flush=True)
-        per_seed[seed] = score_all(clf, sets, seed, novel_tag)
+        per_seed[seed] = score_recipes(clf, sets, seed) if args.recipes else score_all(clf, sets, seed, novel_tag)
 
-    cands = list(SCORER_CANDIDATES) + list(PROBA_CANDIDATES)
+    cands = list(RECIPE_CANDIDATES) if args.recipes else list(SCORER_CANDIDATES) + list(PROBA_CANDIDATES)
     rows = {c: {"val": {}, "test": {}, "top1pct_test": {}, "per_class_test_all": {}} for c in cands}
     for c in cands:
         for k in (n_key(n) for n in EVAL_N):
@@ -263,8 +347,10 @@ def main(argv: list[str] | None = None) -> int:
         "n_known_val": len(val), "n_known_test": len(test), "n_novel_test_per_split": n_test_novel,
         "known_test_counts": test.class_counts(), "candidates": rows,
         "star_offsets": not args.real_mags,
-        "scorer_meta": {c: per_seed[seeds[0]][c]["_meta"] for c in SCORER_CANDIDATES},
+        "scorer_meta": {} if args.recipes else {c: per_seed[seeds[0]][c]["_meta"] for c in SCORER_CANDIDATES},
     }
+    if args.recipes:
+        result["recipes"] = {c: r.to_dict() for c, r in RECIPE_CANDIDATES.items()}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1))
     print(f"wrote {args.out}", file=sys.stderr)

@@ -285,7 +285,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     clf = Classifier.load(model_path)
     nodes = clf.tree_classes_  # a flat model: its classes (columns: docs/output_schema.md)
-    rows, novelty = clf.predict_tree_proba(ds.lcset, max_observations=args.max_observations, return_novelty=True)
+    if args.no_novelty:
+        rows, novelty = clf.predict_tree_proba(ds.lcset, max_observations=args.max_observations), None
+    else:
+        rows, novelty = clf.predict_tree_proba(ds.lcset, max_observations=args.max_observations, return_novelty=True)
     proba = rows[:, [nodes.index(c) for c in clf.classes_]]
     df = pd.DataFrame(rows, columns=[f"p_{c}" for c in nodes])
     df.insert(0, "object_id", ds.lcset.object_ids)
@@ -480,6 +483,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                    help="how 'predicted' is chosen: most probable class, validation-fitted class weights "
                         "(best macro F1), or per-class thresholds at the model's target FPR")
     p.add_argument("--out", help="CSV file (default: standard output); with --engine dask, a directory")
+    p.add_argument("--no-novelty", action="store_true",
+                   help="leave out the novelty column (it scores every step of each light curve: the trees run "
+                        "once per observation instead of once per object)")
     from skysift.scale.commands import add_predict_dask_arguments
 
     add_predict_dask_arguments(p)

@@ -43,6 +43,9 @@ def test_train_predict_evaluate_on_demo(tmp_path, capsys):
     df = pd.read_csv(preds)
     assert len(df) == 800 and {"p_AGN", "p_SN", "p_VS", "predicted", "label"} <= set(df.columns)
     assert (df[["p_AGN", "p_SN", "p_VS"]].sum(axis=1) - 1).abs().max() < 1e-5
+    assert "novelty" in df.columns and df["novelty"].between(0, 1).all()
+    assert main(["predict", "--model", str(model), "--data", "demo:200", "--out", str(preds), "--no-novelty"]) == 0
+    assert "novelty" not in pd.read_csv(preds).columns
 
     report = tmp_path / "report"
     assert main(["evaluate", "--model", str(model), "--data", "demo:800", "--out", str(report), "--no-tsne"]) == 0

@@ -310,22 +310,45 @@ class FrozenNetwork:
         layer's input projections of all steps in one matrix product, was measured no faster, and
         the larger products change the last bits: up to 2.6e-6 in a paper network's probabilities.)"""
         lengths = np.asarray(lengths, np.int64)
-        n = len(lengths)
         order = np.argsort(-lengths, kind="stable")
-        ln = lengths[order]
-        t_max = int(ln[0]) if n else 0
-        leaves = self.zero_state(n)
-        if t_max > 0:
-            x = np.ascontiguousarray(np.asarray(values, np.float32)[order, :t_max].transpose(1, 0, 2))
-            running = np.searchsorted(-ln, -np.arange(t_max), side="left")  # rows with length > t
-            for t in range(t_max):
-                m = int(running[t])
-                # NumPy only: a batch needs no compiler (the few-row twins serve the stream)
-                for a, b in zip(leaves, self._advance(x[t, :m], [a[:m] for a in leaves], twins=False)):
-                    a[:m] = b
-        last = np.empty((n, self.units), np.float32)
+        leaves = self.zero_state(len(lengths))
+        for _ in self._steps(values, lengths, order, leaves):
+            pass
+        last = np.empty((len(lengths), self.units), np.float32)
         last[order] = leaves[self.n_leaves // 2]
         return last * self.bn2[0] + self.bn2[1]
+
+    def _steps(self, values: np.ndarray, lengths: np.ndarray, order: np.ndarray, leaves: list[np.ndarray]):
+        """Advance ``leaves`` (the state of the objects in ``order``, longest first) through the padded
+        sequences one time step at a time; after step t yield (t, m): the first m rows are the objects
+        still running at t, their state now their state after t + 1 real steps."""
+        ln = lengths[order]
+        t_max = int(ln[0]) if len(ln) else 0
+        if t_max == 0:
+            return
+        x = np.ascontiguousarray(np.asarray(values, np.float32)[order, :t_max].transpose(1, 0, 2))
+        running = np.searchsorted(-ln, -np.arange(t_max), side="left")  # rows with length > t
+        for t in range(t_max):
+            m = int(running[t])
+            # NumPy only: a batch needs no compiler (the few-row twins serve the stream)
+            for a, b in zip(leaves, self._advance(x[t, :m], [a[:m] for a in leaves], twins=False)):
+                a[:m] = b
+            yield t, m
+
+    def each_step(self, values: np.ndarray, lengths: np.ndarray, ctx: np.ndarray | None):
+        """The logits after every step of padded sequences, in one pass: for each chunk of objects of
+        similar length and each step t, yield (rows, t, logits (m, K)) for the rows still running at t
+        -- each the logits :meth:`logits` gives the first t + 1 steps of those objects."""
+        lengths = np.asarray(lengths, np.int64)
+        with one_blas_thread(len(lengths)):
+            for idx in inference_batches(lengths, CHUNK):
+                order = idx[np.argsort(-lengths[idx], kind="stable")]
+                leaves = self.zero_state(len(order))
+                c = None if ctx is None or not self.use_context else np.asarray(ctx, np.float32)[order]
+                for t, m in self._steps(values, lengths, order, leaves):
+                    r = leaves[self.n_leaves // 2][:m] * self.bn2[0] + self.bn2[1]
+                    xt = np.asarray(values[order[:m], t], np.float32)
+                    yield order[:m], t, self.head(r, None if c is None else c[:m], xt, twins=False)
 
     def head(self, r: np.ndarray, ctx: np.ndarray | None, x_last: np.ndarray | None = None,
              dense: bool = False, twins: bool = True):

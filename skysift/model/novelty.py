@@ -17,14 +17,18 @@ Every method first standardises each column with the known rows' mean and standa
 The fitted state is plain NumPy arrays and values (:meth:`NoveltyScorer.to_state`), so a model file
 stores it without pickle.
 
-The classifier's novelty inputs (:func:`novelty_inputs`, chosen in ``benchmarks/novelty.py``): the tree
-parts' inputs (last step's scaled statistics and context) without the columns of
-:data:`NUISANCE_COLUMNS`, followed by the model's class probabilities.
+The classifier's novelty score (:class:`NoveltyRecipe`, chosen on validation in ``benchmarks/novelty.py``):
+after each observation k, the scorer's score ``s_k`` of :func:`novelty_inputs` (the tree parts' inputs --
+that step's scaled statistics and context -- without the recipe's ``drop`` columns, followed by the
+model's class probabilities after k observations); the object's novelty after n observations is an
+aggregate of ``s_1 .. s_n`` (:func:`aggregate_novelty`: the last one, their mean, or an exponentially
+weighted mean), so the stream keeps one number per object and updates it in O(1) per observation.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -37,7 +41,67 @@ METHODS = ("mahalanobis", "knn", "iforest")
 #: magnitude and error and the mean error (brightness and cadence: the emulation's, not the class's) and
 #: the Galactic longitude (a survey footprint). Chosen on validation (``benchmarks/novelty.py``).
 NUISANCE_COLUMNS = ("dt_days", "mag", "mag_err", "stat_mean_err", "gal_l")
+#: Statistics the recipe also leaves out: a backward elimination on validation (``benchmarks/novelty.py
+#: --select``) found the score better without them (they repeat what amplitude, slope and time since
+#: the brightest point already say).
+REDUNDANT_COLUMNS = ("stat_mag_minus_wmean", "stat_log_span_days", "stat_from_brightest")
+AGGREGATES = ("last", "mean", "ewm")
 _EULER = 0.5772156649015329
+
+
+@dataclass(frozen=True)
+class NoveltyRecipe:
+    """How a classifier's novelty score is made (saved with the model).
+
+    drop: tree-input columns left out of :func:`novelty_inputs`.
+    views: numbers of first observations (None: all) at which the training objects' rows are taken to fit
+        the scorer.
+    aggregate: how the per-observation scores ``s_1 .. s_n`` make the score after n observations:
+        ``"last"`` (s_n), ``"mean"`` or ``"ewm"`` (e_1 = s_1, e_k = (1 - alpha) e_(k-1) + alpha s_k).
+    alpha: the weight of the newest score in ``"ewm"``.
+    """
+
+    drop: tuple[str, ...] = NUISANCE_COLUMNS + REDUNDANT_COLUMNS
+    views: tuple[int | None, ...] = (None,)
+    aggregate: str = "ewm"
+    alpha: float = 0.3
+
+    def __post_init__(self) -> None:
+        if self.aggregate not in AGGREGATES:
+            raise InputError(f"novelty aggregate must be one of {', '.join(AGGREGATES)}, got {self.aggregate!r}")
+        if not 0.0 < self.alpha <= 1.0:
+            raise InputError(f"novelty alpha must be in (0, 1], got {self.alpha}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "drop": list(self.drop), "views": list(self.views)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> NoveltyRecipe:
+        """The recipe saved by :meth:`to_dict`; None (a file written before recipes): :data:`LEGACY_RECIPE`."""
+        if d is None:
+            return LEGACY_RECIPE
+        return cls(tuple(str(c) for c in d["drop"]), tuple(None if v is None else int(v) for v in d["views"]),
+                   str(d["aggregate"]), float(d["alpha"]))
+
+
+#: The recipe of model files written before recipes: the last step's score, fitted at 3, 6, 10, all.
+LEGACY_RECIPE = NoveltyRecipe(drop=NUISANCE_COLUMNS, views=(3, 6, 10, None), aggregate="last")
+
+
+def aggregate_novelty(previous: np.ndarray | None, score: np.ndarray, k: np.ndarray | int,
+                      recipe: NoveltyRecipe) -> np.ndarray:
+    """The novelty after observation ``k`` (1-based, per row) from the one after ``k - 1`` (``previous``;
+    ignored where k == 1) and this observation's score (:class:`NoveltyRecipe`'s ``aggregate``)."""
+    score = np.asarray(score, np.float64)
+    if recipe.aggregate == "last" or previous is None:
+        return score.copy()
+    k = np.broadcast_to(np.asarray(k, np.float64), score.shape)
+    prev = np.asarray(previous, np.float64)
+    if recipe.aggregate == "mean":
+        out = prev + (score - prev) / np.maximum(k, 1.0)
+    else:
+        out = (1.0 - recipe.alpha) * prev + recipe.alpha * score
+    return np.where(k <= 1, score, out)
 
 
 def average_path_length(n: np.ndarray | float) -> np.ndarray:
@@ -50,18 +114,19 @@ def average_path_length(n: np.ndarray | float) -> np.ndarray:
     return out
 
 
-def novelty_columns(names: Sequence[str]) -> np.ndarray:
+def novelty_columns(names: Sequence[str], drop: Sequence[str] = NUISANCE_COLUMNS) -> np.ndarray:
     """Indices of the tree inputs' columns (named ``names``) that :func:`novelty_inputs` keeps."""
-    return np.array([i for i, n in enumerate(names) if str(n) not in NUISANCE_COLUMNS], np.int64)
+    return np.array([i for i, n in enumerate(names) if str(n) not in set(drop)], np.int64)
 
 
-def novelty_inputs(tree_x: np.ndarray, proba: np.ndarray, names: Sequence[str]) -> np.ndarray:
-    """The scorer's input rows: the tree parts' inputs ``tree_x`` (n, len(names)) without
-    :data:`NUISANCE_COLUMNS`, then the class probabilities ``proba`` (n, n_classes)."""
+def novelty_inputs(tree_x: np.ndarray, proba: np.ndarray, names: Sequence[str],
+                   drop: Sequence[str] = NUISANCE_COLUMNS) -> np.ndarray:
+    """The scorer's input rows: the tree parts' inputs ``tree_x`` (n, len(names)) without the ``drop``
+    columns, then the class probabilities ``proba`` (n, n_classes)."""
     tree_x = np.asarray(tree_x)
     if tree_x.shape[1] != len(names):
         raise InputError(f"novelty inputs: {tree_x.shape[1]} tree-input columns but {len(names)} names")
-    return np.hstack([tree_x[:, novelty_columns(names)].astype(np.float64), np.asarray(proba, np.float64)])
+    return np.hstack([tree_x[:, novelty_columns(names, drop)].astype(np.float64), np.asarray(proba, np.float64)])
 
 
 def _rows(x: np.ndarray, width: int | None = None) -> np.ndarray:
@@ -169,26 +234,23 @@ class NoveltyScorer:
         return out
 
 
-#: Observation counts of the training rows the classifier's scorer learns from (None: all).
-NOVELTY_VIEWS: tuple[int | None, ...] = (3, 6, 10, None)
-
-
 class NoveltyMixin:
     """The novelty score on :class:`~skysift.model.estimator.Classifier`: ``novelty_`` (an isolation forest
-    on :func:`novelty_inputs` of the training objects seen after 3, 6, 10 and all observations; None for a
-    model without light-curve statistics) and :meth:`novelty_score`."""
+    on :func:`novelty_inputs` of the training objects, made as ``novelty_recipe_`` says; None for a model
+    without light-curve statistics) and :meth:`novelty_score`."""
 
     novelty_: NoveltyScorer | None
+    novelty_recipe_: NoveltyRecipe = LEGACY_RECIPE
 
     def _novelty_matrix(self, tree_x: np.ndarray, proba: np.ndarray) -> np.ndarray:
-        """:func:`novelty_inputs` from the trees' inputs (last step's scaled inputs, scaled context) and
-        the probabilities."""
+        """:func:`novelty_inputs` from the trees' inputs (a step's scaled inputs, scaled context) and
+        the probabilities then."""
         names = list(self.sequence_config_.feature_names) + list(self.context_columns_)  # type: ignore[attr-defined]
-        return novelty_inputs(tree_x, proba, names)
+        return novelty_inputs(tree_x, proba, names, self.novelty_recipe_.drop)
 
     def _novelty_rows(self, data: Any, proba: np.ndarray | None = None) -> np.ndarray:
-        """:func:`novelty_inputs` of prepared arrays (``SequenceData``; ``proba``: their probabilities,
-        when already computed)."""
+        """:func:`novelty_inputs` of prepared arrays after their last step (``SequenceData``; ``proba``:
+        their probabilities, when already computed)."""
         from skysift.model.blend import tree_inputs
 
         if proba is None:
@@ -196,17 +258,23 @@ class NoveltyMixin:
         return self._novelty_matrix(tree_inputs(data.values, data.lengths, data.context), proba)
 
     def novelty_of_inputs(self, tree_x: np.ndarray, proba: np.ndarray) -> np.ndarray:
-        """The novelty score from the trees' inputs and the probabilities of objects already classified
+        """One observation's novelty score ``s_k`` from the trees' inputs and the probabilities after it
         (the stream's O(1) path: :meth:`skysift.model.online.IncrementalClassifier.novelty`)."""
         return self.novelty_.score(self._novelty_matrix(tree_x, proba))  # type: ignore[union-attr]
 
-    def _fit_novelty(self, train: Any) -> None:
-        """Fit ``novelty_`` on the training objects' rows at :data:`NOVELTY_VIEWS`."""
+    def novelty_update(self, previous: np.ndarray | None, score: np.ndarray, k: np.ndarray | int) -> np.ndarray:
+        """The novelty after observation ``k`` (:func:`aggregate_novelty` with this model's recipe)."""
+        return aggregate_novelty(previous, score, k, self.novelty_recipe_)
+
+    def _fit_novelty(self, train: Any, recipe: NoveltyRecipe | None = None) -> None:
+        """Fit ``novelty_`` on the training objects' rows at the recipe's views (default
+        :class:`NoveltyRecipe`)."""
         self.novelty_ = None
+        self.novelty_recipe_ = recipe or NoveltyRecipe()
         if not self.sequence_config_.n_stats:  # type: ignore[attr-defined]
             return
         rows = [self._novelty_rows(train if n is None else train.first(np.minimum(train.lengths, n)))
-                for n in NOVELTY_VIEWS]
+                for n in self.novelty_recipe_.views]
         self.novelty_ = NoveltyScorer("iforest", seed=int(self.seed)).fit(np.vstack(rows))  # type: ignore[attr-defined]
 
     def novelty_score(self, lcset: Any, max_observations: int | None = None, **kwargs: Any) -> np.ndarray:
@@ -219,14 +287,59 @@ class NoveltyMixin:
 
     def predict_proba_and_novelty(self, lcset: Any, max_observations: int | None = None, **kwargs: Any
                                   ) -> tuple[np.ndarray, np.ndarray | None]:
-        """``predict_proba`` and :meth:`novelty_score` from one pass over the data (novelty None for a
-        model without it)."""
+        """``predict_proba`` and :meth:`novelty_score` from one preparation of the data (novelty None for
+        a model without it)."""
         data = self.prepare_arrays(lcset, max_observations=max_observations, **kwargs)  # type: ignore[attr-defined]
         self._warn_empty(data)  # type: ignore[attr-defined]  # as predict_proba does
         proba = self._proba(data)  # type: ignore[attr-defined]
         if getattr(self, "novelty_", None) is None:
             return proba, None
-        return proba, self.novelty_.score(self._novelty_rows(data, proba))
+        return proba, self.novelty_of_data(data, proba)
+
+    def novelty_of_data(self, data: Any, proba: np.ndarray | None = None) -> np.ndarray:
+        """The novelty of prepared arrays after all their steps (``proba``: their probabilities, when
+        already computed): the recipe's aggregate of the score after each step, from the
+        probabilities of each prefix (as the stream computes it, one observation at a time; ``proba`` serves
+        the ``"last"`` aggregate, which needs the last step only)."""
+        if self.novelty_recipe_.aggregate == "last":
+            return self.novelty_.score(self._novelty_rows(data, proba))  # type: ignore[union-attr]
+        out = self.aggregate_steps(self.step_rows(data), len(data.lengths))
+        empty = np.asarray(data.lengths) == 0
+        if empty.any():  # no observation: the score of the empty sequence's row, as the last-step rule gives
+            out[empty] = self.novelty_.score(self._novelty_rows(data.take(np.flatnonzero(empty))))  # type: ignore[union-attr]
+        return out
+
+    def step_rows(self, data: Any) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """For each step k = 1, 2, ... of prepared arrays: the objects with at least k steps, the trees'
+        inputs after k steps and the probabilities after k steps (what each of the stream's steps sees),
+        from one pass of the network (:meth:`FrozenNetwork.each_step`)."""
+        from skysift.model.blend import tree_inputs
+        from skysift.model.inference import FrozenNetwork
+
+        lengths = np.asarray(data.lengths, np.int64)
+        found: dict[int, list] = {}
+        for rows, t, logits in FrozenNetwork(self.model_).each_step(data.values, lengths, data.context):  # type: ignore[attr-defined]
+            found.setdefault(t + 1, []).append((rows, logits))
+        steps = []
+        for k in sorted(found):
+            live = np.concatenate([r for r, _ in found[k]])
+            logits = np.concatenate([lg for _, lg in found[k]])
+            ln = np.full(len(live), k, np.int64)
+            x = tree_inputs(data.values[live], ln, data.context[live])
+            n_x = data.values.shape[2]
+            proba = self.finish(logits, x[:, :n_x], x[:, n_x:], ln)  # type: ignore[attr-defined]
+            steps.append((live, x, proba))
+        return steps
+
+    def aggregate_steps(self, steps: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n_objects: int,
+                        max_steps: int | None = None) -> np.ndarray:
+        """The recipe's aggregate of the scores of :meth:`step_rows` over each object's first ``max_steps``
+        steps (None: all; NaN for an object without steps)."""
+        out = np.full(n_objects, np.nan)
+        for k, (live, tree_x, proba) in enumerate(steps[:max_steps], start=1):
+            s = self.novelty_.score(self._novelty_matrix(tree_x, proba))  # type: ignore[union-attr]
+            out[live] = self.novelty_update(None if k == 1 else out[live], s, k)
+        return out
 
 
 # ---------------------------------------------------------------------- helpers

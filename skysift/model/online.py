@@ -72,6 +72,8 @@ class IncrementalClassifier:
         self._capacity = capacity
         self._n_context = self._m.context(["_probe"], [0.0], [0.0]).shape[1]
         self._fast = self._m.frozen
+        #: whether each step also updates the object's novelty score (a model with one, and the step inputs kept)
+        self._novel = getattr(clf, "novelty_", None) is not None and bool(self._m.keep_x)
         self.reset()
         self._warm_up()
 
@@ -258,9 +260,11 @@ class IncrementalClassifier:
                 obj.first_mjd = mjd
             dt = mjd - obj.first_mjd
             st = self._stats(obj.slot, dt, mag, err, [band])
-            obj.probs = self._step(obj.slot, self._m.features(dt, mag, err, band, st))[0]
+            x = self._m.features(dt, mag, err, band, st)
+            obj.probs = self._step(obj.slot, x)[0]
             obj.n_seq += 1
             obj.seq_last_mjd = mjd
+            self._track_novelty([obj], np.array([obj.slot]), x, obj.probs[None])
         elif action == _RERUN:
             self._rerun([obj])
         return obj.probs
@@ -343,6 +347,24 @@ class IncrementalClassifier:
             obj.probs = probs[k]
             obj.n_seq += 1
             obj.seq_last_mjd = d.mjd
+        self._track_novelty(objs, np.atleast_1d(rows), x, probs)
+
+    def _novelty_steps(self, rows: np.ndarray, x: np.ndarray, probs: np.ndarray, previous: np.ndarray | None,
+                       k: np.ndarray | int) -> np.ndarray:
+        """The novelty after step ``k`` of the objects in ``rows`` (slots) from this step's inputs ``x`` and
+        probabilities and their novelty before it (the classifier's score and aggregate: O(1) per row)."""
+        s = self.clf.novelty_of_inputs(np.concatenate([np.asarray(x, np.float32), self._pool.ctx(rows)], axis=1),
+                                       np.asarray(probs, np.float64))
+        return self.clf.novelty_update(previous, s, k)
+
+    def _track_novelty(self, objs: list[ObjectState], rows: np.ndarray, x: np.ndarray, probs: np.ndarray) -> None:
+        """After a step of ``objs`` (already counted in ``n_seq``): their novelty scores."""
+        if not self._novel:
+            return
+        prev = np.array([np.nan if o.novelty is None else o.novelty for o in objs])
+        new = self._novelty_steps(rows, x, probs, prev, np.array([o.n_seq for o in objs]))
+        for o, v in zip(objs, new):
+            o.novelty = float(v)
 
     def _rerun(self, objs: list[ObjectState], chunk: int = 16384) -> None:
         """Recompute objects from their time-sorted history (first max_length usable points),
@@ -361,6 +383,7 @@ class IncrementalClassifier:
             flat = [(j, t, p[0] - s[0][0], p[1], p[2], p[3]) for j, s in enumerate(seqs) for t, p in enumerate(s)]
             t_max = int(lengths.max()) if len(lengths) else 0
             final = None
+            nov = np.full(len(part), np.nan)
             if flat:
                 j_idx, t_idx, dt, mag, err, band = zip(*flat)
                 ji, ti = np.asarray(j_idx), np.asarray(t_idx)
@@ -374,6 +397,9 @@ class IncrementalClassifier:
                     x = self._m.features_many(r_dt, r_mag, r_err, bands[rows, t],
                                               self._stats(slots[rows], r_dt, r_mag, r_err, bands[rows, t]))
                     out = self._step(slots[rows], x, head=False)
+                    if self._novel:  # the novelty is an aggregate over every step: the head at each one
+                        p_t = self._probs(self._fast.head(out, self._pool.ctx(slots[rows]), x), x, slots[rows])
+                        nov[rows] = self._novelty_steps(slots[rows], x, p_t, None if t == 0 else nov[rows], t + 1)
                     if final is None:
                         final = np.zeros((len(part), out.shape[1]), np.float32)
                     ends = lengths[rows] == t + 1
@@ -383,12 +409,13 @@ class IncrementalClassifier:
             k = 0
             for j, obj in enumerate(part):
                 if lengths[j] == 0:
-                    obj.n_seq, obj.first_mjd, obj.seq_last_mjd, obj.probs = 0, None, None, None
+                    obj.n_seq, obj.first_mjd, obj.seq_last_mjd, obj.probs, obj.novelty = 0, None, None, None, None
                     continue
                 obj.n_seq = int(lengths[j])
                 obj.first_mjd = seqs[j][0][0]
                 obj.seq_last_mjd = seqs[j][-1][0]
                 obj.probs = probs[k]
+                obj.novelty = float(nov[j]) if self._novel else None
                 k += 1
 
     def rebuild(self, records: Sequence[Any]) -> None:
@@ -426,18 +453,13 @@ class IncrementalClassifier:
 
     def novelty(self, object_ids: Sequence[str]) -> np.ndarray:
         """The model's novelty score (:meth:`~skysift.model.estimator.Classifier.novelty_score`) of each
-        object now, from its kept last inputs, context and probabilities: O(1) per object (NaN for an
-        unknown or not yet classifiable object, or a model without the score)."""
+        object now, kept up to date at each of its steps (O(1) per observation): NaN for an unknown or
+        not yet classifiable object, or a model without the score."""
         out = np.full(len(object_ids), np.nan)
-        scorer = getattr(self.clf, "novelty_", None)
-        objs = [self._objects.get(str(o)) for o in object_ids]
-        have = [k for k, o in enumerate(objs) if o is not None and o.probs is not None]
-        if scorer is None or not have or not self._m.keep_x:
-            return out
-        slots = np.array([objs[k].slot for k in have], np.int64)
-        x = np.concatenate([self._pool.last_x[slots], self._pool.ctx(slots)], axis=1)
-        probs = np.stack([objs[k].probs for k in have]).astype(np.float64)
-        out[have] = self.clf.novelty_of_inputs(x, probs)
+        for k, oid in enumerate(object_ids):
+            obj = self._objects.get(str(oid))
+            if obj is not None and obj.novelty is not None:
+                out[k] = obj.novelty
         return out
 
     def predict_proba(self, object_ids: Sequence[str] | None = None) -> pd.DataFrame:
@@ -465,7 +487,7 @@ class IncrementalClassifier:
                 {"object_id": o.object_id, "ra": o.ra, "dec": o.dec,
                  "points": [list(p) for p in o.points], "n_obs": o.n_obs, "n_seq": o.n_seq,
                  "first_mjd": o.first_mjd, "seq_last_mjd": o.seq_last_mjd, "last_mjd": o.last_mjd,
-                 "probs": None if o.probs is None else [float(v) for v in o.probs]}
+                 "probs": None if o.probs is None else [float(v) for v in o.probs], "novelty": o.novelty}
                 for o in objs
             ],
             "state": [torch.from_numpy(b[idx].copy()) for b in self._pool.buffers],
@@ -476,7 +498,7 @@ class IncrementalClassifier:
 
     def load_state_dict(self, state: dict) -> IncrementalClassifier:
         """Restore a :meth:`state_dict` made with the same model."""
-        if state.get("version") != STATE_VERSION:
+        if state.get("version") not in (1, STATE_VERSION):
             raise ModelMismatchError(f"unknown incremental state version {state.get('version')}")
         if list(state["classes"]) != self.classes or state["max_length"] != self.max_length or \
                 state.get("bands") != self.bands:
@@ -500,8 +522,11 @@ class IncrementalClassifier:
             self._objects[o["object_id"]] = ObjectState(
                 o["object_id"], slot, o["ra"], o["dec"], [tuple(p) for p in o["points"]], o["n_obs"], o["n_seq"],
                 o["first_mjd"], o["seq_last_mjd"], o["last_mjd"],
-                None if o["probs"] is None else np.asarray(o["probs"], np.float32),
+                None if o["probs"] is None else np.asarray(o["probs"], np.float32), o.get("novelty"),
             )
+        if self._novel and state.get("version") == 1:  # written before the novelty was kept: recomputed
+            with one_blas_thread():
+                self._rerun([o for o in self._objects.values() if o.probs is not None])
         return self
 
     def save(self, path: str | Path) -> Path:

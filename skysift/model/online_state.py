@@ -10,7 +10,8 @@ import numpy as np
 
 from skysift.model.inference import one_blas_thread  # noqa: F401 - re-exported (the stream's batched steps)
 
-STATE_VERSION = 1
+#: 2: each object also keeps its novelty score (version 1 states are read, their novelty recomputed).
+STATE_VERSION = 2
 
 
 @dataclass
@@ -24,6 +25,8 @@ class ObjectState:
     seq_last_mjd: MJD of the last observation inside the recurrent state.
     last_mjd: latest MJD received.
     probs: class probabilities after the last observation (None before any usable one).
+    novelty: the model's novelty score after the last observation (None before any usable one, or for a
+        model without it): the running aggregate of :meth:`Classifier.novelty_update`.
     slot: row of this object's state in the state pool.
     """
 
@@ -38,6 +41,7 @@ class ObjectState:
     seq_last_mjd: float | None = None
     last_mjd: float | None = None
     probs: np.ndarray | None = None
+    novelty: float | None = None
 
 
 @dataclass

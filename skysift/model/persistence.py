@@ -18,7 +18,7 @@ from skysift.features.sequences import (
 )
 from skysift.model.blend import BLEND_RULES, TREE_PARTS
 from skysift.model.network import LightCurveRNN
-from skysift.model.novelty import NoveltyScorer
+from skysift.model.novelty import NoveltyRecipe, NoveltyScorer
 
 MODEL_FORMAT = "skysift-classifier"
 MODEL_FORMAT_VERSION = 1
@@ -97,7 +97,8 @@ def classifier_blob(clf: Any) -> dict:
     if nov is not None:  # absent in files written before it (and for models without statistics)
         state = nov.to_state()
         blob["novelty"] = {"method": state["method"], "params": _plain(state["params"]),
-                           "arrays": {k: torch.from_numpy(np.array(v, copy=True)) for k, v in state["arrays"].items()}}
+                           "arrays": {k: torch.from_numpy(np.array(v, copy=True)) for k, v in state["arrays"].items()},
+                           "recipe": clf.novelty_recipe_.to_dict()}
     children = getattr(clf, "children_", None) or {}
     if children:  # absent in flat models' files (and in every file written before the tree)
         blob["children"] = {str(top): classifier_blob(kid) for top, kid in children.items()}
@@ -188,6 +189,7 @@ def classifier_from_blob(cls: type, blob: dict, path: str | Path) -> Any:
         model.load_state_dict(blob["state_dict"])
         nov = blob.get("novelty")
         clf.novelty_ = None if nov is None else NoveltyScorer.from_state(nov)  # (it takes the tensors as they are)
+        clf.novelty_recipe_ = NoveltyRecipe.from_dict(None if nov is None else nov.get("recipe"))  # absent: legacy
         clf.children_ = {str(top): classifier_from_blob(cls, kid, path)
                          for top, kid in (blob.get("children") or {}).items()}
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:

@@ -69,7 +69,8 @@ def classify_archive_partition(path: Path, name: str, out: Path, handle: ModelHa
     if opts.galaxy_distance:
         with dask.config.set(scheduler="synchronous"):
             dist = nearest_galaxy_distances(lcset.objects, galaxies, radius)
-    frame = predictions_frame(clf, lcset, dist, opts.first_n, handle.version, decision=opts.decision)
+    frame = predictions_frame(clf, lcset, dist, opts.first_n, handle.version, decision=opts.decision,
+                              novelty=opts.novelty)
     tmp = out / f"{TMP_PREFIX}{name}"
     frame.to_parquet(tmp, index=False)
     os.replace(tmp, out / name)

@@ -81,6 +81,7 @@ def classify_catalog(
     overwrite: bool = False,
     progress: bool = True,
     client=None,
+    novelty: bool = True,
 ) -> ClassifyResult:
     """Classify every object of a HATS catalogue or Parquet archive and write the probabilities.
 
@@ -96,6 +97,8 @@ def classify_catalog(
     resume: continue an interrupted run in ``out`` (partitions already written are skipped).
     overwrite: remove ``out`` first.
     client: an existing ``distributed.Client`` (then ``scheduler`` and ``n_workers`` are ignored).
+    novelty: write the model's novelty score too (a model with one; it scores every step of each light
+        curve, so the trees run once per observation: False for the fastest run).
     """
     catalog, out = Path(catalog), Path(out)
     first_n = tuple(sorted({int(k) for k in first_n}))
@@ -110,7 +113,8 @@ def classify_catalog(
     if decision not in ("argmax", "weighted", "fpr"):
         raise InputError(f"decision must be 'argmax', 'weighted' or 'fpr', got {decision!r}")
     opts = PartitionOptions(first_n=first_n, lightcurve_column=lightcurve_column,
-                            galaxy_distance=uses_galaxies, source=str(catalog), decision=decision)
+                            galaxy_distance=uses_galaxies, source=str(catalog), decision=decision,
+                            novelty=novelty)
     if overwrite and out.exists():
         shutil.rmtree(out)
     t0 = time.perf_counter()
@@ -167,7 +171,8 @@ def classify_partition(df: pd.DataFrame, pixel, handle: ModelHandle, opts: Parti
     dist = None
     if opts.galaxy_distance:
         dist = np.asarray(df[DISTANCE_COLUMN].to_numpy(dtype=float, na_value=np.nan), float)
-    return predictions_frame(clf, lcset, dist, opts.first_n, handle.version, index=df.index, decision=opts.decision)
+    return predictions_frame(clf, lcset, dist, opts.first_n, handle.version, index=df.index, decision=opts.decision,
+                             novelty=opts.novelty)
 
 
 def _classify_hats(catalog: Path, out: Path, handle: ModelHandle, clf, galaxies, radius: float,
@@ -185,7 +190,7 @@ def _classify_hats(catalog: Path, out: Path, handle: ModelHandle, clf, galaxies,
         cat = crossmatch_nearest_galaxy(cat, galaxies, radius)
     meta = empty_predictions(clf.tree_classes_, opts.first_n, opts.galaxy_distance,
                              index=pd.Index([], dtype=np.int64, name="_healpix_29"),
-                             novelty=getattr(clf, "novelty_", None) is not None)
+                             novelty=opts.novelty and getattr(clf, "novelty_", None) is not None)
     result = cat.map_partitions(classify_partition, handle, opts, meta=meta, include_pixel=True)
     n_parts = len(result.get_healpix_pixels())
     state = _hats_state(out)

@@ -63,6 +63,7 @@ def predict_dask(args: argparse.Namespace) -> int:
         lightcurve_column=args.lightcurve_column, decision=getattr(args, "decision", "argmax"),
         scheduler=args.scheduler, n_workers=args.workers,
         threads_per_worker=args.threads_per_worker, resume=not args.no_resume, overwrite=args.overwrite,
+        novelty=not getattr(args, "no_novelty", False),
     )
     print(json.dumps(result.to_dict(), indent=2))
     return 0

@@ -29,6 +29,7 @@ class PartitionOptions:
     galaxy_distance: the rows carry the crossmatch distance column ``_dist_arcsec``.
     source: the input's name, for error messages.
     decision: how ``predicted`` is chosen (:meth:`~skysift.model.estimator.Classifier.decide`).
+    novelty: write the model's novelty score (column ``novelty``; models with one; it scores every step).
     """
 
     first_n: tuple[int, ...] = field(default_factory=tuple)
@@ -36,6 +37,7 @@ class PartitionOptions:
     galaxy_distance: bool = True
     source: str = "catalogue"
     decision: str = "argmax"
+    novelty: bool = True
 
 
 def output_columns(classes: Sequence[str], first_n: Sequence[int], galaxy_distance: bool,
@@ -61,11 +63,13 @@ def predictions_frame(
     version: str,
     index: pd.Index | None = None,
     decision: str = "argmax",
+    novelty: bool = True,
 ) -> pd.DataFrame:
     """Probabilities of every object of ``lcset`` (rows in ``lcset.objects`` order).
 
     ``distance_arcsec``: nearest-galaxy crossmatch distances (arcsec, NaN for none within the
-    radius), or None when the model does not use them.
+    radius), or None when the model does not use them. ``novelty``: also the novelty score (a model
+    with one).
     """
     classes = list(clf.tree_classes_)
     n = len(lcset)
@@ -73,8 +77,8 @@ def predictions_frame(
     ctx = None
     if clf.n_context_:
         ctx = raw_context(objects, distance_arcsec, clf.context_config_, clf.context_columns_)
-    novelty = getattr(clf, "novelty_", None) is not None
-    full, nov = _proba(clf, lcset, None, ctx, len(classes), novelty=True)  # the novelty in the same pass
+    novelty = novelty and getattr(clf, "novelty_", None) is not None
+    full, nov = _proba(clf, lcset, None, ctx, len(classes), novelty=novelty)  # the novelty in the same pass
     probs = {None: full}
     for k in first_n:
         probs[int(k)] = _proba(clf, lcset, int(k), ctx, len(classes))[0]

@@ -10,6 +10,7 @@ observations, and the known limits.
 Retrain (needs ``../shared/data``; about an hour on 2 CPU cores)::
 
     python -m skysift.study.pretrain goto3
+    python -m skysift.study.pretrain goto3 --novelty-only   # only the novelty score, on the same objects
 
 The saved model computes the galaxy distance from the Mangrove catalogue alone (goto3's own
 catalogue adds the host galaxies that moved with its objects during sky placement, which do not
@@ -103,6 +104,32 @@ def write_pretrained(name, clf, lcset, train, val, test, out_dir: Path = MODELS_
     card = model_card(name, clf, lcset, train, val, test, metrics)
     (out_dir / f"{name}.md").write_text(card)
     (out_dir / f"{name}.metrics.json").write_text(json.dumps(metrics, indent=1))
+    return path
+
+
+def refit_novelty(name: str = "goto3", out_dir: Path = MODELS_DIR, seed: int = 0,
+                  data: str | Path | None = None) -> Path:
+    """Fit the shipped model's novelty score again with the current recipe
+    (:class:`skysift.model.novelty.NoveltyRecipe`) on the training objects it was trained on (goto3, split
+    ``seed``), and put the new bullet in its card; the probabilities are untouched. For ``ztf`` the
+    level-1 model (goto3's) is refitted the same way. ``data``: a saved copy of goto3 (default: built anew)."""
+    from skysift.datasets import load_dataset
+    from skysift.model.estimator import Classifier
+    from skysift.splits import split_lightcurves
+    from skysift.study.cards import replace_novelty_line
+
+    path = out_dir / PRETRAINED[name]
+    clf = Classifier.load(path)
+    ds = load_dataset(data or "goto3", seed=0)
+    _, train, val, test = split_lightcurves(ds.lcset, seed=seed)
+    if sorted(map(str, val.object_ids)) != sorted(getattr(clf, "validation_ids_", []) or []):
+        raise SystemExit(f"{path.name}: its validation objects are not goto3's split seed {seed}: not the set it "
+                         "was trained on")
+    clf._fit_novelty(clf.prepare_arrays(train, labels=True))
+    clf.save(path)
+    shipped = Classifier.load(path)
+    card = out_dir / f"{name}.md"
+    card.write_text(replace_novelty_line(card.read_text(), novelty_text(shipped, test)))
     return path
 
 
@@ -222,7 +249,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("name", choices=sorted(PRETRAINED))
     ap.add_argument("--out-dir", type=Path, default=MODELS_DIR)
     ap.add_argument("--data", help="a saved copy of the set (default: build it from ../shared/data)")
+    ap.add_argument("--novelty-only", action="store_true",
+                    help="only fit the shipped file's novelty score again (current recipe); probabilities untouched")
     args = ap.parse_args(argv)
+    if args.novelty_only:
+        print(f"wrote {refit_novelty(args.name, args.out_dir, data=args.data)}", file=sys.stderr)
+        return 0
     if args.name == "ztf":  # a tree of parts trained on several sets
         from skysift.study.pretrain_ztf import train_ztf
 

@@ -120,6 +120,10 @@ def test_tree_in_the_partition_table_and_kafka_record(sets, tree):
     assert set(out["class_path"]) <= {"SN", "VS/b", "VS/f"}
     assert set(out["predicted"]) <= {"SN", "VS"}
     assert list(empty_predictions(tree.tree_classes_, (3,), False, novelty=True).columns) == list(out.columns)
+    np.testing.assert_allclose(out["novelty"].to_numpy(), tree.novelty_score(test), atol=1e-6)
+    lean = predictions_frame(tree, test, None, first_n=(), version="v1", novelty=False)  # the fastest table
+    assert "novelty" not in lean.columns
+    np.testing.assert_array_equal(lean["p_SN"].to_numpy(), out["p_SN"].to_numpy())
     row = want.iloc[0].to_dict()
     assert _class_path(row) == out["class_path"].iloc[0]
     assert _class_path({"SN": 0.2, "VS": 0.8}) is None

@@ -137,3 +137,52 @@ def test_classifier_novelty_score_and_file(tmp_path):
                      for r in ph.itertuples()])
     np.testing.assert_allclose(inc.novelty(list(test.object_ids)), s_known, atol=1e-4)
     assert np.isnan(inc.novelty(["nosuch"])).all()
+    # after n observations the score aggregates the scores after each one: the batch at a prefix agrees
+    np.testing.assert_allclose(back.novelty_score(test, max_observations=3), _stream_novelty(back, test, 3), atol=1e-4)
+    # the state keeps it; a state written before it (version 1) gets it recomputed from the points
+    state = inc.state_dict()
+    again = IncrementalClassifier(back).load_state_dict(state)
+    np.testing.assert_array_equal(again.novelty(list(test.object_ids)), inc.novelty(list(test.object_ids)))
+    old = {**state, "version": 1, "objects": [{k: v for k, v in o.items() if k != "novelty"} for o in state["objects"]]}
+    np.testing.assert_allclose(IncrementalClassifier(back).load_state_dict(old).novelty(list(test.object_ids)),
+                               s_known, atol=1e-4)
+    # a late point (earlier than the object's latest) reruns the object's history: the score still equals
+    # the batch score of the time-sorted light curve
+    late = IncrementalClassifier(back)
+    rows = ph.to_dict("records")
+    late.update_many([rows[i] for i in range(len(rows)) if i != 1] + [rows[1]])
+    np.testing.assert_allclose(late.novelty(list(test.object_ids)), s_known, atol=1e-4)
+
+
+def _stream_novelty(clf, lcset, n):
+    """The stream's novelty of each object after its first ``n`` observations (in time order)."""
+    from skysift.model.online import IncrementalClassifier
+
+    inc = IncrementalClassifier(clf)
+    ph = lcset.photometry.merge(lcset.objects[["object_id", "ra", "dec"]], on="object_id")
+    ph = ph.sort_values(["object_id", "mjd"], kind="stable").groupby("object_id").head(n).sort_values("mjd", kind="stable")
+    inc.update_many(ph[["object_id", "mjd", "mag", "mag_err", "ra", "dec"]].to_dict("records"))
+    return inc.novelty(list(lcset.object_ids))
+
+
+def test_aggregate_novelty_rules() -> None:
+    from skysift.model.novelty import NoveltyRecipe, aggregate_novelty
+
+    scores = [0.4, 0.8, 0.6]
+    for agg, expect in (("last", 0.6), ("mean", 0.6), ("ewm", (0.4 * 0.7 + 0.8 * 0.3) * 0.7 + 0.6 * 0.3)):
+        r = NoveltyRecipe(aggregate=agg, alpha=0.3)
+        e = None
+        for k, sc in enumerate(scores, start=1):
+            e = aggregate_novelty(e, np.array([sc]), k, r)
+        assert e[0] == pytest.approx(expect)
+    # the first step ignores whatever came before
+    assert aggregate_novelty(np.array([9.0]), np.array([0.5]), 1, NoveltyRecipe())[0] == 0.5
+    with pytest.raises(InputError):
+        NoveltyRecipe(aggregate="median")
+    with pytest.raises(InputError):
+        NoveltyRecipe(alpha=0.0)
+    r = NoveltyRecipe(views=(3, None), aggregate="mean")
+    assert NoveltyRecipe.from_dict(r.to_dict()) == r
+    from skysift.model.novelty import LEGACY_RECIPE
+
+    assert NoveltyRecipe.from_dict(None) == LEGACY_RECIPE and LEGACY_RECIPE.aggregate == "last"
