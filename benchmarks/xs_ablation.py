@@ -121,6 +121,10 @@ def _variants() -> dict[str, dict]:
                                                                    "context": ContextConfig(galaxy_distance=False)}}),
                               ("no_gal_dist", {"kw": {"context": ContextConfig(galaxy_distance=False)}}))
            for odds in (2, 4, 10, 1000)},
+        # the damped host prior: the offsets times how unsure the light curve is (decisions.host_weight)
+        **{f"no_gal_dist+dprior{odds}": {"kw": {"context": ContextConfig(galaxy_distance=False)}, "prior": odds,
+                                         "damped": True}
+           for odds in (4, 10, 30, 100)},
     }
 
 
@@ -216,7 +220,7 @@ def run_variant(bd, name: str, spec: dict, rotation: int, n_gal: int, seed_index
     clf = Classifier(galaxy_catalog=bd.galaxy_catalog, seed=seed, progress=False,
                      **{**spec.get("kw", {}), "final_trees": "train"})
     t0 = time.perf_counter()
-    key = (repr({k: v for k, v in spec.items() if k != "prior"}), rotation, seed)
+    key = (repr({k: v for k, v in spec.items() if k not in ("prior", "damped")}), rotation, seed)
     if key in _FITTED:  # the prior variants share their base model
         clf = _FITTED[key]
     else:
@@ -233,8 +237,9 @@ def run_variant(bd, name: str, spec: dict, rotation: int, n_gal: int, seed_index
            "best_epoch": getattr(clf, "best_epoch_", None), "fit_seconds": round(fit_s, 1), "by_n": {}}
     prior = None
     if spec.get("prior"):
-        from skysift.model.decisions import fit_host_offsets, host_bins
+        from skysift.model.decisions import fit_host_offsets, host_bins, host_weight
         from skysift.numeric import softmax
+        damped = bool(spec.get("damped"))
 
         def bins_of(s):
             o = s.objects
@@ -242,22 +247,26 @@ def run_variant(bd, name: str, spec: dict, rotation: int, n_gal: int, seed_index
 
         b_val, b_in, b_gal = bins_of(fit_val), bins_of(inner_t), bins_of(gal_t)
         lp = np.log(np.maximum(clf.predict_proba(fit_val), 1e-12))
-        offsets = fit_host_offsets(lp, b_val, y_val, float(spec["prior"]))
+        offsets = fit_host_offsets(lp, b_val, y_val, float(spec["prior"]), damped=damped)
         rec["host_offsets"] = offsets.round(3).tolist()
 
         def prior(p, b):
-            return softmax(np.log(np.maximum(p, 1e-12)) + offsets[b])
+            lp = np.log(np.maximum(p, 1e-12))
+            return softmax(lp + (host_weight(lp)[:, None] if damped else 1.0) * offsets[b])
     for n in N_OBS:
         key = "all" if n is None else str(n)
         pv = clf.predict_proba(fit_val, max_observations=n)
         pi = clf.predict_proba(inner_t, max_observations=n)
         pg = clf.predict_proba(gal_t, max_observations=n)
+        pg_lc = pg  # the light curve alone (the base model takes no galaxy distance)
         if prior is not None:
             pv, pi, pg = prior(pv, b_val), prior(pi, b_in), prior(pg, b_gal)
         w = fit_class_weights(y_val, pv)
         rec["by_n"][key] = {"val": scores(y_val, pv, classes, w), "inner_xs": scores(y_in, pi, classes, w),
                             "gal_p_sn_gt_0.5": float(np.mean(pg[:, sn] > 0.5)),
-                            "gal_median_p_sn": float(np.median(pg[:, sn]))}
+                            "gal_median_p_sn": float(np.median(pg[:, sn])),
+                            # called SN although the light curve alone gives P(SN) < 0.25
+                            "gal_sn_against_lc": float(np.mean((pg[:, sn] > 0.5) & (pg_lc[:, sn] < 0.25)))}
     rec["seconds"] = round(time.perf_counter() - t0, 1)
     return rec
 

@@ -134,12 +134,23 @@ def host_bins(distance_arcsec: np.ndarray) -> np.ndarray:
                     len(HOST_BIN_EDGES_ARCSEC)).astype(np.int64)
 
 
+def host_weight(logp: np.ndarray) -> np.ndarray:
+    """How unsure the light curve is, 0..1 per row of log-probabilities ``logp`` (n, K):
+    ``(1 - max p) / (1 - 1/K)`` (0: one class certain; 1: all classes equal). The damped host prior
+    multiplies its offsets by it, so that the host moves an unsure light curve and not a sure one."""
+    p = np.exp(np.asarray(logp, float))
+    k = p.shape[1]
+    return np.clip((1.0 - p.max(axis=1)) / (1.0 - 1.0 / k), 0.0, 1.0) if k > 1 else np.zeros(len(p))
+
+
 def fit_host_offsets(logp: np.ndarray, bins: np.ndarray, codes: np.ndarray, max_odds: float,
-                     n_bins: int = len(HOST_BIN_EDGES_ARCSEC) + 1) -> np.ndarray:
+                     n_bins: int = len(HOST_BIN_EDGES_ARCSEC) + 1, damped: bool = False) -> np.ndarray:
     """The host prior: per distance bin and class, a log-probability offset (n_bins, K) minimising the
     negative log-likelihood of ``softmax(logp + offsets[bins])`` on (``logp`` (n, K), class ``codes``),
     each offset within +-ln(max_odds)/2, so that the galaxy context can change the odds between two
-    classes by at most a factor ``max_odds`` whatever the light curve says (L-BFGS-B, scipy)."""
+    classes by at most a factor ``max_odds`` whatever the light curve says (L-BFGS-B, scipy).
+    ``damped``: the offsets are applied times :func:`host_weight` of ``logp`` (fitted as they will be
+    applied), so the bound shrinks as the light curve grows sure."""
     from scipy.optimize import minimize
 
     logp = np.asarray(logp, float)
@@ -148,14 +159,15 @@ def fit_host_offsets(logp: np.ndarray, bins: np.ndarray, codes: np.ndarray, max_
     n, k = logp.shape
     onehot = np.zeros((n, k))
     onehot[np.arange(n), codes] = 1.0
+    w = host_weight(logp)[:, None] if damped else np.ones((n, 1))
 
     def nll(h: np.ndarray) -> tuple[float, np.ndarray]:
-        z = logp + h.reshape(n_bins, k)[bins]
+        z = logp + w * h.reshape(n_bins, k)[bins]
         z = z - z.max(axis=1, keepdims=True)
         lse = np.log(np.exp(z).sum(axis=1))
         p = np.exp(z - lse[:, None])
         grad = np.zeros((n_bins, k))
-        np.add.at(grad, bins, p - onehot)
+        np.add.at(grad, bins, w * (p - onehot))
         return float(np.mean(lse - z[np.arange(n), codes])), grad.ravel() / n
 
     half = 0.5 * float(np.log(max_odds))
