@@ -37,6 +37,8 @@ DATASETS = ("goto3", "goto3_xs", "plasticc3", "plasticc14")
 BOOTSTRAP: dict[str, int] = {"goto3_xs": 200}
 ROOT = Path(__file__).resolve().parents[2]
 PREDICTIONS = ROOT / "benchmarks" / "results" / "predictions"
+#: Predictions of variants of skysift's default (``run_skysift.py --host-prior``): scored by variants.py, not peers.
+VARIANTS = ROOT / "benchmarks" / "results" / "variants"
 
 
 def n_key(n: int | None) -> str:

@@ -19,7 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/ablation.py
 
 from peerlib import XS_SETS, load_benchmark_data, split_sets  # noqa: E402
-from protocol import N_OBS, n_key, prediction_path, save_predictions  # noqa: E402
+import protocol  # noqa: E402
+from protocol import N_OBS, n_key, save_predictions  # noqa: E402
 
 ABLATION_DIR = Path(__file__).resolve().parents[1] / "results"
 
@@ -75,13 +76,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--epochs", type=int, help="override the preset's epochs")
     p.add_argument("--cache", help="directory of the built set (default runs/DATA)")
     p.add_argument("--force", action="store_true")
+    p.add_argument("--host-prior", type=float, default=None,
+                   help="a variant with this host prior (Classifier(host_prior=...)): method 'skysift+hostK', "
+                        "written under benchmarks/results/variants/ (scored by variants.py, not a peer)")
     args = p.parse_args(argv)
     method = "skysift" if args.preset == "skysift" else "skysift_paper"
     bd = load_benchmark_data(args.data, cache=args.cache or f"runs/{args.data}")
     bd.name = args.data
     overrides = {} if args.epochs is None else {"epochs": args.epochs}
+    if args.host_prior is not None:
+        overrides["host_prior"] = args.host_prior
+        method = f"{method}+host{args.host_prior:g}"
+        protocol.PREDICTIONS = protocol.VARIANTS  # a variant is not a peer of the default
     for seed in (int(s) for s in args.seeds.split(",")):
-        if prediction_path(args.data, method, seed).exists() and not args.force:
+        if protocol.prediction_path(args.data, method, seed).exists() and not args.force:
             continue
         print(f"wrote {run_one(bd, seed, args.preset, method, **overrides)}", file=sys.stderr, flush=True)
     return 0

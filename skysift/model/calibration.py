@@ -1,18 +1,21 @@
 """What the estimator fits on its validation objects once its parts are fitted: the calibration (a
 temperature, and with ``calibration="offsets"`` per-class offsets, for each range of the number of
-observations), the per-class thresholds and the macro-F1 class weights -- from probabilities cross-fitted
+observations), the bounded host prior (with ``host_prior``: per bin of the nearest-galaxy distance, class
+offsets within +-ln(odds)/2, fitted after the calibration on the whole light curves), the per-class
+thresholds and the macro-F1 class weights -- from probabilities cross-fitted
 when the tree parts are grown again on the validation objects too (``final_trees="all"``), so that
 everything describes the model that is kept, out of sample. The equations are in
 :mod:`skysift.model.decisions`; this mixin applies them to a :class:`~skysift.model.estimator.Classifier`."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
 
 from skysift.model.blend import BLEND_BUCKETS, blend_bucket, grow_parts
-from skysift.model.decisions import fit_calibration_codes, fit_class_weights, fpr_thresholds
+from skysift.model.decisions import fit_calibration_codes, fit_class_weights, fit_host_offsets, fpr_thresholds, host_bins
 from skysift.model.train import SequenceData
 from skysift.numeric import softmax
 
@@ -67,7 +70,12 @@ class CalibrationMixin:
         if self.calibrate:
             self._fit_calibration(val.y, views)
         lengths, raw = views[-1]
-        p = self._calibrated(raw, None, lengths)
+        self.host_offsets_ = None
+        odds = float(getattr(self, "host_prior_odds_", 0.0) or 0.0)
+        if odds > 0 and val.host is not None:
+            p0 = self._calibrated(raw, None, lengths)
+            self.host_offsets_ = fit_host_offsets(np.log(np.maximum(p0, 1e-12)), val.host, val.y, odds)
+        p = self._calibrated(raw, None, lengths, val.host)
         self.fpr_thresholds_ = fpr_thresholds(val.y, p, float(self.target_fpr)).tolist()
         self.decision_weights_ = fit_class_weights(val.y, p).tolist()
 
@@ -112,26 +120,62 @@ class CalibrationMixin:
         t = float(getattr(self, "temperature_", 1.0))
         return None if t == 1.0 else np.r_[t, np.zeros(len(self.classes_))][None, :]
 
-    def uncalibrate(self, proba: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    def uncalibrate(self, proba: np.ndarray, lengths: np.ndarray, host: np.ndarray | None = None) -> np.ndarray:
         """The probabilities before the model's calibration, from calibrated ones and each object's number
-        of observations: ``softmax(T (log p - b))`` inverts ``softmax(log q / T + b)`` exactly (up to the
-        1e-12 floor put under ``q``)."""
+        of observations (and host bins, for a model with a host prior): ``softmax(T (log p - h - b))`` inverts
+        ``softmax(log q / T + b + h)`` exactly (up to the 1e-12 floor put under ``q``)."""
+        logp = np.log(np.clip(np.asarray(proba, float), 1e-300, None))
+        offsets = getattr(self, "host_offsets_", None)
+        if offsets is not None and host is not None:
+            logp = logp - np.asarray(offsets)[np.asarray(host, np.int64)]
         table = self.calibration_table()
         if table is None:
-            return np.asarray(proba, float)
+            return softmax(logp)
         rows = _calibration_rows(table, lambda: np.asarray(lengths), len(proba))
-        return softmax(rows[:, :1] * (np.log(np.clip(np.asarray(proba, float), 1e-300, None)) - rows[:, 1:]))
+        return softmax(rows[:, :1] * (logp - rows[:, 1:]))
 
-    def _calibrated(self, p: np.ndarray, step_inputs: np.ndarray | None, lengths: np.ndarray | None = None
-                    ) -> np.ndarray:
+    def _calibrated(self, p: np.ndarray, step_inputs: np.ndarray | None, lengths: np.ndarray | None = None,
+                    host: np.ndarray | None = None) -> np.ndarray:
         """Probabilities after the model's calibration (:meth:`calibration_table`), the range of each
-        row taken from its ``lengths`` or, without them, from the step's own statistics."""
+        row taken from its ``lengths`` or, without them, from the step's own statistics; then the host
+        prior of each row's nearest-galaxy bin ``host`` (a model with one)."""
         table = self.calibration_table()
-        if table is None:
+        if table is not None:
+            rows = _calibration_rows(table, lambda: np.asarray(lengths) if lengths is not None
+                                     else self._observation_count(step_inputs), len(p))
+            p = softmax(np.log(np.maximum(p, 1e-12)) / rows[:, :1] + rows[:, 1:])
+        offsets = getattr(self, "host_offsets_", None)
+        if offsets is None:
             return p
-        rows = _calibration_rows(table, lambda: np.asarray(lengths) if lengths is not None
-                                 else self._observation_count(step_inputs), len(p))
-        return softmax(np.log(np.maximum(p, 1e-12)) / rows[:, :1] + rows[:, 1:])
+        if host is None:
+            raise ValueError("a model with a host prior needs each object's nearest-galaxy bin")
+        return softmax(np.log(np.maximum(p, 1e-12)) + np.asarray(offsets)[np.asarray(host, np.int64)])
+
+    def _start_host_prior(self, catalog) -> None:
+        """At the start of a fit: ``host_prior_odds_`` (0: no prior; the prior needs the galaxy catalogue)."""
+        odds = float(self.hyperparameters()["host_prior"] or 0.0)
+        self.host_prior_odds_ = odds if catalog is not None else 0.0
+        self.host_offsets_ = None
+        if float(self.host_prior or 0.0) > 0 and catalog is None:  # asked for explicitly (not by the preset)
+            warnings.warn("host_prior needs a galaxy_catalog: the model is fitted without the host prior", stacklevel=3)
+
+    def has_host_prior(self) -> bool:
+        """Whether the model applies a host prior (and so needs each object's nearest-galaxy distance)."""
+        return getattr(self, "host_offsets_", None) is not None or float(getattr(self, "host_prior_odds_", 0) or 0) > 0
+
+    def host_bins_at(self, ra_deg: np.ndarray, dec_deg: np.ndarray,
+                     distance_arcsec: np.ndarray | None = None) -> np.ndarray | None:
+        """The host prior's nearest-galaxy bin of each position (degrees), from the model's catalogue or from
+        ``distance_arcsec`` measured elsewhere (arcsec; NaN or beyond the match radius: no galaxy); None for a
+        model without a host prior."""
+        if not self.has_host_prior():
+            return None
+        if distance_arcsec is None:
+            distance_arcsec = self.catalog_.nearest_distance(np.asarray(ra_deg, float), np.asarray(dec_deg, float))
+        d = np.asarray(distance_arcsec, float)
+        radius = float(self.context_config_.match_radius_arcsec)
+        with np.errstate(invalid="ignore"):
+            return host_bins(np.where(d <= radius, d, np.nan))
 
 
 def _calibration_rows(table: np.ndarray, counts: Callable[[], np.ndarray], n: int) -> np.ndarray:

@@ -53,7 +53,7 @@ class EncodingMixin:
         if isinstance(ctx, dict):
             ctx = ContextConfig(**ctx)
         ctx = replace(ctx)
-        catalog = None
+        catalog = self._resolve_catalog() if float(hp["host_prior"] or 0) > 0 else None  # the host prior's
         if self.use_context:
             if ctx.galaxy_distance:
                 if self.galaxy_catalog is None:
@@ -163,7 +163,8 @@ class EncodingMixin:
 
         ``context``: the raw context features (columns ``context_columns_``, one row per object in
         ``lcset.objects`` order; degrees, arcsec) when computed elsewhere, e.g. the nearest-galaxy
-        distance from a catalogue crossmatch done partition by partition (:mod:`skysift.scale`).
+        distance from a catalogue crossmatch done partition by partition (:mod:`skysift.scale`); a
+        ``galaxy_dist_arcsec`` column there also gives the host prior its distances.
         """
         self._check_fitted()
         phot = self.band_rule().apply(lcset.photometry, source=lcset.name)
@@ -177,5 +178,8 @@ class EncodingMixin:
             if lcset.labels is None:
                 raise InputError(f"{lcset.name}: the object table has no 'label' column")
             y = self._encode_labels(lcset.labels, lcset.name)
-        return SequenceData(seq.values, seq.lengths, ctx, y)
+        given = None if context is None or "galaxy_dist_arcsec" not in context.columns else \
+            context["galaxy_dist_arcsec"].to_numpy(float)
+        host = self.host_bins_at(lcset.objects["ra"], lcset.objects["dec"], given)
+        return SequenceData(seq.values, seq.lengths, ctx, y, host)
 

@@ -149,6 +149,9 @@ class Classifier(TreeMixin, NoveltyMixin, CalibrationMixin, EncodingMixin):
     min_steps: unless ``epochs`` is given, train for at least this many optimizer steps, adding epochs on
         small training sets (``skysift``: 1000, which leaves goto3's 15 epochs alone and gives a 1,300-object
         set ~90 epochs; docs/results.md, "bts_types").
+    host_prior: with a ``galaxy_catalog``, the bounded host prior (:mod:`skysift.model.calibration`): per
+        bin of the nearest-galaxy distance, class offsets fitted on validation after the calibration that may
+        change the odds of two classes by at most this factor (0: none; docs/results.md, "The host prior").
 
     Attributes set by :meth:`fit` (and :meth:`load`): ``classes_``, ``model_``, ``history_``,
     ``best_epoch_``, ``best_val_auc_``, ``train_seconds_``, ``sequence_config_``,
@@ -196,6 +199,7 @@ class Classifier(TreeMixin, NoveltyMixin, CalibrationMixin, EncodingMixin):
         galaxy_distance: bool | None = None,
         calibration: str | None = None,
         min_steps: int | None = None,
+        host_prior: float | None = None,
     ) -> None:
         self.rnn = rnn
         self.rnn_units = rnn_units
@@ -232,6 +236,7 @@ class Classifier(TreeMixin, NoveltyMixin, CalibrationMixin, EncodingMixin):
         self.galaxy_distance = galaxy_distance
         self.calibration = calibration
         self.min_steps = min_steps
+        self.host_prior = host_prior
 
     # ------------------------------------------------------------------ sklearn protocol
     def get_params(self, deep: bool = False) -> dict[str, Any]:
@@ -325,6 +330,7 @@ class Classifier(TreeMixin, NoveltyMixin, CalibrationMixin, EncodingMixin):
         self.sequence_config_ = seq_cfg
         self.context_config_ = ctx_cfg
         self.catalog_ = catalog
+        self._start_host_prior(catalog)
         self.seq_scaler_ = seq_scaler
         self.n_features_ = seq_cfg.n_features
         if self.use_context:
@@ -337,8 +343,10 @@ class Classifier(TreeMixin, NoveltyMixin, CalibrationMixin, EncodingMixin):
         self.model_ = None
         ctx_tr = self._scaled_context(train.objects)
         ctx_va = self._scaled_context(val.objects)
-        d_tr = SequenceData(scale_sequences(seq_tr, seq_scaler).values, seq_tr.lengths, ctx_tr, y_tr)
-        d_va = SequenceData(scale_sequences(seq_va, seq_scaler).values, seq_va.lengths, ctx_va, y_va)
+        d_tr = SequenceData(scale_sequences(seq_tr, seq_scaler).values, seq_tr.lengths, ctx_tr, y_tr,
+                            self.host_bins_at(train.objects["ra"], train.objects["dec"]))
+        d_va = SequenceData(scale_sequences(seq_va, seq_scaler).values, seq_va.lengths, ctx_va, y_va,
+                            self.host_bins_at(val.objects["ra"], val.objects["dec"]))
 
         n_classes = len(classes)
         alpha = class_weights(y_tr, n_classes)
@@ -411,7 +419,7 @@ class Classifier(TreeMixin, NoveltyMixin, CalibrationMixin, EncodingMixin):
         self._fit_decisions(val, views)
         raw = views[-1][1]
         # the model's own validation AUC, out of sample (cross-fitted when the trees are regrown)
-        self.val_auc_ = multiclass_auc(val.y, self._calibrated(raw, None, val.lengths))
+        self.val_auc_ = multiclass_auc(val.y, self._calibrated(raw, None, val.lengths, val.host))
         if regrow:
             self._regrow_trees([train, val])
 
@@ -479,12 +487,12 @@ class Classifier(TreeMixin, NoveltyMixin, CalibrationMixin, EncodingMixin):
         return np.tile(w, (len(BLEND_BUCKETS) + 1, 1)) if w.ndim == 1 else w
 
     def finish(self, logits: np.ndarray, step_inputs: np.ndarray | None, context: np.ndarray,
-               lengths: np.ndarray | None = None) -> np.ndarray:
+               lengths: np.ndarray | None = None, host: np.ndarray | None = None) -> np.ndarray:
         """Probabilities from the network's logits, the last step's scaled inputs and the scaled
         context: the blend with the trees (if any; weights by the number of observations: the
         sequences' ``lengths`` when given, else read from the step's own statistics), then the
-        calibration (:meth:`calibration_table`). The batch and the real-time (incremental) paths both
-        end here."""
+        calibration (:meth:`calibration_table`) and the host prior (``host``: nearest-galaxy bins, a model
+        with one). The batch and the real-time (incremental) paths both end here."""
         p = softmax(np.asarray(logits, np.float64))
         table = self.blend_table()
         weighs = table.max(axis=0) > 0
@@ -502,7 +510,7 @@ class Classifier(TreeMixin, NoveltyMixin, CalibrationMixin, EncodingMixin):
             for k, t in trees:
                 parts[k] = t.predict_proba(x)
             p = pool_probabilities(w, parts, getattr(self, "blend_rule_", "arithmetic"))
-        return self._calibrated(p, step_inputs, counts)
+        return self._calibrated(p, step_inputs, counts, host)
 
     def _observation_count(self, step_inputs: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
         """Number of observations so far: the sequences' ``lengths`` where given and non-zero (the
@@ -517,7 +525,8 @@ class Classifier(TreeMixin, NoveltyMixin, CalibrationMixin, EncodingMixin):
         return count if lengths is None else np.where(np.asarray(lengths) > 0, lengths, count)
 
     def _proba(self, data: SequenceData) -> np.ndarray:
-        return self.finish(self._run(data), last_step(data.values, data.lengths), data.context, data.lengths)
+        return self.finish(self._run(data), last_step(data.values, data.lengths), data.context, data.lengths,
+                           data.host)
 
     # ------------------------------------------------------------------ prediction
     def _device(self) -> torch.device:

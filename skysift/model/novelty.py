@@ -327,7 +327,8 @@ class NoveltyMixin:
             ln = np.full(len(live), k, np.int64)
             x = tree_inputs(data.values[live], ln, data.context[live])
             n_x = data.values.shape[2]
-            proba = self.finish(logits, x[:, :n_x], x[:, n_x:], ln)  # type: ignore[attr-defined]
+            host = None if data.host is None else data.host[live]
+            proba = self.finish(logits, x[:, :n_x], x[:, n_x:], ln, host)  # type: ignore[attr-defined]
             steps.append((live, x, proba))
         return steps
 

@@ -74,6 +74,8 @@ class IncrementalClassifier:
         self._fast = self._m.frozen
         #: whether each step also updates the object's novelty score (a model with one, and the step inputs kept)
         self._novel = getattr(clf, "novelty_", None) is not None and bool(self._m.keep_x)
+        #: whether the classifier applies a host prior (each object's nearest-galaxy bin kept in the pool)
+        self._hosted = bool(getattr(clf, "has_host_prior", lambda: False)())
         self.reset()
         self._warm_up()
 
@@ -87,7 +89,8 @@ class IncrementalClassifier:
             update_stats(np.zeros((1, state_size(self._m.n_stat_bands))), one, one, one, np.zeros(1, np.int64))
         if self._m.finish is not None and self._m.keep_x:
             self._m.finish(np.zeros((1, len(self.classes)), np.float32), np.zeros((1, self._m.n_features), np.float32),
-                           np.zeros((1, self._n_context), np.float32))
+                           np.zeros((1, self._n_context), np.float32), None,
+                           np.zeros(1, np.int64) if self._hosted else None)
 
     @property
     def fast(self) -> bool:
@@ -166,6 +169,13 @@ class IncrementalClassifier:
             slot = self._pool.allocate()
             self._pool.context[slot] = c
             self._objects[d.object_id] = ObjectState(d.object_id, slot, float(d.ra), float(d.dec))
+        self._place_hosts([self._objects[d.object_id] for d in firsts])
+
+    def _place_hosts(self, objs: list[ObjectState]) -> None:
+        """Keep each object's nearest-galaxy bin (a model with a host prior; computed once per object)."""
+        if self._hosted and objs:
+            bins = self.clf.host_bins_at(np.array([o.ra for o in objs]), np.array([o.dec for o in objs]))
+            self._pool.host[np.array([o.slot for o in objs], np.int64)] = bins
 
     def _validate(self, oid: str, mjd: float, mag: float, err: float, band: str | None) -> None:
         if self._m.multiband and band not in self._m.band_index:
@@ -205,8 +215,10 @@ class IncrementalClassifier:
         return self._probs(self._fast.head(out, pool.ctx(rows), x), x, rows)
 
     def _probs(self, logits: np.ndarray, x: np.ndarray | None, rows) -> np.ndarray:
-        """Probabilities from the head's logits: the classifier's own ``finish`` (blend, temperature)."""
-        return self._m.finish(logits, x, self._pool.ctx(rows)).astype(np.float32)
+        """Probabilities from the head's logits: the classifier's own ``finish`` (blend, temperature, host
+        prior)."""
+        host = np.atleast_1d(self._pool.host[rows]) if self._hosted else None
+        return self._m.finish(logits, x, self._pool.ctx(rows), None, host).astype(np.float32)
 
     def _head(self, out: np.ndarray, rows) -> np.ndarray:
         x = self._pool.last_x[rows] if self._m.keep_x else None
@@ -524,6 +536,7 @@ class IncrementalClassifier:
                 o["first_mjd"], o["seq_last_mjd"], o["last_mjd"],
                 None if o["probs"] is None else np.asarray(o["probs"], np.float32), o.get("novelty"),
             )
+        self._place_hosts(list(self._objects.values()))
         if self._novel and state.get("version") == 1:  # written before the novelty was kept: recomputed
             with one_blas_thread():
                 self._rerun([o for o in self._objects.values() if o.probs is not None])

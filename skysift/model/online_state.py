@@ -72,6 +72,7 @@ class StatePool:
         # light-curve statistics: each object's accumulator and its last step's scaled inputs
         self.acc = np.zeros((0, int(n_acc)), np.float64)
         self.last_x = np.zeros((0, int(n_x)), np.float32)
+        self.host = np.zeros(0, np.int64)  # the host prior's nearest-galaxy bin (models with one)
         self.free: list[int] = []
         self.used = 0
         self._grow(max(1, capacity))
@@ -90,8 +91,10 @@ class StatePool:
         acc[:old] = self.acc
         last_x = np.zeros((capacity, self.last_x.shape[1]), np.float32)
         last_x[:old] = self.last_x
+        host = np.zeros(capacity, np.int64)
+        host[:old] = self.host
         self.buffers, self.context, self.capacity = new_bufs, ctx, capacity
-        self.acc, self.last_x = acc, last_x
+        self.acc, self.last_x, self.host = acc, last_x, host
 
     def allocate(self) -> int:
         if self.free:

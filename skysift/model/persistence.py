@@ -82,6 +82,8 @@ def classifier_blob(clf: Any) -> dict:
         "validation_ids": [str(i) for i in (getattr(clf, "validation_ids_", None) or [])],
         "galaxy_catalog": catalog,
         "temperature": float(getattr(clf, "temperature_", 1.0)),
+        "host_prior_odds": float(getattr(clf, "host_prior_odds_", 0.0) or 0.0),
+        "host_offsets": _plain(getattr(clf, "host_offsets_", None)),
         # (ranges of n, 1 + K): temperature and per-class offsets; absent in files written before it
         "calibration": (None if getattr(clf, "calibration_", None) is None
                         else np.asarray(clf.calibration_, np.float64).tolist()),
@@ -171,6 +173,9 @@ def classifier_from_blob(cls: type, blob: dict, path: str | Path) -> Any:
         clf.catalog_ = catalog
         n_classes = len(clf.classes_)
         clf.temperature_ = float(blob.get("temperature", 1.0))
+        clf.host_prior_odds_ = float(blob.get("host_prior_odds", 0.0))  # absent before the host prior: none
+        offsets = blob.get("host_offsets")
+        clf.host_offsets_ = None if offsets is None else np.asarray(offsets, np.float64)
         cal = blob.get("calibration")
         clf.calibration_ = None if cal is None else np.asarray(cal, np.float64)
         clf.fpr_thresholds_ = list(blob.get("fpr_thresholds") or [1.0] * n_classes)

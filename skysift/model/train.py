@@ -131,12 +131,14 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
 class SequenceData:
     """Model-ready arrays: ``values`` (n, T, F) float32 (scaled, padded with zeros), ``lengths``
     (n,) number of real steps, ``context`` (n, C) float32 (C may be 0), ``y`` (n,) class
-    indices or None."""
+    indices or None, ``host`` (n,) the nearest-galaxy distance bin of each object for a model with a host
+    prior (:func:`skysift.model.decisions.host_bins`), else None."""
 
     values: np.ndarray
     lengths: np.ndarray
     context: np.ndarray
     y: np.ndarray | None = None
+    host: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.values = np.ascontiguousarray(self.values, dtype=np.float32)
@@ -158,12 +160,12 @@ class SequenceData:
 
     def take(self, index: np.ndarray) -> SequenceData:
         return SequenceData(self.values[index], self.lengths[index], self.context[index],
-                            None if self.y is None else self.y[index])
+                            None if self.y is None else self.y[index], None if self.host is None else self.host[index])
 
     def first(self, lengths: np.ndarray) -> SequenceData:
         """The same objects seen only up to ``lengths`` steps each (no more than their own; the arrays
         are shared, not copied)."""
-        return SequenceData(self.values, lengths, self.context, self.y)
+        return SequenceData(self.values, lengths, self.context, self.y, self.host)
 
 
 class _DeviceData:

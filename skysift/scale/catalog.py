@@ -107,7 +107,7 @@ def classify_catalog(
     kind = input_kind(catalog)
     handle = ModelHandle.from_file(model)
     clf = classifier_for(handle)
-    uses_galaxies = bool(clf.n_context_ and clf.context_config_.galaxy_distance)
+    uses_galaxies = bool(clf.n_context_ and clf.context_config_.galaxy_distance) or clf.has_host_prior()
     radius = float(clf.context_config_.match_radius_arcsec)
     galaxies = _galaxies(clf, galaxy_catalog, radius) if uses_galaxies else None
     if decision not in ("argmax", "weighted", "fpr"):

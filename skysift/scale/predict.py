@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from skysift.features.context import apply_match_radius
 from skysift.io.tables import LightCurveSet
 from skysift.model.hierarchy import best_path, is_hierarchical
 from skysift.scale.context import raw_context
@@ -77,6 +78,10 @@ def predictions_frame(
     ctx = None
     if clf.n_context_:
         ctx = raw_context(objects, distance_arcsec, clf.context_config_, clf.context_columns_)
+    if clf.has_host_prior() and distance_arcsec is not None:  # the host prior's distances, from the crossmatch
+        cfg = clf.context_config_
+        ctx = (pd.DataFrame(index=pd.RangeIndex(n)) if ctx is None else ctx.copy()).assign(
+            galaxy_dist_arcsec=apply_match_radius(distance_arcsec, cfg.match_radius_arcsec, cfg.dummy_distance_arcsec))
     novelty = novelty and getattr(clf, "novelty_", None) is not None
     full, nov = _proba(clf, lcset, None, ctx, len(classes), novelty=novelty)  # the novelty in the same pass
     probs = {None: full}
