@@ -163,7 +163,7 @@ def score_recipes(clf, sets: dict, seed: int) -> dict:
     """Scores[recipe][set name][n key], each the model's own novelty (``step_rows`` once per set, one scorer
     per drop and views)."""
     d_tr = clf.prepare_arrays(sets["train"])
-    steps = {name: (clf.step_rows(clf.prepare_arrays(s)), len(s)) for name, s in sets.items() if name != "train"}
+    steps = {name: (list(clf.step_rows(clf.prepare_arrays(s))), len(s)) for name, s in sets.items() if name != "train"}
     fitted: dict = {}
     out: dict = {}
     for cand, recipe in RECIPE_CANDIDATES.items():

@@ -27,7 +27,8 @@ weighted mean), so the stream keeps one number per object and updates it in O(1)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -309,10 +310,11 @@ class NoveltyMixin:
             out[empty] = self.novelty_.score(self._novelty_rows(data.take(np.flatnonzero(empty))))  # type: ignore[union-attr]
         return out
 
-    def step_rows(self, data: Any) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """For each step k = 1, 2, ... of prepared arrays: the objects with at least k steps, the trees'
-        inputs after k steps and the probabilities after k steps (what each of the stream's steps sees),
-        from one pass of the network (:meth:`FrozenNetwork.each_step`)."""
+    def step_rows(self, data: Any) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """For each step k = 1, 2, ... of prepared arrays, in order: the objects with at least k steps, the
+        trees' inputs after k steps and the probabilities after k steps (what each of the stream's steps
+        sees), from one pass of the network (:meth:`FrozenNetwork.each_step`; the steps' inputs are made one
+        step at a time)."""
         from skysift.model.blend import tree_inputs
         from skysift.model.inference import FrozenNetwork
 
@@ -320,24 +322,21 @@ class NoveltyMixin:
         found: dict[int, list] = {}
         for rows, t, logits in FrozenNetwork(self.model_).each_step(data.values, lengths, data.context):  # type: ignore[attr-defined]
             found.setdefault(t + 1, []).append((rows, logits))
-        steps = []
+        n_x = data.values.shape[2]
         for k in sorted(found):
             live = np.concatenate([r for r, _ in found[k]])
-            logits = np.concatenate([lg for _, lg in found[k]])
+            logits = np.concatenate([lg for _, lg in found.pop(k)])
             ln = np.full(len(live), k, np.int64)
             x = tree_inputs(data.values[live], ln, data.context[live])
-            n_x = data.values.shape[2]
             host = None if data.host is None else data.host[live]
-            proba = self.finish(logits, x[:, :n_x], x[:, n_x:], ln, host)  # type: ignore[attr-defined]
-            steps.append((live, x, proba))
-        return steps
+            yield live, x, self.finish(logits, x[:, :n_x], x[:, n_x:], ln, host)  # type: ignore[attr-defined]
 
-    def aggregate_steps(self, steps: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n_objects: int,
+    def aggregate_steps(self, steps: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]], n_objects: int,
                         max_steps: int | None = None) -> np.ndarray:
-        """The recipe's aggregate of the scores of :meth:`step_rows` over each object's first ``max_steps``
-        steps (None: all; NaN for an object without steps)."""
+        """The recipe's aggregate of the scores of :meth:`step_rows` (in order, from step 1) over each object's
+        first ``max_steps`` steps (None: all; NaN for an object without steps)."""
         out = np.full(n_objects, np.nan)
-        for k, (live, tree_x, proba) in enumerate(steps[:max_steps], start=1):
+        for k, (live, tree_x, proba) in enumerate(itertools.islice(steps, max_steps), start=1):
             s = self.novelty_.score(self._novelty_matrix(tree_x, proba))  # type: ignore[union-attr]
             out[live] = self.novelty_update(None if k == 1 else out[live], s, k)
         return out
