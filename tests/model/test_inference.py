@@ -44,6 +44,27 @@ def test_step_by_step_equals_whole_sequences(rnn):
     assert len(state) == frozen.n_leaves and all(s.shape == (7, 10) for s in state)
 
 
+@pytest.mark.parametrize("rnn", ["gru", "lstm"])
+def test_each_step_gives_the_logits_of_every_prefix(rnn):
+    """One pass of each_step yields, for every step t, the logits logits() gives the first t + 1 steps."""
+    net = _net(rnn, units=10, dense=7)
+    x, lengths, ctx = _batch(n=9, t=12)
+    lengths[2] = 0
+    _warm_up(net, x, lengths.clamp(min=1), ctx)
+    frozen = FrozenNetwork(net)
+    xv, ln, c = x.numpy(), lengths.numpy(), ctx.numpy()
+    seen = {}
+    for rows, t, lg in frozen.each_step(xv, ln, c):
+        assert (ln[rows] > t).all()
+        for r, row in zip(rows, lg):
+            seen[(int(r), t)] = row
+    assert set(seen) == {(i, t) for i in range(len(ln)) for t in range(int(ln[i]))}  # every real step, once
+    for t in range(int(ln.max())):
+        live = np.flatnonzero(ln > t)
+        want = frozen.logits(xv[live], np.full(len(live), t + 1), c[live])
+        np.testing.assert_allclose(np.stack([seen[(int(i), t)] for i in live]), want, atol=1e-5)
+
+
 def test_inference_semantics_whatever_the_torch_mode():
     net = _net("gru")
     x, lengths, ctx = _batch()
