@@ -413,8 +413,9 @@ class Classifier(TreeMixin, NoveltyMixin, CalibrationMixin, EncodingMixin):
         self._settle_blend_rule()
         regrow = self.hyperparameters()["final_trees"] == "all" and any(
             part is not None for part in self.tree_parts().values())
-        self.calibration_ = None  # fitted below on probabilities before any calibration
+        self.calibration_ = None  # fitted below on probabilities before any calibration (or host prior)
         self.temperature_ = 1.0
+        self.host_offsets_ = None
         views = self._validation_views(train, val, regrow)
         self._fit_decisions(val, views)
         raw = views[-1][1]
