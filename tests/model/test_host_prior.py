@@ -99,3 +99,14 @@ def test_without_a_catalogue_there_is_no_prior(sets_and_catalog):
 
 def test_host_bins_edges():
     assert list(host_bins(np.array([0.2, 1.0, 2.9, 9.0, 30.0, 61.0, np.nan]))) == [0, 1, 1, 2, 3, 4, 4]
+
+
+def test_fitting_the_decisions_again_starts_from_the_light_curve(sets_and_catalog):
+    """grow_final_trees fits the calibration and the prior again on probabilities without the former prior
+    (a model without trees: the same validation probabilities, so the same offsets)."""
+    (train, val, _), cat = sets_and_catalog
+    clf = tiny(epochs=2, host_prior=2.0, galaxy_catalog=cat, **NO_TREES).fit(train, val)
+    before = np.asarray(clf.host_offsets_).copy()
+    assert np.abs(before).max() > 0.01
+    clf.grow_final_trees(train, val)
+    np.testing.assert_allclose(clf.host_offsets_, before, atol=1e-6)
