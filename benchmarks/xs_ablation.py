@@ -121,6 +121,10 @@ def _variants() -> dict[str, dict]:
                                                                    "context": ContextConfig(galaxy_distance=False)}}),
                               ("no_gal_dist", {"kw": {"context": ContextConfig(galaxy_distance=False)}}))
            for odds in (2, 4, 10, 1000)},
+        # the host prior fitted for each n on the validation objects' first n observations (as the
+        # temperature is fitted per range of n), applied at that n
+        "no_gal_dist+prior2n": {"kw": {"context": ContextConfig(galaxy_distance=False)}, "prior": 2, "per_n": True},
+        "no_gal_dist+prior4n": {"kw": {"context": ContextConfig(galaxy_distance=False)}, "prior": 4, "per_n": True},
         # the damped host prior: the offsets times how unsure the light curve is (decisions.host_weight)
         **{f"no_gal_dist+dprior{odds}": {"kw": {"context": ContextConfig(galaxy_distance=False)}, "prior": odds,
                                          "damped": True}
@@ -220,7 +224,7 @@ def run_variant(bd, name: str, spec: dict, rotation: int, n_gal: int, seed_index
     clf = Classifier(galaxy_catalog=bd.galaxy_catalog, seed=seed, progress=False,
                      **{**spec.get("kw", {}), "final_trees": "train"})
     t0 = time.perf_counter()
-    key = (repr({k: v for k, v in spec.items() if k not in ("prior", "damped")}), rotation, seed)
+    key = (repr({k: v for k, v in spec.items() if k not in ("prior", "damped", "per_n")}), rotation, seed)
     if key in _FITTED:  # the prior variants share their base model
         clf = _FITTED[key]
     else:
@@ -246,13 +250,17 @@ def run_variant(bd, name: str, spec: dict, rotation: int, n_gal: int, seed_index
             return host_bins(bd.galaxy_catalog.nearest_distance(o["ra"].to_numpy(float), o["dec"].to_numpy(float)))
 
         b_val, b_in, b_gal = bins_of(fit_val), bins_of(inner_t), bins_of(gal_t)
-        lp = np.log(np.maximum(clf.predict_proba(fit_val), 1e-12))
-        offsets = fit_host_offsets(lp, b_val, y_val, float(spec["prior"]), damped=damped)
-        rec["host_offsets"] = offsets.round(3).tolist()
 
-        def prior(p, b):
+        def fitted_offsets(n):
+            lp = np.log(np.maximum(clf.predict_proba(fit_val, max_observations=n), 1e-12))
+            return fit_host_offsets(lp, b_val, y_val, float(spec["prior"]), damped=damped)
+
+        offsets = {n: fitted_offsets(n) for n in N_OBS} if spec.get("per_n") else dict.fromkeys(N_OBS, fitted_offsets(None))
+        rec["host_offsets"] = offsets[None].round(3).tolist()
+
+        def prior(p, b, n):
             lp = np.log(np.maximum(p, 1e-12))
-            return softmax(lp + (host_weight(lp)[:, None] if damped else 1.0) * offsets[b])
+            return softmax(lp + (host_weight(lp)[:, None] if damped else 1.0) * offsets[n][b])
     for n in N_OBS:
         key = "all" if n is None else str(n)
         pv = clf.predict_proba(fit_val, max_observations=n)
@@ -260,7 +268,7 @@ def run_variant(bd, name: str, spec: dict, rotation: int, n_gal: int, seed_index
         pg = clf.predict_proba(gal_t, max_observations=n)
         pg_lc = pg  # the light curve alone (the base model takes no galaxy distance)
         if prior is not None:
-            pv, pi, pg = prior(pv, b_val), prior(pi, b_in), prior(pg, b_gal)
+            pv, pi, pg = prior(pv, b_val, n), prior(pi, b_in, n), prior(pg, b_gal, n)
         w = fit_class_weights(y_val, pv)
         rec["by_n"][key] = {"val": scores(y_val, pv, classes, w), "inner_xs": scores(y_in, pi, classes, w),
                             "gal_p_sn_gt_0.5": float(np.mean(pg[:, sn] > 0.5)),
