@@ -167,6 +167,8 @@ class ModelEvaluation:
     proba_val: np.ndarray | None = None
     lengths_test: np.ndarray | None = None
     lengths_val: np.ndarray | None = None
+    host_test: np.ndarray | None = None  # nearest-galaxy bins (a model with a host prior)
+    host_val: np.ndarray | None = None
     by_observations: pd.DataFrame | None = None
     proba_at: dict[int, np.ndarray] = field(default_factory=dict)
     embeddings: dict[str, np.ndarray] | None = None
@@ -304,20 +306,22 @@ def _calibration(ev: ModelEvaluation, clf: Any, n_bins: int) -> dict[str, Any]:
     own = model_temperature(clf)
     cal: dict[str, Any] = {}
     if own is not None:
-        def undo(proba: np.ndarray, lengths: np.ndarray | None) -> np.ndarray:
-            # the model's own calibration (temperature and per-class offsets by range of n) taken out
+        def undo(proba: np.ndarray, lengths: np.ndarray | None, host: np.ndarray | None = None) -> np.ndarray:
+            # the model's own calibration (temperature and per-class offsets by range of n, and a host
+            # prior's offsets) taken out
             if lengths is not None and hasattr(clf, "uncalibrate"):
-                return clf.uncalibrate(proba, lengths)
+                return clf.uncalibrate(proba, lengths, host)
             return C.undo_temperature(proba, own)
 
-        ev.proba_test_uncalibrated = undo(ev.proba_test, ev.lengths_test)
+        ev.proba_test_uncalibrated = undo(ev.proba_test, ev.lengths_test, ev.host_test)
         ev.proba_test_calibrated = ev.proba_test
         cal.update(temperature=own, temperature_source="model")
         table = getattr(clf, "calibration_table", lambda: None)()
         if table is not None:
             cal["calibration_table"] = np.asarray(table).tolist()
         if ev.proba_val is not None:
-            cal["val_before"] = C.calibration_summary(ev.y_val, undo(ev.proba_val, ev.lengths_val), classes, n_bins)
+            cal["val_before"] = C.calibration_summary(ev.y_val, undo(ev.proba_val, ev.lengths_val, ev.host_val),
+                                                      classes, n_bins)
             cal["val_after"] = C.calibration_summary(ev.y_val, ev.proba_val, classes, n_bins)
     else:
         ev.proba_test_uncalibrated = ev.proba_test
@@ -387,6 +391,7 @@ def evaluate_classifier(
     out = model_outputs(clf, test_set, ks, progress=progress, label=ev.name)
     ev.proba_test = _check_proba(out.proba, len(y_test), len(classes), "test")
     ev.lengths_test = None if out.arrays is None else np.asarray(out.arrays.lengths)
+    ev.host_test = None if out.arrays is None else getattr(out.arrays, "host", None)
     ev.metrics["test"] = M.summary_metrics(y_test, ev.proba_test, classes, threshold=threshold, fpr=fpr)
     ev.metrics["test_auc_ci"] = (
         M.bootstrap_auc(y_test, ev.proba_test, classes, n_boot=n_boot, seed=seed) if n_boot > 0 else {}
@@ -403,6 +408,7 @@ def evaluate_classifier(
         out_val = model_outputs(clf, val_set)
         ev.proba_val = _check_proba(out_val.proba, len(y_val), len(classes), "validation")
         ev.lengths_val = None if out_val.arrays is None else np.asarray(out_val.arrays.lengths)
+        ev.host_val = None if out_val.arrays is None else getattr(out_val.arrays, "host", None)
         ev.metrics["val"] = M.summary_metrics(y_val, ev.proba_val, classes, threshold=threshold, fpr=fpr)
         n_in = int(np.isin(val_set.object_ids.astype(str), list(beyond)).sum()) if beyond else 0
         ev.metrics["val"]["in_sample"] = n_in > 0

@@ -110,3 +110,17 @@ def test_fitting_the_decisions_again_starts_from_the_light_curve(sets_and_catalo
     assert np.abs(before).max() > 0.01
     clf.grow_final_trees(train, val)
     np.testing.assert_allclose(clf.host_offsets_, before, atol=1e-6)
+
+
+def test_uncalibrate_takes_the_prior_out_too(fitted, sets_and_catalog):
+    """What the report calls "uncalibrated": the output before the model's calibration and its host prior."""
+    (_, _, test), _ = sets_and_catalog
+    data = fitted.prepare_arrays(test)
+    p = fitted.predict_proba_arrays(data)
+    kept = (fitted.calibration_, fitted.temperature_, fitted.host_offsets_)
+    try:
+        fitted.calibration_, fitted.temperature_, fitted.host_offsets_ = None, 1.0, None
+        raw = fitted.predict_proba_arrays(data)
+    finally:
+        fitted.calibration_, fitted.temperature_, fitted.host_offsets_ = kept
+    np.testing.assert_allclose(fitted.uncalibrate(p, data.lengths, data.host), raw, atol=1e-6)
