@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from skysift.features.context import apply_match_radius
 from skysift.model.blend import BLEND_BUCKETS, blend_bucket, grow_parts
 from skysift.model.decisions import fit_calibration_codes, fit_class_weights, fit_host_offsets, fpr_thresholds, host_bins
 from skysift.model.train import SequenceData
@@ -172,10 +173,7 @@ class CalibrationMixin:
             return None
         if distance_arcsec is None:
             distance_arcsec = self.catalog_.nearest_distance(np.asarray(ra_deg, float), np.asarray(dec_deg, float))
-        d = np.asarray(distance_arcsec, float)
-        radius = float(self.context_config_.match_radius_arcsec)
-        with np.errstate(invalid="ignore"):
-            return host_bins(np.where(d <= radius, d, np.nan))
+        return host_bins(apply_match_radius(distance_arcsec, float(self.context_config_.match_radius_arcsec), np.nan))
 
 
 def _calibration_rows(table: np.ndarray, counts: Callable[[], np.ndarray], n: int) -> np.ndarray:

@@ -327,7 +327,7 @@ class NoveltyMixin:
             live = np.concatenate([r for r, _ in found[k]])
             logits = np.concatenate([lg for _, lg in found.pop(k)])
             ln = np.full(len(live), k, np.int64)
-            x = tree_inputs(data.values[live], ln, data.context[live])
+            x = tree_inputs(data.values, np.minimum(lengths, k), data.context)[live]  # one step read per object
             host = None if data.host is None else data.host[live]
             yield live, x, self.finish(logits, x[:, :n_x], x[:, n_x:], ln, host)  # type: ignore[attr-defined]
 

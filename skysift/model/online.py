@@ -394,7 +394,7 @@ class IncrementalClassifier:
             self._pool.reset(slots)
             flat = [(j, t, p[0] - s[0][0], p[1], p[2], p[3]) for j, s in enumerate(seqs) for t, p in enumerate(s)]
             t_max = int(lengths.max()) if len(lengths) else 0
-            final = None
+            final = last_p = None
             nov = np.full(len(part), np.nan)
             if flat:
                 j_idx, t_idx, dt, mag, err, band = zip(*flat)
@@ -414,10 +414,15 @@ class IncrementalClassifier:
                         nov[rows] = self._novelty_steps(slots[rows], x, p_t, None if t == 0 else nov[rows], t + 1)
                     if final is None:
                         final = np.zeros((len(part), out.shape[1]), np.float32)
+                        last_p = np.zeros((len(part), len(self.classes)), np.float32) if self._novel else None
                     ends = lengths[rows] == t + 1
                     final[rows[ends]] = out[ends]
+                    if last_p is not None:  # each object's probabilities after its last step, already made
+                        last_p[rows[ends]] = p_t[ends]
             have = np.flatnonzero(lengths > 0)
-            probs = self._head(final[have], slots[have]) if len(have) else None
+            probs = None
+            if len(have):
+                probs = last_p[have] if last_p is not None else self._head(final[have], slots[have])
             k = 0
             for j, obj in enumerate(part):
                 if lengths[j] == 0:
