@@ -79,6 +79,18 @@ def prediction_path(dataset: str, method: str, seed: int) -> Path:
     return PREDICTIONS / dataset / method / f"seed{int(seed)}.npz"
 
 
+def seeds_to_run(dataset: str, method: str, seeds: str, force: bool = False) -> list[int]:
+    """The seeds of a comma-separated list whose predictions are not written yet (every one with ``force``);
+    each one skipped is said on standard output."""
+    todo = []
+    for seed in (int(s) for s in seeds.split(",") if s.strip()):
+        if prediction_path(dataset, method, seed).exists() and not force:
+            print(f"{method} seed {seed}: predictions exist, skipped", flush=True)
+        else:
+            todo.append(seed)
+    return todo
+
+
 def save_predictions(dataset: str, method: str, seed: int, classes, val_ids, val_labels, test_ids, test_labels,
                      val_proba: dict, test_proba: dict, **info) -> Path:
     """Write one method's probabilities for validation and test at every n (dicts keyed by :func:`n_key`)."""

@@ -275,13 +275,10 @@ def main(argv: list[str] | None = None) -> int:
         _worker(Path(args.work), Path(args.spec))
         return 0
     sys.path.insert(0, str(HERE))
-    from protocol import prediction_path
+    from protocol import seeds_to_run
 
     try:
-        for seed in (int(s) for s in args.seeds.split(",") if s.strip()):
-            if prediction_path("bts_types", "parsnip", seed).exists() and not args.force:
-                print(f"parsnip seed {seed}: predictions exist, skipped", flush=True)
-                continue
+        for seed in seeds_to_run("bts_types", "parsnip", args.seeds, args.force):
             run_seed(seed, Path(args.venv), Path(args.work), args.budget, args.threads)
     except ParsnipError as exc:
         print(f"run_parsnip: ParSNIP could not be run: {exc}", file=sys.stderr)

@@ -88,9 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         overrides["host_prior"] = args.host_prior
         method = f"{method}+host{args.host_prior:g}"
         protocol.PREDICTIONS = protocol.VARIANTS  # a variant is not a peer of the default
-    for seed in (int(s) for s in args.seeds.split(",")):
-        if protocol.prediction_path(args.data, method, seed).exists() and not args.force:
-            continue
+    for seed in protocol.seeds_to_run(args.data, method, args.seeds, args.force):
         print(f"wrote {run_one(bd, seed, args.preset, method, **overrides)}", file=sys.stderr, flush=True)
     return 0
 

@@ -381,14 +381,11 @@ def main(argv: list[str] | None = None) -> int:
         _worker_classify(work, Path(args.spec))
         return 0
     sys.path.insert(0, str(HERE))
-    from protocol import prediction_path
+    from protocol import seeds_to_run
 
     try:
         lcset, counts, _ = prepare(work)
-        for seed in (int(s) for s in args.seeds.split(",") if s.strip()):
-            if prediction_path("bts_types", "superphot_plus", seed).exists() and not args.force:
-                print(f"superphot seed {seed}: predictions exist, skipped", flush=True)
-                continue
+        for seed in seeds_to_run("bts_types", "superphot_plus", args.seeds, args.force):
             t0 = time.perf_counter()
             run_seed(seed, lcset, counts, Path(args.venv), work, args.sampler)
             print(f"superphot seed {seed}: {time.perf_counter() - t0:.0f} s wall", flush=True)
