@@ -8,6 +8,7 @@ that each idea has one implementation. Labels here are integer class codes ``0 .
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import numpy as np
@@ -20,6 +21,15 @@ __all__ = [
     "bootstrap_values",
     "percentile_interval",
 ]
+
+
+def usable_cores(at_most: int = 8) -> int:
+    """The CPU cores this process may run on (its affinity where the OS says), at most ``at_most``."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        n = os.cpu_count() or 1
+    return max(1, min(int(at_most), n))
 
 
 def softmax(z: np.ndarray) -> np.ndarray:

@@ -49,3 +49,14 @@ def test_bootstrap_is_seeded_keeps_class_sizes_and_drops_nan_resamples():
     lo, hi = N.percentile_interval(pairs)
     assert lo[0] == hi[0] == 1.0 and lo[1] == hi[1] == 2.0
     assert all(np.isnan(v) for v in N.percentile_interval(np.array([np.nan, np.nan])))
+
+
+def test_usable_cores_counts_this_process_cores_within_the_cap(monkeypatch):
+    import os
+
+    from skysift.numeric import usable_cores
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 5}, raising=False)
+    assert usable_cores() == 4
+    assert usable_cores(at_most=2) == 2
+    assert usable_cores(at_most=0) == 1  # never fewer than one

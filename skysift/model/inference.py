@@ -30,13 +30,13 @@ from typing import Any
 import numpy as np
 
 from skysift.errors import ModelMismatchError
-from skysift.numeric import softmax  # noqa: F401 - the one softmax, used by the model's callers
+from skysift.numeric import softmax, usable_cores  # noqa: F401 - the one softmax, used by the model's callers
 
 #: Objects per chunk of a batch run (small chunks keep the work arrays in the CPU caches).
 CHUNK = 512
-#: Threads over the chunks of a batch run (NumPy releases the GIL). 1 by default:
-#: a Dask worker already runs one task per core; more helps one process on an otherwise idle machine.
-THREADS = 1
+#: Threads over the chunks of a batch run (NumPy releases the GIL); None: the cores this process may
+#: use (at most 8). A Dask worker sets 1 (it already runs one task per core).
+THREADS: int | None = None
 
 
 _BLAS_CONTROLLER: Any = None
@@ -392,7 +392,7 @@ class FrozenNetwork:
                 emb["dense"][idx] = d
 
         chunks = inference_batches(lengths, CHUNK) if batches is None else list(batches)
-        threads = min(len(chunks), max(1, int(THREADS)))
+        threads = min(len(chunks), usable_cores() if THREADS is None else max(1, int(THREADS)))
         with one_blas_thread(n):
             if threads <= 1:
                 for idx in chunks:

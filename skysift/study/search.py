@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import re
 import sys
 import time
@@ -37,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from skysift.errors import InputError
+from skysift.numeric import usable_cores
 
 #: The paper's grid (32 models after :func:`expand_grid`).
 PAPER_GRID: dict[str, list] = {
@@ -140,13 +140,6 @@ def load_grid(path: str | Path) -> dict | list:
 def _slug(point: Mapping[str, Any]) -> str:
     s = "_".join(f"{k}-{v}" for k, v in point.items())
     return re.sub(r"[^A-Za-z0-9.+-]+", "_", s).strip("_")[:120] or "model"
-
-
-def _cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
 
 
 def _scalar(v: Any) -> Any:
@@ -283,7 +276,7 @@ def run_search(
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
-        threads = max(1, _cpu_count() // n_jobs)
+        threads = max(1, usable_cores(at_most=1 << 16) // n_jobs)
         ctx = mp.get_context("spawn")
         with ProcessPoolExecutor(max_workers=min(n_jobs, len(runs)), mp_context=ctx, initializer=_init_worker,
                                  initargs=(train, val, threads)) as pool:

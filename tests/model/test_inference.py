@@ -174,7 +174,9 @@ def test_threads_over_chunks_give_the_same_logits(monkeypatch):
     x, lengths, ctx = _batch(n=40, t=12)
     _warm_up(net, x, lengths, ctx)
     frozen = FrozenNetwork(net)
+    monkeypatch.setattr(inference, "THREADS", 1)
     one = frozen.logits(x.numpy(), lengths.numpy(), ctx.numpy(), batches=inference_batches(lengths.numpy(), 8))
-    monkeypatch.setattr(inference, "THREADS", 3)
-    many = frozen.logits(x.numpy(), lengths.numpy(), ctx.numpy(), batches=inference_batches(lengths.numpy(), 8))
-    np.testing.assert_array_equal(one, many)
+    for threads in (3, None):  # None (the default): the cores this process may use
+        monkeypatch.setattr(inference, "THREADS", threads)
+        many = frozen.logits(x.numpy(), lengths.numpy(), ctx.numpy(), batches=inference_batches(lengths.numpy(), 8))
+        np.testing.assert_array_equal(one, many)
