@@ -1,5 +1,5 @@
 """Numeric building blocks written once for the whole package (NumPy only, no skysift imports):
-the row-wise softmax, the Hand & Till (2001) multi-class AUC and the bootstrap.
+the row-wise softmax, the Hand & Till (2001) multi-class AUC, the bootstrap and the cores a process may use.
 
 This is the bottom layer: the model, training, evaluation and stream code all import these, so
 that each idea has one implementation. Labels here are integer class codes ``0 .. n_classes - 1``
