@@ -20,6 +20,7 @@ __all__ = [
     "stratified_bootstrap_indices",
     "bootstrap_values",
     "percentile_interval",
+    "usable_cores",
 ]
 
 

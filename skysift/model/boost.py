@@ -123,7 +123,7 @@ def _compiled_walk():
     return _KERNEL[0]
 
 
-#: Threads of :func:`leaf_sum` on large inputs (None: the machine's cores, at most 8; 1 inside a Dask
+#: Threads of :func:`leaf_sum` on large inputs (None: this process's cores, at most 8; 1 inside a Dask
 #: worker, which already runs one task per core).
 WALK_THREADS: int | None = None
 #: Rows below which :func:`leaf_sum` stays on one thread (1,024 rows of the goto3 model's 900 trees take
