@@ -27,7 +27,11 @@ score (:class:`skysift.model.novelty.NoveltyRecipe`, computed by the model's cod
 :data:`RECIPE_CANDIDATES`: the isolation forest on the tree inputs without the nuisance columns (``phys``)
 or also without :data:`~skysift.model.novelty.REDUNDANT_COLUMNS` (``lean``), fitted at n = 3, 6, 10, all
 or at all only, and the score after n observations taken as the last step's score, the mean of the
-scores after each observation, or their exponentially weighted mean (alpha 0.3); the same rule chooses.
+scores after each observation, or their exponentially weighted mean (alpha 0.3); then variations of
+``lean|all|ewm`` (one isolation forest per class, more trees or rows per tree, kNN, the uncertainty
+``1 - max p`` added to each step's score, other alphas, without the cadence column); the same rule chooses,
+run once per emulation (``--novel-seed 0..3``) and averaged over them (docs/results.md). ``--only REGEX``
+scores the recipes whose names match.
 
 Selection (``--select``): the backward elimination that found ``REDUNDANT_COLUMNS``: from the
 ``phys+proba/iforest`` inputs, drop the column whose removal raises the mean validation AUROC (model
@@ -147,36 +151,76 @@ PROBA_CANDIDATES = {"proba/1-maxp": lambda p: 1.0 - p.max(axis=1), "proba/entrop
 
 
 def _recipes() -> dict:
-    from skysift.model.novelty import NUISANCE_COLUMNS, REDUNDANT_COLUMNS, NoveltyRecipe
+    from skysift.model.novelty import (
+        CADENCE_COLUMNS,
+        NUISANCE_COLUMNS,
+        RECIPE_FIELDS_BEFORE,
+        REDUNDANT_COLUMNS,
+        NoveltyRecipe,
+    )
 
     drops = {"phys": NUISANCE_COLUMNS, "lean": NUISANCE_COLUMNS + REDUNDANT_COLUMNS}
     views = {"n3-6-10-all": FIT_N, "all": (None,)}
-    return {f"{d}|{v}|{a}": NoveltyRecipe(drop=drops[d], views=views[v], aggregate=a, alpha=0.3)
-            for d in drops for v in views for a in ("last", "mean", "ewm")}
+    out = {f"{d}|{v}|{a}": NoveltyRecipe(drop=drops[d], views=views[v], aggregate=a, alpha=0.3, **RECIPE_FIELDS_BEFORE)
+           for d in drops for v in views for a in ("last", "mean", "ewm")}
+    # issue 21 item 3, second round: variations of lean|all|ewm (the recipe chosen in the first round)
+    base = {"drop": drops["lean"], "views": (None,), "aggregate": "ewm", "alpha": 0.3, **RECIPE_FIELDS_BEFORE}
+    variants = {
+        "cls-min": {"method": "class_iforest", "combine": "min"},
+        "cls-proba": {"method": "class_iforest", "combine": "proba"},
+        "cls-pred": {"method": "class_iforest", "combine": "predicted"},
+        "t500": {"n_trees": 500},
+        "psi1024": {"sample_size": 1024},
+        "t500-psi1024": {"n_trees": 500, "sample_size": 1024},
+        "knn": {"method": "knn"},
+        "u0.1": {"uncertainty": 0.1},
+        "u0.2": {"uncertainty": 0.2},
+        "u0.4": {"uncertainty": 0.4},
+        "a0.2": {"alpha": 0.2},
+        "a0.5": {"alpha": 0.5},
+    }
+    for name, change in variants.items():
+        out[f"lean|all|ewm|{name}"] = NoveltyRecipe(**{**base, **change})
+    # third round: without the cadence column too (a column search on the per-step scores), with and without
+    # the uncertainty term
+    gap = {**base, "drop": drops["lean"] + CADENCE_COLUMNS}
+    out["lean-gap|all|ewm"] = NoveltyRecipe(**gap)
+    out["lean-gap|all|ewm|u0.1"] = NoveltyRecipe(**{**gap, "uncertainty": 0.1})
+    return out
 
 
 #: name -> NoveltyRecipe (``--recipes``).
 RECIPE_CANDIDATES: dict = _recipes()
 
 
-def score_recipes(clf, sets: dict, seed: int) -> dict:
+def score_recipes(clf, sets: dict, seed: int, only: str | None = None) -> dict:
     """Scores[recipe][set name][n key], each the model's own novelty (``step_rows`` once per set, one scorer
-    per drop and views)."""
-    d_tr = clf.prepare_arrays(sets["train"])
+    per :meth:`NoveltyRecipe.scorer_key`); ``only``: a regular expression the recipes' names must match."""
+    d_tr = clf.prepare_arrays(sets["train"], labels=True)
     steps = {name: (list(clf.step_rows(clf.prepare_arrays(s))), len(s)) for name, s in sets.items() if name != "train"}
     fitted: dict = {}
     out: dict = {}
-    for cand, recipe in RECIPE_CANDIDATES.items():
-        key = (recipe.drop, recipe.views)
+    for cand, recipe in recipe_candidates(only).items():
+        key = recipe.scorer_key()
         if key not in fitted:
             t0 = time.perf_counter()
             clf._fit_novelty(d_tr, recipe)
             fitted[key] = clf.novelty_
             print(f"  {cand}: fitted in {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
         clf.novelty_, clf.novelty_recipe_ = fitted[key], recipe
+        t0 = time.perf_counter()
         out[cand] = {name: {n_key(n): clf.aggregate_steps(st, size, n) for n in EVAL_N}
                      for name, (st, size) in steps.items()}
+        n_rows = sum(len(live) for st, _ in steps.values() for n in EVAL_N for live, _, _ in st[:n])
+        out[cand]["_meta"] = {"us_per_step_row": 1e6 * (time.perf_counter() - t0) / n_rows}
     return out
+
+
+def recipe_candidates(only: str | None = None) -> dict:
+    """:data:`RECIPE_CANDIDATES` whose names match the regular expression ``only`` (None: all)."""
+    import re
+
+    return {c: r for c, r in RECIPE_CANDIDATES.items() if only is None or re.search(only, c)}
 
 
 def select_columns(clf, sets: dict, seed: int, nl: np.ndarray, splits: list[int], novel_tag: str) -> list[str]:
@@ -267,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--real-mags", action="store_true",
                    help="novel Galactic stars keep their real magnitudes (not moved as goto3's stars are)")
     p.add_argument("--recipes", action="store_true", help="score the classifier's own recipes (RECIPE_CANDIDATES)")
+    p.add_argument("--only", default=None, help="with --recipes: score the recipes whose names match this regex")
     p.add_argument("--select", action="store_true", help="run the backward column elimination and stop")
     p.add_argument("--out", default=None, help=f"result JSON (default {OUT.name}, or novelty_recipes.json)")
     args = p.parse_args(argv)
@@ -297,9 +342,9 @@ def main(argv: list[str] | None = None) -> int:
             print("dropped:", select_columns(clf, sets, seed, nl, splits, novel_tag))
             return 0
         print(f"seed {seed}: scoring", file=sys.stderr, flush=True)
-        per_seed[seed] = score_recipes(clf, sets, seed) if args.recipes else score_all(clf, sets, seed, novel_tag)
+        per_seed[seed] = score_recipes(clf, sets, seed, args.only) if args.recipes else score_all(clf, sets, seed, novel_tag)
 
-    cands = list(RECIPE_CANDIDATES) if args.recipes else list(SCORER_CANDIDATES) + list(PROBA_CANDIDATES)
+    cands = list(recipe_candidates(args.only)) if args.recipes else list(SCORER_CANDIDATES) + list(PROBA_CANDIDATES)
     rows = {c: {"val": {}, "test": {}, "top1pct_test": {}, "per_class_test_all": {}} for c in cands}
     for c in cands:
         for k in (n_key(n) for n in EVAL_N):
@@ -347,10 +392,10 @@ def main(argv: list[str] | None = None) -> int:
         "n_known_val": len(val), "n_known_test": len(test), "n_novel_test_per_split": n_test_novel,
         "known_test_counts": test.class_counts(), "candidates": rows,
         "star_offsets": not args.real_mags,
-        "scorer_meta": {} if args.recipes else {c: per_seed[seeds[0]][c]["_meta"] for c in SCORER_CANDIDATES},
+        "scorer_meta": {c: per_seed[seeds[0]][c]["_meta"] for c in (cands if args.recipes else SCORER_CANDIDATES)},
     }
     if args.recipes:
-        result["recipes"] = {c: r.to_dict() for c, r in RECIPE_CANDIDATES.items()}
+        result["recipes"] = {c: RECIPE_CANDIDATES[c].to_dict() for c in cands}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1))
     print(f"wrote {args.out}", file=sys.stderr)

@@ -11,7 +11,10 @@ its current feature row, at a cost that does not grow with the number of observa
 * ``"knn"``: the mean Euclidean distance to the ``k`` nearest known rows (a seeded subsample of at
   most ``max_reference`` rows, drawn evenly from the groups);
 * ``"iforest"``: an isolation forest (Liu et al. 2008; scikit-learn's, flattened into arrays and walked by
-  the boosted trees' walk): ``2 ** (-E[path length] / c(sample_size))``.
+  the boosted trees' walk): ``2 ** (-E[path length] / c(sample_size))``;
+* ``"class_iforest"``: one isolation forest per group (class), grown on that group's rows; all forests
+  are walked in one pass (:meth:`NoveltyScorer.score_groups`: one score per group), :meth:`NoveltyScorer.score`
+  is the smallest (unlike every group).
 
 Every method first standardises each column with the known rows' mean and standard deviation.
 The fitted state is plain NumPy arrays and values (:meth:`NoveltyScorer.to_state`), so a model file
@@ -20,7 +23,8 @@ stores it without pickle.
 The classifier's novelty score (:class:`NoveltyRecipe`, chosen on validation in ``benchmarks/novelty.py``):
 after each observation k, the scorer's score ``s_k`` of :func:`novelty_inputs` (the tree parts' inputs --
 that step's scaled statistics and context -- without the recipe's ``drop`` columns, followed by the
-model's class probabilities after k observations); the object's novelty after n observations is an
+model's class probabilities after k observations), plus the recipe's ``uncertainty`` weight times
+``1 - max p``; the object's novelty after n observations is an
 aggregate of ``s_1 .. s_n`` (:func:`aggregate_novelty`: the last one, their mean, or an exponentially
 weighted mean), so the stream keeps one number per object and updates it in O(1) per observation.
 """
@@ -37,7 +41,11 @@ import numpy as np
 from skysift.errors import InputError
 from skysift.model.boost import leaf_sum, walk_arrays
 
-METHODS = ("mahalanobis", "knn", "iforest")
+METHODS = ("mahalanobis", "knn", "iforest", "class_iforest")
+#: How ``"class_iforest"``'s per-class scores make one score (:meth:`NoveltyMixin._step_score`): the smallest
+#: (``"min"``: novel = unlike every class), the mean weighted by the class probabilities (``"proba"``) or
+#: the score under the most probable class (``"predicted"``).
+COMBINES = ("min", "proba", "predicted")
 #: Columns of the tree parts' inputs that :func:`novelty_inputs` leaves out: the last point's time step,
 #: magnitude and error and the mean error (brightness and cadence: the emulation's, not the class's) and
 #: the Galactic longitude (a survey footprint). Chosen on validation (``benchmarks/novelty.py``).
@@ -46,13 +54,20 @@ NUISANCE_COLUMNS = ("dt_days", "mag", "mag_err", "stat_mean_err", "gal_l")
 #: --select``) found the score better without them (they repeat what amplitude, slope and time since
 #: the brightest point already say).
 REDUNDANT_COLUMNS = ("stat_mag_minus_wmean", "stat_log_span_days", "stat_from_brightest")
+#: The cadence statistic a second round on validation (issue 21, item 3: ``benchmarks/novelty.py --recipes``, four
+#: emulations of the novel set) also left out: the log gap between observations says more about the survey's
+#: cadence than about the class (as ``dt_days`` does).
+CADENCE_COLUMNS = ("stat_log_gap_days",)
 AGGREGATES = ("last", "mean", "ewm")
 _EULER = 0.5772156649015329
 
 
 @dataclass(frozen=True)
 class NoveltyRecipe:
-    """How a classifier's novelty score is made (saved with the model).
+    """How a classifier's novelty score is made (saved with the model). The defaults are the recipe chosen on
+    validation (``benchmarks/novelty.py --recipes``, docs/results.md): one isolation forest on the tree inputs
+    without the nuisance, redundant and cadence columns plus the probabilities, fitted on the training objects'
+    whole light curves, each step's score plus 0.1 (1 - max p), exponentially weighted (alpha 0.3).
 
     drop: tree-input columns left out of :func:`novelty_inputs`.
     views: numbers of first observations (None: all) at which the training objects' rows are taken to fit
@@ -60,33 +75,65 @@ class NoveltyRecipe:
     aggregate: how the per-observation scores ``s_1 .. s_n`` make the score after n observations:
         ``"last"`` (s_n), ``"mean"`` or ``"ewm"`` (e_1 = s_1, e_k = (1 - alpha) e_(k-1) + alpha s_k).
     alpha: the weight of the newest score in ``"ewm"``.
+    method: the :class:`NoveltyScorer` method: ``"iforest"`` (one isolation forest on every training row),
+        ``"class_iforest"`` (one per known class, on that class's rows; their scores made one by ``combine``,
+        :data:`COMBINES`), ``"knn"`` or ``"mahalanobis"`` (groups: the classes).
+    n_trees, sample_size: each isolation forest's trees and rows per tree.
+    uncertainty: weight ``w`` of the classifier's uncertainty in each step's score: ``s_k + w (1 - max p)``.
     """
 
-    drop: tuple[str, ...] = NUISANCE_COLUMNS + REDUNDANT_COLUMNS
+    drop: tuple[str, ...] = NUISANCE_COLUMNS + REDUNDANT_COLUMNS + CADENCE_COLUMNS
     views: tuple[int | None, ...] = (None,)
     aggregate: str = "ewm"
     alpha: float = 0.3
+    method: str = "iforest"
+    combine: str = "min"
+    n_trees: int = 200
+    sample_size: int = 256
+    uncertainty: float = 0.1
 
     def __post_init__(self) -> None:
         if self.aggregate not in AGGREGATES:
             raise InputError(f"novelty aggregate must be one of {', '.join(AGGREGATES)}, got {self.aggregate!r}")
         if not 0.0 < self.alpha <= 1.0:
             raise InputError(f"novelty alpha must be in (0, 1], got {self.alpha}")
+        if self.method not in METHODS:
+            raise InputError(f"novelty method must be one of {', '.join(METHODS)}, got {self.method!r}")
+        if self.combine not in COMBINES:
+            raise InputError(f"novelty combine must be one of {', '.join(COMBINES)}, got {self.combine!r}")
+        if self.n_trees < 1 or self.sample_size < 2:
+            raise InputError(f"novelty forest needs n_trees >= 1 and sample_size >= 2, got {self.n_trees}, "
+                             f"{self.sample_size}")
+        if self.uncertainty < 0.0:
+            raise InputError(f"novelty uncertainty weight must be >= 0, got {self.uncertainty}")
+
+    def scorer_key(self) -> tuple:
+        """What the fitted scorer depends on (recipes with equal keys share one fitted scorer)."""
+        return (self.drop, self.views, self.method, self.n_trees, self.sample_size)
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "drop": list(self.drop), "views": list(self.views)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> NoveltyRecipe:
-        """The recipe saved by :meth:`to_dict`; None (a file written before recipes): :data:`LEGACY_RECIPE`."""
+        """The recipe saved by :meth:`to_dict`; None (a file written before recipes): :data:`LEGACY_RECIPE`.
+        Fields a file written before them lacks take the values that reproduce that file's score
+        (:data:`RECIPE_FIELDS_BEFORE`), not the current defaults."""
         if d is None:
             return LEGACY_RECIPE
+        more = {k: type(v)(d.get(k, v)) for k, v in RECIPE_FIELDS_BEFORE.items()}
         return cls(tuple(str(c) for c in d["drop"]), tuple(None if v is None else int(v) for v in d["views"]),
-                   str(d["aggregate"]), float(d["alpha"]))
+                   str(d["aggregate"]), float(d["alpha"]), **more)
+
+
+#: The values of the recipe fields added after the first recipes (one isolation forest of 200 trees of 256
+#: rows on every training row, no uncertainty term): what a model file without them was made with.
+RECIPE_FIELDS_BEFORE: dict[str, Any] = {"method": "iforest", "combine": "min", "n_trees": 200, "sample_size": 256,
+                                        "uncertainty": 0.0}
 
 
 #: The recipe of model files written before recipes: the last step's score, fitted at 3, 6, 10, all.
-LEGACY_RECIPE = NoveltyRecipe(drop=NUISANCE_COLUMNS, views=(3, 6, 10, None), aggregate="last")
+LEGACY_RECIPE = NoveltyRecipe(drop=NUISANCE_COLUMNS, views=(3, 6, 10, None), aggregate="last", **RECIPE_FIELDS_BEFORE)
 
 
 def aggregate_novelty(previous: np.ndarray | None, score: np.ndarray, k: np.ndarray | int,
@@ -142,8 +189,8 @@ def _rows(x: np.ndarray, width: int | None = None) -> np.ndarray:
 class NoveltyScorer:
     """Novelty score of feature rows against known objects (module docstring); higher = more novel.
 
-    method: ``"iforest"`` (default: chosen on validation, on :func:`novelty_inputs`), ``"mahalanobis"``
-        or ``"knn"``.
+    method: ``"iforest"`` (default: chosen on validation, on :func:`novelty_inputs`), ``"class_iforest"``,
+        ``"mahalanobis"`` or ``"knn"``.
     k: neighbours of ``"knn"``. max_reference: most known rows ``"knn"`` keeps.
     shrinkage: weight of the identity in ``"mahalanobis"``'s covariance (standardised units).
     n_trees, sample_size: the isolation forest's trees and rows per tree. seed: subsampling and trees.
@@ -166,8 +213,11 @@ class NoveltyScorer:
         x = _rows(X_known)
         if len(x) < 2:
             raise InputError("novelty scorer: at least 2 known rows are needed")
-        groups = np.zeros(len(x), np.int64) if y is None else np.unique(np.asarray(y).astype(str),
-                                                                         return_inverse=True)[1].ravel()
+        if y is None:
+            groups = np.zeros(len(x), np.int64)
+        else:  # integer labels keep their numeric order (class indices: group g is class g)
+            y = np.asarray(y)
+            groups = np.unique(y if y.dtype.kind in "iub" else y.astype(str), return_inverse=True)[1].ravel()
         if len(groups) != len(x):
             raise InputError(f"novelty scorer: {len(x)} rows but {len(groups)} group labels")
         mean = x.mean(axis=0)
@@ -182,8 +232,10 @@ class NoveltyScorer:
         elif self.method == "knn":
             keep = _even_subsample(groups, self.params["max_reference"], rng)
             self.arrays["reference"] = z[keep].astype(np.float32)
-        else:
+        elif self.method == "iforest":
             self.arrays.update(_grow_forest(z, self.params["n_trees"], self.params["sample_size"], rng))
+        else:
+            self.arrays.update(_grow_group_forests(z, groups, self.params["n_trees"], self.params["sample_size"], rng))
         return self
 
     def _fit_gaussian(self, z: np.ndarray, groups: np.ndarray) -> dict[str, np.ndarray]:
@@ -212,10 +264,38 @@ class NoveltyScorer:
             return _min_mahalanobis(z, a["group_means"], a["precision"])
         if self.method == "knn":
             return _knn_distance(z, a["reference"], self.params["k"])
+        if self.method == "class_iforest":
+            return self._group_scores(z).min(axis=1)
         if self._walk is None:
             self._walk = walk_arrays(a["roots"], a["feature"], a["threshold"], a["left"], a["right"], None,
                                      a["leaf_depth"][:, None])
         return _forest_score(z, a, self._walk)
+
+    def score_groups(self, X: np.ndarray) -> np.ndarray:
+        """``"class_iforest"``: each row's score under each group's forest (n, groups), groups in the order of
+        the sorted labels given to :meth:`fit`; other methods: :meth:`score` as one column."""
+        if self.method != "class_iforest":
+            return self.score(X)[:, None]
+        if not self.is_fitted:
+            raise InputError("novelty scorer: not fitted (call fit first)")
+        a = self.arrays
+        return self._group_scores((_rows(X, a["mean"].size) - a["mean"]) / a["scale"])
+
+    def _group_scores(self, z: np.ndarray) -> np.ndarray:
+        a = self.arrays
+        n_groups = a["psi"].size
+        if len(z) == 0:
+            return np.zeros((0, n_groups))
+        if self._walk is None:  # leaf values: the leaf's depth in its tree's group's column, so one walk sums each
+            roots = np.asarray(a["roots"], np.int64)
+            node_group = np.repeat(np.asarray(a["tree_group"], np.int64), np.diff(np.r_[roots, a["feature"].size]))
+            values = np.zeros((a["feature"].size, n_groups))
+            values[np.arange(a["feature"].size), node_group] = a["leaf_depth"]
+            self._walk = walk_arrays(a["roots"], a["feature"], a["threshold"], a["left"], a["right"], None, values)
+        depth = leaf_sum(np.ascontiguousarray(z, np.float64), self._walk)
+        depth /= np.bincount(np.asarray(a["tree_group"], np.int64), minlength=n_groups)[None, :]
+        c = average_path_length(np.maximum(np.asarray(a["psi"], np.float64), 2.0))
+        return 2.0 ** (-depth / c[None, :])
 
     # ------------------------------------------------------------------ state
     def to_state(self) -> dict[str, Any]:
@@ -261,7 +341,27 @@ class NoveltyMixin:
     def novelty_of_inputs(self, tree_x: np.ndarray, proba: np.ndarray) -> np.ndarray:
         """One observation's novelty score ``s_k`` from the trees' inputs and the probabilities after it
         (the stream's O(1) path: :meth:`skysift.model.online.IncrementalClassifier.novelty`)."""
-        return self.novelty_.score(self._novelty_matrix(tree_x, proba))  # type: ignore[union-attr]
+        return self._step_score(self._novelty_matrix(tree_x, proba), proba)
+
+    def _step_score(self, rows: np.ndarray, proba: np.ndarray) -> np.ndarray:
+        """The recipe's score of :func:`novelty_inputs` rows with their probabilities: the scorer's score
+        (``"class_iforest"``: the per-class scores made one by the recipe's ``combine``) plus
+        ``uncertainty * (1 - max p)``."""
+        recipe, scorer = self.novelty_recipe_, self.novelty_
+        proba = np.asarray(proba, np.float64)
+        if scorer.method == "class_iforest" and recipe.combine != "min":  # type: ignore[union-attr]
+            per = scorer.score_groups(rows)  # type: ignore[union-attr]
+            if per.shape[1] != proba.shape[1]:
+                raise InputError(f"novelty: {per.shape[1]} class forests but {proba.shape[1]} classes")
+            if recipe.combine == "proba":
+                s = (per * proba).sum(axis=1) / np.maximum(proba.sum(axis=1), 1e-12)
+            else:
+                s = per[np.arange(len(per)), proba.argmax(axis=1)]
+        else:
+            s = scorer.score(rows)  # type: ignore[union-attr]
+        if recipe.uncertainty and len(proba):
+            s = s + recipe.uncertainty * (1.0 - proba.max(axis=1))
+        return s
 
     def novelty_update(self, previous: np.ndarray | None, score: np.ndarray, k: np.ndarray | int) -> np.ndarray:
         """The novelty after observation ``k`` (:func:`aggregate_novelty` with this model's recipe)."""
@@ -274,9 +374,18 @@ class NoveltyMixin:
         self.novelty_recipe_ = recipe or NoveltyRecipe()
         if not self.sequence_config_.n_stats:  # type: ignore[attr-defined]
             return
+        r = self.novelty_recipe_
         rows = [self._novelty_rows(train if n is None else train.first(np.minimum(train.lengths, n)))
-                for n in self.novelty_recipe_.views]
-        self.novelty_ = NoveltyScorer("iforest", seed=int(self.seed)).fit(np.vstack(rows))  # type: ignore[attr-defined]
+                for n in r.views]
+        y = None
+        if r.method in ("class_iforest", "mahalanobis", "knn"):  # groups: the classes (class_iforest: g = class g)
+            if train.y is None:
+                raise InputError(f"novelty method {r.method!r} needs the training objects' classes")
+            y = np.tile(np.asarray(train.y, np.int64), len(r.views))
+            if r.method == "class_iforest" and np.unique(y).size != len(self.classes_):  # type: ignore[attr-defined]
+                raise InputError("novelty method 'class_iforest' needs training objects of every class")
+        self.novelty_ = NoveltyScorer(r.method, n_trees=r.n_trees, sample_size=r.sample_size,
+                                      seed=int(self.seed)).fit(np.vstack(rows), y)  # type: ignore[attr-defined]
 
     def novelty_score(self, lcset: Any, max_observations: int | None = None, **kwargs: Any) -> np.ndarray:
         """How unlike the training objects each object is (0..1, higher = more novel; an isolation
@@ -303,11 +412,15 @@ class NoveltyMixin:
         probabilities of each prefix (as the stream computes it, one observation at a time; ``proba`` serves
         the ``"last"`` aggregate, which needs the last step only)."""
         if self.novelty_recipe_.aggregate == "last":
-            return self.novelty_.score(self._novelty_rows(data, proba))  # type: ignore[union-attr]
+            if proba is None:
+                proba = self.predict_proba_arrays(data)  # type: ignore[attr-defined]
+            return self._step_score(self._novelty_rows(data, proba), proba)
         out = self.aggregate_steps(self.step_rows(data), len(data.lengths))
-        empty = np.asarray(data.lengths) == 0
-        if empty.any():  # no observation: the score of the empty sequence's row, as the last-step rule gives
-            out[empty] = self.novelty_.score(self._novelty_rows(data.take(np.flatnonzero(empty))))  # type: ignore[union-attr]
+        empty = np.flatnonzero(np.asarray(data.lengths) == 0)
+        if empty.size:  # no observation: the score of the empty sequence's row, as the last-step rule gives
+            sub = data.take(empty)
+            p = self.predict_proba_arrays(sub)  # type: ignore[attr-defined]
+            out[empty] = self._step_score(self._novelty_rows(sub, p), p)
         return out
 
     def step_rows(self, data: Any) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -337,7 +450,7 @@ class NoveltyMixin:
         first ``max_steps`` steps (None: all; NaN for an object without steps)."""
         out = np.full(n_objects, np.nan)
         for k, (live, tree_x, proba) in enumerate(itertools.islice(steps, max_steps), start=1):
-            s = self.novelty_.score(self._novelty_matrix(tree_x, proba))  # type: ignore[union-attr]
+            s = self.novelty_of_inputs(tree_x, proba)
             out[live] = self.novelty_update(None if k == 1 else out[live], s, k)
         return out
 
@@ -410,6 +523,33 @@ def _grow_forest(z: np.ndarray, n_trees: int, sample_size: int, rng: np.random.G
             "left": cat(left).astype(np.int32), "right": cat(right).astype(np.int32),
             "leaf_depth": cat(leaf_depth).astype(np.float64), "roots": np.asarray(roots, np.int32),
             "psi": np.asarray(forest.max_samples_, np.int64)}
+
+
+def _grow_group_forests(z: np.ndarray, groups: np.ndarray, n_trees: int, sample_size: int,
+                        rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """One :func:`_grow_forest` per group on its rows, the forests' arrays joined (node indices shifted);
+    ``tree_group``: each tree's group, ``psi``: each group's rows per tree."""
+    parts = []
+    for g in range(int(groups.max()) + 1):
+        rows = z[groups == g]
+        if len(rows) < 2:
+            raise InputError(f"novelty scorer: group {g} has {len(rows)} known rows, at least 2 are needed")
+        parts.append(_grow_forest(rows, n_trees, sample_size, rng))
+    out: dict[str, list] = {k: [] for k in ("feature", "threshold", "left", "right", "leaf_depth", "roots")}
+    base = 0
+    for f in parts:
+        out["feature"].append(f["feature"])
+        out["threshold"].append(f["threshold"])
+        for side in ("left", "right"):  # children move with their forest; leaves keep -1
+            out[side].append(np.where(f[side] >= 0, f[side] + base, -1).astype(np.int32))
+        out["leaf_depth"].append(f["leaf_depth"])
+        out["roots"].append(f["roots"] + base)
+        base += f["feature"].size
+    joined = {k: np.concatenate(v) for k, v in out.items()}
+    joined["roots"] = joined["roots"].astype(np.int32)
+    joined["tree_group"] = np.concatenate([np.full(f["roots"].size, g, np.int32) for g, f in enumerate(parts)])
+    joined["psi"] = np.array([int(f["psi"]) for f in parts], np.int64)
+    return joined
 
 
 def _forest_score(z: np.ndarray, a: dict[str, np.ndarray], walk: tuple) -> np.ndarray:

@@ -186,3 +186,103 @@ def test_aggregate_novelty_rules() -> None:
     from skysift.model.novelty import LEGACY_RECIPE
 
     assert NoveltyRecipe.from_dict(None) == LEGACY_RECIPE and LEGACY_RECIPE.aggregate == "last"
+    assert LEGACY_RECIPE.uncertainty == 0.0 and "stat_log_gap_days" not in LEGACY_RECIPE.drop
+
+
+def test_class_iforest_scores_each_class_by_its_own_forest() -> None:
+    """One forest per class: a row is typical for its own class and novel for the other; the score is the
+    smallest (between the classes is novel, though a single forest on both would call it half-typical);
+    each class's score equals an isolation forest grown on that class's rows alone."""
+    from skysift.model.boost import walk_arrays
+    from skysift.model.novelty import _forest_score, _grow_forest
+
+    x, y = _known()
+    scorer = NoveltyScorer("class_iforest", n_trees=40, seed=1).fit(x, (y == "B").astype(int))
+    q = np.array([[0.0, 0.0, 0.0, 0.0], [6.0, 0.0, 0.0, 0.0], [3.0, 0.0, 0.0, 0.0], [3.0, 8.0, -8.0, 8.0]])
+    per = scorer.score_groups(q)
+    assert per.shape == (4, 2)
+    assert per[0, 0] < per[0, 1] and per[1, 1] < per[1, 0]
+    np.testing.assert_array_equal(scorer.score(q), per.min(axis=1))
+    assert scorer.score(q)[2:].min() > scorer.score(q)[:2].max()
+    z = (x - scorer.arrays["mean"]) / scorer.arrays["scale"]
+    zq = (q - scorer.arrays["mean"]) / scorer.arrays["scale"]
+    rng = np.random.default_rng(1)
+    for g, rows in enumerate((z[:300], z[300:])):  # the forests are grown in class order from one generator
+        a = _grow_forest(rows, 40, 256, rng)
+        walk = walk_arrays(a["roots"], a["feature"], a["threshold"], a["left"], a["right"], None, a["leaf_depth"][:, None])
+        np.testing.assert_allclose(per[:, g], _forest_score(zq, a, walk), rtol=1e-12)
+    again = NoveltyScorer.from_state(scorer.to_state())
+    np.testing.assert_array_equal(again.score_groups(q), per)
+    # integer groups keep their numeric order (group g is class g, also past 9)
+    ten = NoveltyScorer("class_iforest", n_trees=5, seed=0).fit(np.repeat(x[:, :1], 1, axis=1)[:600],
+                                                                 np.repeat(np.arange(12), 50))
+    assert ten.score_groups(x[:3, :1]).shape == (3, 12)
+    with pytest.raises(InputError):  # a class of one row
+        NoveltyScorer("class_iforest", n_trees=5).fit(x[:301], np.r_[np.zeros(300, int), 1])
+
+
+def test_recipe_fields_and_old_files() -> None:
+    """The recipe's scorer fields survive to_dict/from_dict; a recipe saved before them reads back with the
+    values that file's score was made with (one isolation forest of 200 trees of 256 rows, no uncertainty)."""
+    from skysift.model.novelty import RECIPE_FIELDS_BEFORE, NoveltyRecipe
+
+    default = NoveltyRecipe()  # the recipe chosen on validation (docs/results.md, novelty)
+    assert default.method == "iforest" and default.uncertainty == 0.1 and "stat_log_gap_days" in default.drop
+    r = NoveltyRecipe(method="class_iforest", combine="proba", n_trees=300, sample_size=512, uncertainty=0.2)
+    assert NoveltyRecipe.from_dict(r.to_dict()) == r
+    old = {k: v for k, v in NoveltyRecipe(aggregate="mean").to_dict().items() if k not in RECIPE_FIELDS_BEFORE}
+    back = NoveltyRecipe.from_dict(old)
+    assert back.aggregate == "mean" and all(getattr(back, k) == v for k, v in RECIPE_FIELDS_BEFORE.items())
+    for bad in ({"method": "lof"}, {"combine": "max"}, {"n_trees": 0}, {"sample_size": 1}, {"uncertainty": -1.0}):
+        with pytest.raises(InputError):
+            NoveltyRecipe(**bad)
+
+
+def test_step_score_combines_class_forests_and_uncertainty() -> None:
+    """The classifier's per-step score: ``"class_iforest"``'s per-class scores made one by the recipe's
+    combine (smallest, probability-weighted, most probable class's), plus ``uncertainty * (1 - max p)``."""
+    from skysift.model.novelty import NoveltyMixin, NoveltyRecipe
+
+    x, y = _known()
+    scorer = NoveltyScorer("class_iforest", n_trees=20, seed=2).fit(x, (y == "B").astype(int))
+    q = np.random.default_rng(4).normal(3.0, 3.0, (6, 4))
+    p = np.random.default_rng(5).dirichlet([1.0, 1.0], 6)
+    per = scorer.score_groups(q)
+    m = NoveltyMixin()
+    m.novelty_ = scorer
+    for combine, expect in (("min", per.min(axis=1)), ("proba", (per * p).sum(axis=1)),
+                            ("predicted", per[np.arange(6), p.argmax(axis=1)])):
+        m.novelty_recipe_ = NoveltyRecipe(method="class_iforest", combine=combine, uncertainty=0.0)
+        np.testing.assert_allclose(m._step_score(q, p), expect, rtol=1e-12)
+        m.novelty_recipe_ = NoveltyRecipe(method="class_iforest", combine=combine, uncertainty=0.3)
+        np.testing.assert_allclose(m._step_score(q, p), expect + 0.3 * (1.0 - p.max(axis=1)), rtol=1e-12)
+    with pytest.raises(InputError):  # the forests and the probabilities disagree on the classes
+        m.novelty_recipe_ = NoveltyRecipe(method="class_iforest", combine="proba")
+        m._step_score(q, np.full((6, 3), 1 / 3))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("recipe_kw", [{"method": "class_iforest", "combine": "proba", "n_trees": 30},
+                                       {"method": "iforest", "uncertainty": 0.3, "aggregate": "mean"}])
+def test_classifier_recipe_file_and_stream(tmp_path, recipe_kw):
+    """A classifier refitted with another recipe keeps it in its file, scores the same after loading, and
+    its stream (O(1) per observation) gives the batch score."""
+    from skysift.model.estimator import Classifier
+    from skysift.model.novelty import NoveltyRecipe
+    from skysift.model.online import IncrementalClassifier
+    from tests.model.test_estimator import NO_TREES, tiny, toy_set
+
+    train = toy_set(30, seed=0)
+    clf = tiny(epochs=2, **NO_TREES).fit(train, toy_set(10, seed=1))
+    recipe = NoveltyRecipe(**recipe_kw)
+    clf._fit_novelty(clf.prepare_arrays(train, labels=True), recipe)
+    test = toy_set(10, seed=2)
+    s = clf.novelty_score(test)
+    back = Classifier.load(clf.save(tmp_path / "m.pt"))
+    assert back.novelty_recipe_ == recipe and back.novelty_.method == recipe.method
+    np.testing.assert_allclose(back.novelty_score(test), s)
+    inc = IncrementalClassifier(back)
+    ph = test.photometry.merge(test.objects[["object_id", "ra", "dec"]], on="object_id").sort_values("mjd")
+    inc.update_many(ph[["object_id", "mjd", "mag", "mag_err", "ra", "dec"]].to_dict("records"))
+    np.testing.assert_allclose(inc.novelty(list(test.object_ids)), s, atol=1e-4)
+    np.testing.assert_allclose(back.novelty_score(test, max_observations=3), _stream_novelty(back, test, 3), atol=1e-4)
