@@ -198,6 +198,7 @@ def score_recipes(clf, sets: dict, seed: int, only: str | None = None) -> dict:
     per :meth:`NoveltyRecipe.scorer_key`); ``only``: a regular expression the recipes' names must match."""
     d_tr = clf.prepare_arrays(sets["train"], labels=True)
     steps = {name: (list(clf.step_rows(clf.prepare_arrays(s))), len(s)) for name, s in sets.items() if name != "train"}
+    n_rows = sum(len(live) for st, _ in steps.values() for n in EVAL_N for live, _, _ in st[:n])  # scored per recipe
     fitted: dict = {}
     out: dict = {}
     for cand, recipe in recipe_candidates(only).items():
@@ -211,7 +212,6 @@ def score_recipes(clf, sets: dict, seed: int, only: str | None = None) -> dict:
         t0 = time.perf_counter()
         out[cand] = {name: {n_key(n): clf.aggregate_steps(st, size, n) for n in EVAL_N}
                      for name, (st, size) in steps.items()}
-        n_rows = sum(len(live) for st, _ in steps.values() for n in EVAL_N for live, _, _ in st[:n])
         out[cand]["_meta"] = {"us_per_step_row": 1e6 * (time.perf_counter() - t0) / n_rows}
     return out
 

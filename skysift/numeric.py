@@ -24,13 +24,13 @@ __all__ = [
 ]
 
 
-def usable_cores(at_most: int = 8) -> int:
-    """The CPU cores this process may run on (its affinity where the OS says), at most ``at_most``."""
+def usable_cores(at_most: int | None = 8) -> int:
+    """The CPU cores this process may run on (its affinity where the OS says), at most ``at_most`` (None: no cap)."""
     try:
         n = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         n = os.cpu_count() or 1
-    return max(1, min(int(at_most), n))
+    return max(1, n if at_most is None else min(int(at_most), n))
 
 
 def softmax(z: np.ndarray) -> np.ndarray:

@@ -59,4 +59,5 @@ def test_usable_cores_counts_this_process_cores_within_the_cap(monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 5}, raising=False)
     assert usable_cores() == 4
     assert usable_cores(at_most=2) == 2
+    assert usable_cores(at_most=None) == 4  # no cap
     assert usable_cores(at_most=0) == 1  # never fewer than one

@@ -294,8 +294,7 @@ class NoveltyScorer:
             self._walk = walk_arrays(a["roots"], a["feature"], a["threshold"], a["left"], a["right"], None, values)
         depth = leaf_sum(np.ascontiguousarray(z, np.float64), self._walk)
         depth /= np.bincount(np.asarray(a["tree_group"], np.int64), minlength=n_groups)[None, :]
-        c = average_path_length(np.maximum(np.asarray(a["psi"], np.float64), 2.0))
-        return 2.0 ** (-depth / c[None, :])
+        return _isolation_score(depth, a["psi"])
 
     # ------------------------------------------------------------------ state
     def to_state(self) -> dict[str, Any]:
@@ -552,8 +551,13 @@ def _grow_group_forests(z: np.ndarray, groups: np.ndarray, n_trees: int, sample_
     return joined
 
 
+def _isolation_score(depth: np.ndarray, psi: np.ndarray | int) -> np.ndarray:
+    """Liu et al.'s score ``2 ** (-E[path length] / c(psi))`` of mean leaf depths ``depth`` ((n,), or (n, groups)
+    with one ``psi`` per group) for forests grown on ``psi`` rows per tree."""
+    return 2.0 ** (-depth / average_path_length(np.maximum(np.asarray(psi, np.float64), 2.0)))
+
+
 def _forest_score(z: np.ndarray, a: dict[str, np.ndarray], walk: tuple) -> np.ndarray:
-    """2 ** (-mean leaf depth over the trees / c(psi)); the trees are walked by the boosted trees' walk."""
+    """:func:`_isolation_score` of the mean leaf depth over the trees (walked by the boosted trees' walk)."""
     depth = leaf_sum(np.ascontiguousarray(z, np.float64), walk)[:, 0] / a["roots"].size
-    c = float(average_path_length(float(max(int(a["psi"]), 2))))
-    return 2.0 ** (-depth / c)
+    return _isolation_score(depth, a["psi"])

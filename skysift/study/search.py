@@ -279,7 +279,7 @@ def run_search(
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
-        threads = max(1, usable_cores(at_most=1 << 16) // n_jobs)
+        threads = max(1, usable_cores(at_most=None) // n_jobs)
         ctx = mp.get_context("spawn")
         with ProcessPoolExecutor(max_workers=min(n_jobs, len(runs)), mp_context=ctx, initializer=_init_worker,
                                  initargs=(train, val, threads)) as pool:
