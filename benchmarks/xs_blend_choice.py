@@ -35,16 +35,8 @@ OUT = ROOT / "benchmarks" / "results" / "xs_blend_choice.jsonl"
 
 def parts(clf, lcset, n):
     """(lengths, [network, boost, forest] probabilities) of ``lcset`` after its first n observations."""
-    from skysift.model.blend import TREE_PARTS, last_step
-    from skysift.numeric import softmax
-
     data = clf.prepare_arrays(lcset, max_observations=n)
-    x = np.concatenate([last_step(data.values, data.lengths), np.asarray(data.context, np.float32)], axis=1)
-    out = [softmax(np.asarray(clf._run(data), np.float64))]
-    for part in TREE_PARTS:
-        t = getattr(clf, part.name + "_", None)
-        out.append(None if t is None else t.predict_proba(x))
-    return np.asarray(data.lengths), out
+    return np.asarray(data.lengths), clf.part_probabilities(data)
 
 
 def run(bd, rotation: int) -> dict:
@@ -66,7 +58,7 @@ def run(bd, rotation: int) -> dict:
     sets = {"val": val, "inner_xs": inner, "test": test}
     y = {k: idx.get_indexer(s.labels.astype(str)) for k, s in sets.items()}
     views = {k: [parts(clf, s, n) for n in N_OBS] for k, s in sets.items()}
-    present = {"boost": clf.boost_ is not None, "forest": clf.forest_ is not None}
+    present = {k: v is not None for k, v in clf.tree_parts().items()}
     rec = {"rotation": rotation, "held_inner": held, "fit_seconds": round(time.perf_counter() - t0, 1),
            "n": {k: len(v) for k, v in y.items()}, "chosen": {}, "test_auc": {}}
 

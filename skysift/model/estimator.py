@@ -464,10 +464,7 @@ class Classifier(TreeMixin, NoveltyMixin, CalibrationMixin, EncodingMixin):
         views = []  # per n: lengths, then the network's and each part's probabilities
         for n in VALIDATION_VIEWS:
             ln = np.minimum(val.lengths, n) if n else val.lengths
-            d = val.first(ln)
-            xv = tree_inputs(val.values, ln, val.context)
-            views.append((ln, [softmax(self._run(d))] + [None if grown[p.name] is None else grown[p.name].predict_proba(xv)
-                                                         for p in TREE_PARTS]))
+            views.append((ln, self.part_probabilities(val.first(ln), grown)))
         rules = BLEND_RULES if self.blend_rule_ == "auto" else (self.blend_rule_,)
         _, self.blend_rule_, self.blend_weights_ = choose_blend(val.y, views, len(self.classes_), wanted, rules)
         self._set_parts({p.name: grown[p.name] if self.blend_weights_[:, p.column].max() > 0 else None
@@ -476,6 +473,14 @@ class Classifier(TreeMixin, NoveltyMixin, CalibrationMixin, EncodingMixin):
     def tree_parts(self) -> dict[str, Any]:
         """The fitted tree parts by name (None for a part the model does not have)."""
         return {p.name: getattr(self, p.name + "_", None) for p in TREE_PARTS}
+
+    def part_probabilities(self, data: SequenceData, parts: dict[str, Any] | None = None) -> list[np.ndarray | None]:
+        """The blend's inputs for ``data``: the network's probabilities, then each tree part's from the last
+        real step's inputs (None for a part absent); ``parts``: the tree parts to read (default the model's)."""
+        parts = self.tree_parts() if parts is None else parts
+        x = tree_inputs(data.values, data.lengths, data.context)
+        return [softmax(self._run(data))] + [None if parts[p.name] is None else parts[p.name].predict_proba(x)
+                                             for p in TREE_PARTS]
 
     def _set_parts(self, parts: dict[str, Any]) -> None:
         for p in TREE_PARTS:
