@@ -112,6 +112,10 @@ def _variants() -> dict[str, dict]:
         "network_only+no_context": {"kw": {"boost": False, "forest": False, "use_context": False}},
         "network_only+no_gal_dist": {"kw": {"boost": False, "forest": False,
                                             "context": ContextConfig(galaxy_distance=False)}},
+        # the galaxy distance kept, with copies of a fraction of the training objects at another class's
+        # distance (Classifier(context_mix=f), skysift.model.augment)
+        "gal_dist": {"kw": {"galaxy_distance": True}},  # the former default (the preset now has none)
+        **{f"ctxmix{f:g}": {"kw": {"galaxy_distance": True, "context_mix": f}} for f in (0.25, 0.5, 0.75, 1.0)},
         "network_only+no_gal_dist+offsets": {"kw": {"boost": False, "forest": False, "calibration": "offsets",
                                                     "context": ContextConfig(galaxy_distance=False)}},
         # the host prior (skysift.model.decisions.fit_host_offsets) fitted on val after the model: the
@@ -208,6 +212,7 @@ def run_variant(bd, name: str, spec: dict, rotation: int, n_gal: int, seed_index
 
     train, val, inner, held = inner_sets(bd.lcset, rotation)
     gal = near_galaxy_set(val, n_gal, seed=rotation)
+    gal_home = val.subset(gal.object_ids)  # the same stars where they are (their light curve's own verdict)
     state = {"err_curve": fit_err_curve(train.photometry)}
 
     def tf(s):
@@ -219,7 +224,7 @@ def run_variant(bd, name: str, spec: dict, rotation: int, n_gal: int, seed_index
     fit_train = tf(train)
     if spec.get("aug"):
         fit_train = _with_phot(fit_train, aug_zp(fit_train.photometry, seed=100 + rotation))
-    fit_val, inner_t, gal_t = tf(val), tf(inner), tf(gal)
+    fit_val, inner_t, gal_t, home_t = tf(val), tf(inner), tf(gal), tf(gal_home)
     seed = rotation + 10 * seed_index  # seed index 0: the seed is the rotation (the first sweep)
     clf = Classifier(galaxy_catalog=bd.galaxy_catalog, seed=seed, progress=False,
                      **{**spec.get("kw", {}), "final_trees": "train"})
@@ -267,6 +272,7 @@ def run_variant(bd, name: str, spec: dict, rotation: int, n_gal: int, seed_index
         pi = clf.predict_proba(inner_t, max_observations=n)
         pg = clf.predict_proba(gal_t, max_observations=n)
         pg_lc = pg  # the light curve alone (the base model takes no galaxy distance)
+        ph = clf.predict_proba(home_t, max_observations=n)  # the same stars at their own positions
         if prior is not None:
             pv, pi, pg = prior(pv, b_val, n), prior(pi, b_in, n), prior(pg, b_gal, n)
         w = fit_class_weights(y_val, pv)
@@ -274,7 +280,10 @@ def run_variant(bd, name: str, spec: dict, rotation: int, n_gal: int, seed_index
                             "gal_p_sn_gt_0.5": float(np.mean(pg[:, sn] > 0.5)),
                             "gal_median_p_sn": float(np.median(pg[:, sn])),
                             # called SN although the light curve alone gives P(SN) < 0.25
-                            "gal_sn_against_lc": float(np.mean((pg[:, sn] > 0.5) & (pg_lc[:, sn] < 0.25)))}
+                            "gal_sn_against_lc": float(np.mean((pg[:, sn] > 0.5) & (pg_lc[:, sn] < 0.25))),
+                            # called SN next to the galaxy although at its own position P(SN) < 0.25
+                            "gal_sn_against_home": float(np.mean((pg[:, sn] > 0.5) & (ph[:, sn] < 0.25))),
+                            "home_p_sn_gt_0.5": float(np.mean(ph[:, sn] > 0.5))}
     rec["seconds"] = round(time.perf_counter() - t0, 1)
     return rec
 

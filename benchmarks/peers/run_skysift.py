@@ -79,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--host-prior", type=float, default=None,
                    help="a variant with this host prior (Classifier(host_prior=...)): method 'skysift+hostK', "
                         "written under benchmarks/results/variants/ (scored by variants.py, not a peer)")
+    p.add_argument("--context-mix", type=float, default=None,
+                   help="a variant with the galaxy distance and this context augmentation (Classifier("
+                        "galaxy_distance=True, context_mix=...)): method 'skysift+ctxmixF', under variants/")
     args = p.parse_args(argv)
     method = "skysift" if args.preset == "skysift" else "skysift_paper"
     bd = load_benchmark_data(args.data, cache=args.cache or f"runs/{args.data}")
@@ -88,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
         overrides["host_prior"] = args.host_prior
         method = f"{method}+host{args.host_prior:g}"
         protocol.PREDICTIONS = protocol.VARIANTS  # a variant is not a peer of the default
+    if args.context_mix is not None:
+        overrides.update(galaxy_distance=True, context_mix=args.context_mix)
+        method = f"{method}+ctxmix{args.context_mix:g}"
+        protocol.PREDICTIONS = protocol.VARIANTS
     for seed in protocol.seeds_to_run(args.data, method, args.seeds, args.force):
         print(f"wrote {run_one(bd, seed, args.preset, method, **overrides)}", file=sys.stderr, flush=True)
     return 0

@@ -59,6 +59,7 @@ from skysift.model.hierarchy import TreeMixin, is_hierarchical, level1
 from skysift.model.losses import canonical_loss_name, class_weights, make_loss
 from skysift.model.network import LightCurveRNN
 from skysift.model.novelty import NoveltyMixin
+from skysift.model.parts import PartsMixin
 from skysift.model.persistence import (  # noqa: F401
     MODEL_FORMAT,
     MODEL_FORMAT_VERSION,
@@ -81,7 +82,7 @@ from skysift.splits import holdout
 PREDICT_BATCH_SIZE = 512
 
 
-class Classifier(TreeMixin, NoveltyMixin, CalibrationMixin, EncodingMixin):
+class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, EncodingMixin):
     """Recurrent light-curve classifier (Burhanudin et al. 2021), scikit-learn style.
 
     Parameters
@@ -152,6 +153,8 @@ class Classifier(TreeMixin, NoveltyMixin, CalibrationMixin, EncodingMixin):
     host_prior: with a ``galaxy_catalog``, the bounded host prior (:mod:`skysift.model.calibration`): per
         bin of the nearest-galaxy distance, class offsets fitted on validation after the calibration that may
         change the odds of two classes by at most this factor (0: none; docs/results.md, "The host prior").
+    context_mix: with the galaxy distance among the context, the fraction of training objects added again
+        with the distance of an object of another class (:mod:`skysift.model.augment`; 0: none).
 
     Attributes set by :meth:`fit` (and :meth:`load`): ``classes_``, ``model_``, ``history_``,
     ``best_epoch_``, ``best_val_auc_``, ``train_seconds_``, ``sequence_config_``,
@@ -200,6 +203,7 @@ class Classifier(TreeMixin, NoveltyMixin, CalibrationMixin, EncodingMixin):
         calibration: str | None = None,
         min_steps: int | None = None,
         host_prior: float | None = None,
+        context_mix: float | None = None,
     ) -> None:
         self.rnn = rnn
         self.rnn_units = rnn_units
@@ -237,6 +241,7 @@ class Classifier(TreeMixin, NoveltyMixin, CalibrationMixin, EncodingMixin):
         self.calibration = calibration
         self.min_steps = min_steps
         self.host_prior = host_prior
+        self.context_mix = context_mix
 
     # ------------------------------------------------------------------ sklearn protocol
     def get_params(self, deep: bool = False) -> dict[str, Any]:
@@ -368,7 +373,8 @@ class Classifier(TreeMixin, NoveltyMixin, CalibrationMixin, EncodingMixin):
                              num_threads=self.num_threads, log_epochs=bool(self.log_epochs))
         fingerprint = {"loss": loss_name, "gamma": float(hp["gamma"]), "alpha": self.class_weights_,
                        "classes": classes, "sequence": seq_cfg.to_dict(), "context": ctx_cfg.to_dict()}
-        result = train_model(model, d_tr, d_va, loss_fn, config, checkpoint=checkpoint, resume=resume,
+        d_fit = self._mixed(d_tr)  # the training objects, with context copies when context_mix > 0
+        result = train_model(model, d_fit, d_va, loss_fn, config, checkpoint=checkpoint, resume=resume,
                              fingerprint=fingerprint)
         self.model_ = model.cpu().eval()
         self.history_ = result.history
@@ -385,8 +391,8 @@ class Classifier(TreeMixin, NoveltyMixin, CalibrationMixin, EncodingMixin):
                 raise InputError(f"{part}=True needs the light-curve statistics (stats=True, or a sequence "
                                  "config with stats=True)")
         if (hp["boost"] or hp["forest"]) and seq_cfg.n_stats:  # the preset's trees need the statistics
-            self._fit_trees(d_tr, d_va, boost=bool(hp["boost"]), forest=bool(hp["forest"]))
-        self._finish_fit(d_tr, d_va)
+            self._fit_trees(d_fit, d_va, boost=bool(hp["boost"]), forest=bool(hp["forest"]))
+        self._finish_fit(d_fit, d_va)
         self._fit_novelty(d_tr)
         self.children_ = {}
         if tree_sets is not None:
@@ -401,7 +407,7 @@ class Classifier(TreeMixin, NoveltyMixin, CalibrationMixin, EncodingMixin):
         self._check_fitted()
         self.final_trees = "all"
         d_tr = self.prepare_arrays(train, labels=True)
-        self._finish_fit(d_tr, self.prepare_arrays(val, labels=True))
+        self._finish_fit(self._mixed(d_tr), self.prepare_arrays(val, labels=True))
         self._fit_novelty(d_tr)  # its inputs include the probabilities, which the new trees change
         return self
 
@@ -423,74 +429,6 @@ class Classifier(TreeMixin, NoveltyMixin, CalibrationMixin, EncodingMixin):
         self.val_auc_ = multiclass_auc(val.y, self._calibrated(raw, None, val.lengths, val.host))
         if regrow:
             self._regrow_trees([train, val])
-
-    def _regrow_trees(self, sets: list[SequenceData]) -> None:
-        have = {name: part is not None for name, part in self.tree_parts().items()}
-        if any(have.values()):
-            self._set_parts(grow_parts(sets, have, int(self.seed)))
-
-    def _settle_blend_rule(self) -> None:
-        """With no tree left there is nothing to blend: an undecided ("auto") rule becomes the mean."""
-        if self.blend_rule_ not in BLEND_RULES:
-            self.blend_rule_ = "arithmetic"
-
-    def refit_trees(self, train: LightCurveSet, val: LightCurveSet, *, boost: bool = True,
-                    forest: bool = True) -> Classifier:
-        """Grow the tree parts again on a fitted network (e.g. to measure what each part adds) and
-        choose the blend weights on ``val``; the temperature and decision thresholds are fitted
-        again too, and with ``final_trees="all"`` the trees are then grown on both sets.
-        ``boost``/``forest``: which parts to grow (neither: the network alone)."""
-        self._check_fitted()
-        if not self.sequence_config_.n_stats and (boost or forest):
-            raise InputError("the trees need the light-curve statistics; this model has none (stats=False)")
-        d_tr = self.prepare_arrays(train, labels=True)
-        d_va = self.prepare_arrays(val, labels=True)
-        self._set_parts({})
-        self.blend_weights_ = (1.0,) + (0.0,) * len(TREE_PARTS)
-        self.blend_rule_ = str(self.hyperparameters()["blend"])
-        if boost or forest:
-            self._fit_trees(d_tr, d_va, boost=boost, forest=forest)
-        self._finish_fit(d_tr, d_va)
-        self._fit_novelty(d_tr)
-        return self
-
-    def _fit_trees(self, train: SequenceData, val: SequenceData, *, boost: bool, forest: bool) -> None:
-        """Grow the tree parts asked for (:data:`~skysift.model.blend.TREE_PARTS`) on the training
-        objects, then choose the blend weights and rule on ``val``
-        (:func:`~skysift.model.blend.choose_blend`). A part whose weight is 0 everywhere is dropped."""
-        wanted = {"boost": boost, "forest": forest}
-        grown = grow_parts([train], wanted, int(self.seed))
-        self._set_parts(grown)
-        views = []  # per n: lengths, then the network's and each part's probabilities
-        for n in VALIDATION_VIEWS:
-            ln = np.minimum(val.lengths, n) if n else val.lengths
-            views.append((ln, self.part_probabilities(val.first(ln), grown)))
-        rules = BLEND_RULES if self.blend_rule_ == "auto" else (self.blend_rule_,)
-        _, self.blend_rule_, self.blend_weights_ = choose_blend(val.y, views, len(self.classes_), wanted, rules)
-        self._set_parts({p.name: grown[p.name] if self.blend_weights_[:, p.column].max() > 0 else None
-                         for p in TREE_PARTS})
-
-    def tree_parts(self) -> dict[str, Any]:
-        """The fitted tree parts by name (None for a part the model does not have)."""
-        return {p.name: getattr(self, p.name + "_", None) for p in TREE_PARTS}
-
-    def part_probabilities(self, data: SequenceData, parts: dict[str, Any] | None = None) -> list[np.ndarray | None]:
-        """The blend's inputs for ``data``: the network's probabilities, then each tree part's from the last
-        real step's inputs (None for a part absent); ``parts``: the tree parts to read (default the model's)."""
-        parts = self.tree_parts() if parts is None else parts
-        x = tree_inputs(data.values, data.lengths, data.context)
-        return [softmax(self._run(data))] + [None if parts[p.name] is None else parts[p.name].predict_proba(x)
-                                             for p in TREE_PARTS]
-
-    def _set_parts(self, parts: dict[str, Any]) -> None:
-        for p in TREE_PARTS:
-            setattr(self, p.name + "_", parts.get(p.name))
-
-    def blend_table(self) -> np.ndarray:
-        """Blend weights (network, then each tree part of :data:`TREE_PARTS`) for each range of
-        :data:`BLEND_BUCKETS`, (5, 1 + parts)."""
-        w = np.asarray(getattr(self, "blend_weights_", (1.0,) + (0.0,) * len(TREE_PARTS)), float)
-        return np.tile(w, (len(BLEND_BUCKETS) + 1, 1)) if w.ndim == 1 else w
 
     def finish(self, logits: np.ndarray, step_inputs: np.ndarray | None, context: np.ndarray,
                lengths: np.ndarray | None = None, host: np.ndarray | None = None) -> np.ndarray:

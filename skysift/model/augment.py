@@ -1,0 +1,61 @@
+"""Context augmentation of the training objects: copies whose nearest-galaxy distance is another class's.
+
+A model that reads the distance to the nearest catalogued galaxy learns, from any training set where
+almost no variable star or quasar lies next to a galaxy, that the distance alone decides: a star
+projected 1" from a galaxy becomes a supernova whatever its light curve says (issue 19's galaxy test).
+The real sky has such chance alignments, and other surveys have other catalogue depths (hostless
+supernovae, stars on faint galaxies). ``Classifier(context_mix=f)`` adds, for a random fraction ``f``
+of the training objects, a copy whose distance (and host bin) is taken from a random training object of
+another class, light curve and label unchanged: the distance stays informative, but only the light curve
+can tell the copies from the originals, so the model has to read both.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from skysift.errors import InputError
+from skysift.model.train import SequenceData
+
+#: The context column the augmentation swaps (:func:`skysift.features.context.position_context`).
+GALAXY_DISTANCE_COLUMN = "galaxy_dist_arcsec"
+
+
+def other_class_donors(y: np.ndarray, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """For each index in ``rows``, a random index of an object of another class: the class drawn
+    uniformly among the others present in ``y``, then an object of it uniformly. ``y``: class indices."""
+    y = np.asarray(y, np.int64)
+    classes = np.unique(y)
+    if classes.size < 2:
+        raise InputError("context_mix needs at least two classes in the training objects")
+    members = {int(c): np.flatnonzero(y == c) for c in classes}
+    donors = np.empty(len(rows), np.int64)
+    for i, row in enumerate(np.asarray(rows, np.int64)):
+        others = classes[classes != y[row]]
+        pool = members[int(others[rng.integers(others.size)])]
+        donors[i] = pool[rng.integers(pool.size)]
+    return donors
+
+
+def mix_context(data: SequenceData, column: int, fraction: float, seed: int) -> SequenceData:
+    """``data`` followed by copies of a random ``fraction`` (0..1) of its objects whose context column
+    ``column`` (and host bin, when present) comes from an object of another class
+    (:func:`other_class_donors`); sequences, lengths and labels of the copies are the originals'.
+    Deterministic for a ``seed``; ``fraction`` 0 returns ``data`` itself."""
+    fraction = float(fraction)
+    if not 0.0 <= fraction <= 1.0:
+        raise InputError(f"context_mix must be in [0, 1], got {fraction}")
+    if data.y is None:
+        raise InputError("context_mix needs labelled training arrays")
+    n_copies = round(fraction * len(data))
+    if n_copies == 0:
+        return data
+    rng = np.random.default_rng([int(seed), 0x5C1F])
+    rows = np.sort(rng.choice(len(data), size=n_copies, replace=False))
+    donors = other_class_donors(data.y, rows, rng)
+    context = data.context[rows].copy()
+    context[:, column] = data.context[donors, column]
+    host = None if data.host is None else np.concatenate([data.host, data.host[donors]])
+    return SequenceData(np.concatenate([data.values, data.values[rows]]),
+                        np.concatenate([data.lengths, data.lengths[rows]]),
+                        np.concatenate([data.context, context]), np.concatenate([data.y, data.y[rows]]), host)

@@ -1,0 +1,109 @@
+"""The tree parts of a :class:`~skysift.model.estimator.Classifier` and their blend with the network:
+growing them (on training arrays with ``context_mix``'s copies, :mod:`skysift.model.augment`), choosing the
+blend weights on validation, growing them again (``final_trees="all"``) and reading their probabilities.
+
+A mixin: the host class provides the network (``_run``), ``prepare_arrays``, ``hyperparameters``,
+``_finish_fit`` and ``_fit_novelty``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from skysift.errors import InputError
+from skysift.io.tables import LightCurveSet
+from skysift.model.augment import GALAXY_DISTANCE_COLUMN, mix_context
+from skysift.model.blend import (
+    BLEND_BUCKETS,
+    BLEND_RULES,
+    TREE_PARTS,
+    choose_blend,
+    grow_parts,
+    tree_inputs,
+)
+from skysift.model.calibration import VALIDATION_VIEWS
+from skysift.model.train import SequenceData
+from skysift.numeric import softmax
+
+
+class PartsMixin:
+    """The tree parts (:data:`~skysift.model.blend.TREE_PARTS`) beside the network, and the blend."""
+
+    def _mixed(self, train: SequenceData) -> SequenceData:
+        """The training arrays with ``context_mix``'s copies (:func:`~skysift.model.augment.mix_context`)."""
+        fraction = float(self.hyperparameters()["context_mix"])
+        if fraction <= 0:
+            return train
+        if GALAXY_DISTANCE_COLUMN not in self.context_columns_:
+            raise InputError("context_mix needs the nearest-galaxy distance as context (galaxy_distance=True "
+                             "and a galaxy_catalog)")
+        return mix_context(train, self.context_columns_.index(GALAXY_DISTANCE_COLUMN), fraction, int(self.seed))
+
+    def _regrow_trees(self, sets: list[SequenceData]) -> None:
+        have = {name: part is not None for name, part in self.tree_parts().items()}
+        if any(have.values()):
+            self._set_parts(grow_parts(sets, have, int(self.seed)))
+
+    def _settle_blend_rule(self) -> None:
+        """With no tree left there is nothing to blend: an undecided ("auto") rule becomes the mean."""
+        if self.blend_rule_ not in BLEND_RULES:
+            self.blend_rule_ = "arithmetic"
+
+    def refit_trees(self, train: LightCurveSet, val: LightCurveSet, *, boost: bool = True,
+                    forest: bool = True) -> PartsMixin:
+        """Grow the tree parts again on a fitted network (e.g. to measure what each part adds) and
+        choose the blend weights on ``val``; the temperature and decision thresholds are fitted
+        again too, and with ``final_trees="all"`` the trees are then grown on both sets.
+        ``boost``/``forest``: which parts to grow (neither: the network alone)."""
+        self._check_fitted()
+        if not self.sequence_config_.n_stats and (boost or forest):
+            raise InputError("the trees need the light-curve statistics; this model has none (stats=False)")
+        d_tr = self.prepare_arrays(train, labels=True)
+        d_va = self.prepare_arrays(val, labels=True)
+        self._set_parts({})
+        self.blend_weights_ = (1.0,) + (0.0,) * len(TREE_PARTS)
+        self.blend_rule_ = str(self.hyperparameters()["blend"])
+        if boost or forest:
+            self._fit_trees(self._mixed(d_tr), d_va, boost=boost, forest=forest)
+        self._finish_fit(self._mixed(d_tr), d_va)
+        self._fit_novelty(d_tr)
+        return self
+
+    def _fit_trees(self, train: SequenceData, val: SequenceData, *, boost: bool, forest: bool) -> None:
+        """Grow the tree parts asked for (:data:`~skysift.model.blend.TREE_PARTS`) on the training
+        objects, then choose the blend weights and rule on ``val``
+        (:func:`~skysift.model.blend.choose_blend`). A part whose weight is 0 everywhere is dropped."""
+        wanted = {"boost": boost, "forest": forest}
+        grown = grow_parts([train], wanted, int(self.seed))
+        self._set_parts(grown)
+        views = []  # per n: lengths, then the network's and each part's probabilities
+        for n in VALIDATION_VIEWS:
+            ln = np.minimum(val.lengths, n) if n else val.lengths
+            views.append((ln, self.part_probabilities(val.first(ln), grown)))
+        rules = BLEND_RULES if self.blend_rule_ == "auto" else (self.blend_rule_,)
+        _, self.blend_rule_, self.blend_weights_ = choose_blend(val.y, views, len(self.classes_), wanted, rules)
+        self._set_parts({p.name: grown[p.name] if self.blend_weights_[:, p.column].max() > 0 else None
+                         for p in TREE_PARTS})
+
+    def tree_parts(self) -> dict[str, Any]:
+        """The fitted tree parts by name (None for a part the model does not have)."""
+        return {p.name: getattr(self, p.name + "_", None) for p in TREE_PARTS}
+
+    def part_probabilities(self, data: SequenceData, parts: dict[str, Any] | None = None) -> list[np.ndarray | None]:
+        """The blend's inputs for ``data``: the network's probabilities, then each tree part's from the last
+        real step's inputs (None for a part absent); ``parts``: the tree parts to read (default the model's)."""
+        parts = self.tree_parts() if parts is None else parts
+        x = tree_inputs(data.values, data.lengths, data.context)
+        return [softmax(self._run(data))] + [None if parts[p.name] is None else parts[p.name].predict_proba(x)
+                                             for p in TREE_PARTS]
+
+    def _set_parts(self, parts: dict[str, Any]) -> None:
+        for p in TREE_PARTS:
+            setattr(self, p.name + "_", parts.get(p.name))
+
+    def blend_table(self) -> np.ndarray:
+        """Blend weights (network, then each tree part of :data:`TREE_PARTS`) for each range of
+        :data:`BLEND_BUCKETS`, (5, 1 + parts)."""
+        w = np.asarray(getattr(self, "blend_weights_", (1.0,) + (0.0,) * len(TREE_PARTS)), float)
+        return np.tile(w, (len(BLEND_BUCKETS) + 1, 1)) if w.ndim == 1 else w
