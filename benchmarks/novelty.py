@@ -29,9 +29,11 @@ or also without :data:`~skysift.model.novelty.REDUNDANT_COLUMNS` (``lean``), fit
 or at all only, and the score after n observations taken as the last step's score, the mean of the
 scores after each observation, or their exponentially weighted mean (alpha 0.3); then variations of
 ``lean|all|ewm`` (one isolation forest per class, more trees or rows per tree, kNN, the uncertainty
-``1 - max p`` added to each step's score, other alphas, without the cadence column); the same rule chooses,
-run once per emulation (``--novel-seed 0..3``) and averaged over them (docs/results.md). ``--only REGEX``
-scores the recipes whose names match.
+``1 - max p`` added to each step's score, other alphas, without the cadence column); then (third round)
+``lean-gap|all|ewm|u0.1`` plus an outburst term (``|b{weight}s{sigma}``: :mod:`skysift.model.novelty_stats`);
+the same rule chooses, run once per emulation (``--novel-seed 0..3``) and averaged over them (docs/results.md).
+``--only REGEX`` scores the recipes whose names match; ``--out`` names the result file (the third round's:
+``benchmarks/results/novelty_recipes3_novelseed{E}.json``).
 
 Selection (``--select``): the backward elimination that found ``REDUNDANT_COLUMNS``: from the
 ``phys+proba/iforest`` inputs, drop the column whose removal raises the mean validation AUROC (model
@@ -186,6 +188,11 @@ def _recipes() -> dict:
     gap = {**base, "drop": drops["lean"] + CADENCE_COLUMNS}
     out["lean-gap|all|ewm"] = NoveltyRecipe(**gap)
     out["lean-gap|all|ewm|u0.1"] = NoveltyRecipe(**{**gap, "uncertainty": 0.1})
+    # third round: that recipe (the default then) plus an outburst term (the newest point more than s of its
+    # errors brighter than the weighted mean so far: + b; skysift.model.novelty_stats)
+    for b, sig in ((0.1, 3.0), (0.2, 3.0), (0.3, 3.0), (0.1, 2.0)):
+        out[f"lean-gap|all|ewm|u0.1|b{b:g}s{sig:g}"] = NoveltyRecipe(**{**gap, "uncertainty": 0.1, "outburst": b,
+                                                                       "outburst_sigma": sig})
     return out
 
 

@@ -80,6 +80,9 @@ class NoveltyRecipe:
         :data:`COMBINES`), ``"knn"`` or ``"mahalanobis"`` (groups: the classes).
     n_trees, sample_size: each isolation forest's trees and rows per tree.
     uncertainty: weight ``w`` of the classifier's uncertainty in each step's score: ``s_k + w (1 - max p)``.
+    outburst, outburst_sigma: weight ``b`` of an outburst seen at the step in its score, ``+ b`` where the newest
+        point is more than ``outburst_sigma`` of its errors brighter than the weighted mean so far
+        (:func:`skysift.model.novelty_stats.outburst_flag`; 0: none).
     """
 
     drop: tuple[str, ...] = NUISANCE_COLUMNS + REDUNDANT_COLUMNS + CADENCE_COLUMNS
@@ -91,6 +94,8 @@ class NoveltyRecipe:
     n_trees: int = 200
     sample_size: int = 256
     uncertainty: float = 0.1
+    outburst: float = 0.0
+    outburst_sigma: float = 3.0
 
     def __post_init__(self) -> None:
         if self.aggregate not in AGGREGATES:
@@ -106,6 +111,9 @@ class NoveltyRecipe:
                              f"{self.sample_size}")
         if self.uncertainty < 0.0:
             raise InputError(f"novelty uncertainty weight must be >= 0, got {self.uncertainty}")
+        if self.outburst < 0.0 or self.outburst_sigma <= 0.0:
+            raise InputError(f"novelty outburst needs weight >= 0 and sigma > 0, got {self.outburst}, "
+                             f"{self.outburst_sigma}")
 
     def scorer_key(self) -> tuple:
         """What the fitted scorer depends on (recipes with equal keys share one fitted scorer)."""
@@ -127,9 +135,9 @@ class NoveltyRecipe:
 
 
 #: The values of the recipe fields added after the first recipes (one isolation forest of 200 trees of 256
-#: rows on every training row, no uncertainty term): what a model file without them was made with.
+#: rows on every training row, no uncertainty or outburst term): what a model file without them was made with.
 RECIPE_FIELDS_BEFORE: dict[str, Any] = {"method": "iforest", "combine": "min", "n_trees": 200, "sample_size": 256,
-                                        "uncertainty": 0.0}
+                                        "uncertainty": 0.0, "outburst": 0.0, "outburst_sigma": 3.0}
 
 
 #: The recipe of model files written before recipes: the last step's score, fitted at 3, 6, 10, all.
@@ -337,15 +345,22 @@ class NoveltyMixin:
             proba = self.predict_proba_arrays(data)  # type: ignore[attr-defined]
         return self._novelty_matrix(tree_inputs(data.values, data.lengths, data.context), proba)
 
+    def _last_step_score(self, data: Any, proba: np.ndarray) -> np.ndarray:
+        """:meth:`novelty_of_inputs` of prepared arrays after their last step."""
+        from skysift.model.blend import tree_inputs
+
+        return self.novelty_of_inputs(tree_inputs(data.values, data.lengths, data.context), proba)
+
     def novelty_of_inputs(self, tree_x: np.ndarray, proba: np.ndarray) -> np.ndarray:
         """One observation's novelty score ``s_k`` from the trees' inputs and the probabilities after it
         (the stream's O(1) path: :meth:`skysift.model.online.IncrementalClassifier.novelty`)."""
-        return self._step_score(self._novelty_matrix(tree_x, proba), proba)
+        return self._step_score(self._novelty_matrix(tree_x, proba), proba, tree_x)
 
-    def _step_score(self, rows: np.ndarray, proba: np.ndarray) -> np.ndarray:
+    def _step_score(self, rows: np.ndarray, proba: np.ndarray, tree_x: np.ndarray | None = None) -> np.ndarray:
         """The recipe's score of :func:`novelty_inputs` rows with their probabilities: the scorer's score
         (``"class_iforest"``: the per-class scores made one by the recipe's ``combine``) plus
-        ``uncertainty * (1 - max p)``."""
+        ``uncertainty * (1 - max p)``, plus ``outburst`` where the step's trees' inputs ``tree_x`` show an
+        outburst (:func:`~skysift.model.novelty_stats.outburst_flag`)."""
         recipe, scorer = self.novelty_recipe_, self.novelty_
         proba = np.asarray(proba, np.float64)
         if scorer.method == "class_iforest" and recipe.combine != "min":  # type: ignore[union-attr]
@@ -360,6 +375,14 @@ class NoveltyMixin:
             s = scorer.score(rows)  # type: ignore[union-attr]
         if recipe.uncertainty and len(proba):
             s = s + recipe.uncertainty * (1.0 - proba.max(axis=1))
+        if recipe.outburst and len(proba):
+            from skysift.model.novelty_stats import outburst_flag
+
+            if tree_x is None:
+                raise InputError("the novelty recipe's outburst term needs the step's tree inputs")
+            names = list(self.sequence_config_.feature_names) + list(self.context_columns_)  # type: ignore[attr-defined]
+            sc = self.seq_scaler_  # type: ignore[attr-defined]
+            s = s + recipe.outburst * outburst_flag(tree_x, names, sc.mean, sc.std, recipe.outburst_sigma)
         return s
 
     def novelty_update(self, previous: np.ndarray | None, score: np.ndarray, k: np.ndarray | int) -> np.ndarray:
@@ -413,13 +436,13 @@ class NoveltyMixin:
         if self.novelty_recipe_.aggregate == "last":
             if proba is None:
                 proba = self.predict_proba_arrays(data)  # type: ignore[attr-defined]
-            return self._step_score(self._novelty_rows(data, proba), proba)
+            return self._last_step_score(data, proba)
         out = self.aggregate_steps(self.step_rows(data), len(data.lengths))
         empty = np.flatnonzero(np.asarray(data.lengths) == 0)
         if empty.size:  # no observation: the score of the empty sequence's row, as the last-step rule gives
             sub = data.take(empty)
             p = self.predict_proba_arrays(sub)  # type: ignore[attr-defined]
-            out[empty] = self._step_score(self._novelty_rows(sub, p), p)
+            out[empty] = self._last_step_score(sub, p)
         return out
 
     def step_rows(self, data: Any) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:

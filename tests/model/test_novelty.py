@@ -263,7 +263,8 @@ def test_step_score_combines_class_forests_and_uncertainty() -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("recipe_kw", [{"method": "class_iforest", "combine": "proba", "n_trees": 30},
-                                       {"method": "iforest", "uncertainty": 0.3, "aggregate": "mean"}])
+                                       {"method": "iforest", "uncertainty": 0.3, "aggregate": "mean"},
+                                       {"outburst": 0.5, "outburst_sigma": 1.0}])
 def test_classifier_recipe_file_and_stream(tmp_path, recipe_kw):
     """A classifier refitted with another recipe keeps it in its file, scores the same after loading, and
     its stream (O(1) per observation) gives the batch score."""
@@ -278,6 +279,12 @@ def test_classifier_recipe_file_and_stream(tmp_path, recipe_kw):
     clf._fit_novelty(clf.prepare_arrays(train, labels=True), recipe)
     test = toy_set(10, seed=2)
     s = clf.novelty_score(test)
+    if recipe.outburst:  # the term fires on some steps (the toy 'rising' objects brighten)
+        import dataclasses
+
+        clf.novelty_recipe_ = dataclasses.replace(recipe, outburst=0.0)
+        assert (s > clf.novelty_score(test) + 1e-9).any()
+        clf.novelty_recipe_ = recipe
     back = Classifier.load(clf.save(tmp_path / "m.pt"))
     assert back.novelty_recipe_ == recipe and back.novelty_.method == recipe.method
     np.testing.assert_allclose(back.novelty_score(test), s)
@@ -286,3 +293,95 @@ def test_classifier_recipe_file_and_stream(tmp_path, recipe_kw):
     inc.update_many(ph[["object_id", "mjd", "mag", "mag_err", "ra", "dec"]].to_dict("records"))
     np.testing.assert_allclose(inc.novelty(list(test.object_ids)), s, atol=1e-4)
     np.testing.assert_allclose(back.novelty_score(test, max_observations=3), _stream_novelty(back, test, 3), atol=1e-4)
+
+
+def test_recipe_outburst_fields_and_old_files() -> None:
+    """The outburst fields survive to_dict/from_dict; a recipe saved before them (first or second round) reads
+    back without the term; bad values are refused."""
+    from skysift.model.novelty import LEGACY_RECIPE, RECIPE_FIELDS_BEFORE, NoveltyRecipe
+
+    r = NoveltyRecipe(outburst=0.2, outburst_sigma=4.0)
+    assert NoveltyRecipe.from_dict(r.to_dict()) == r
+    second_round = {k: v for k, v in r.to_dict().items() if k not in ("outburst", "outburst_sigma")}
+    back = NoveltyRecipe.from_dict(second_round)
+    assert back.outburst == 0.0 and back.outburst_sigma == 3.0 and back.uncertainty == r.uncertainty
+    assert RECIPE_FIELDS_BEFORE["outburst"] == 0.0 and LEGACY_RECIPE.outburst == 0.0
+    for bad in ({"outburst": -0.1}, {"outburst_sigma": 0.0}):
+        with pytest.raises(InputError):
+            NoveltyRecipe(**bad)
+
+
+def _scaled_steps(mags: list[np.ndarray], errs: list[np.ndarray], mean: np.ndarray, std: np.ndarray):
+    """Tree-input rows (float32, scaled) of every step of these light curves, with their raw magnitudes, errors and
+    the error-weighted mean of the points so far (computed directly), as the batch path's columns hold them."""
+    from skysift.features.statistics import STAT_NAMES, cumulative_stats
+
+    names = ["dt_days", "mag", "mag_err"] + [f"stat_{n}" for n in STAT_NAMES] + ["gal_b"]
+    rows, m_all, e_all, wm_all = [], [], [], []
+    for m, e in zip(mags, errs):
+        n = len(m)
+        st = cumulative_stats(np.arange(n, dtype=float)[None], m[None], e[None], np.array([n]))[0]
+        raw = np.column_stack([np.arange(n, dtype=np.float32), m.astype(np.float32), e.astype(np.float32), st])
+        rows.append(np.column_stack([((raw - mean) / std).astype(np.float32), np.zeros((n, 1), np.float32)]))
+        w = 1.0 / np.maximum(e, 1e-3) ** 2
+        wm_all.append(np.cumsum(w * m) / np.cumsum(w))
+        m_all.append(m)
+        e_all.append(e)
+    return names, np.vstack(rows), np.concatenate(m_all), np.concatenate(e_all), np.concatenate(wm_all)
+
+
+def test_brightening_equals_the_direct_computation() -> None:
+    """The outburst statistic read from a step's scaled tree inputs equals (weighted mean - mag) / err computed from
+    the light curve's points directly; the flag marks the steps above sigma; a missing column is an error."""
+    from skysift.features.statistics import N_STATS
+    from skysift.model.novelty_stats import brightening, outburst_flag
+
+    rng = np.random.default_rng(3)
+    mags = [rng.normal(17.0, 0.05, 12) for _ in range(5)]
+    mags[0][7] -= 2.0  # a flare at the 8th point
+    errs = [rng.uniform(0.02, 0.1, 12) for _ in range(5)]
+    mean = rng.normal(0.0, 3.0, 3 + N_STATS).astype(np.float32)
+    std = rng.uniform(0.5, 2.0, 3 + N_STATS).astype(np.float32)
+    names, x, m, e, wm = _scaled_steps(mags, errs, mean, std)
+    direct = (wm - m) / e
+    b = brightening(x, names, mean, std)
+    np.testing.assert_allclose(b, direct, rtol=1e-3, atol=1e-3 * np.abs(direct).max())
+    assert b[7] > 10.0 and np.argmax(b) == 7
+    flag = outburst_flag(x, names, mean, std, 3.0)
+    np.testing.assert_array_equal(flag, (direct > 3.0).astype(float))
+    with pytest.raises(InputError):
+        keep = [i for i in range(len(names)) if names[i] != "mag_err"]  # a model without the error column
+        brightening(x[:, keep], [names[i] for i in keep], mean[keep[:-1]], std[keep[:-1]])
+    with pytest.raises(InputError):
+        brightening(x, names[:-1], mean, std)
+
+
+def test_step_score_adds_the_outburst_term() -> None:
+    """The per-step score plus ``outburst`` where the step shows an outburst (from the step's tree inputs; the
+    scorer's rows do not need the columns); without the tree inputs the term cannot be made."""
+    from types import SimpleNamespace
+
+    from skysift.features.statistics import N_STATS
+    from skysift.model.novelty import NoveltyMixin, NoveltyRecipe
+    from skysift.model.novelty_stats import outburst_flag
+
+    rng = np.random.default_rng(4)
+    mags = [rng.normal(17.0, 0.05, 8) for _ in range(4)]
+    mags[1][5] -= 1.5
+    mean, std = np.zeros(3 + N_STATS, np.float32), np.ones(3 + N_STATS, np.float32)
+    names, x, _, _, _ = _scaled_steps(mags, [np.full(8, 0.05)] * 4, mean, std)
+    m = NoveltyMixin()
+    m.sequence_config_ = SimpleNamespace(feature_names=names[:-1])
+    m.context_columns_ = ["gal_b"]
+    m.seq_scaler_ = SimpleNamespace(mean=list(mean), std=list(std))
+    p = rng.dirichlet([1.0, 1.0, 1.0], len(x))
+    rows = rng.normal(size=(len(x), 4))
+    m.novelty_ = NoveltyScorer("iforest", n_trees=20, seed=0).fit(rng.normal(size=(200, 4)))
+    m.novelty_recipe_ = NoveltyRecipe(uncertainty=0.1, outburst=0.0)
+    plain = m._step_score(rows, p, x)
+    m.novelty_recipe_ = NoveltyRecipe(uncertainty=0.1, outburst=0.25, outburst_sigma=3.0)
+    flag = outburst_flag(x, names, mean, std, 3.0)
+    assert flag.sum() >= 1
+    np.testing.assert_allclose(m._step_score(rows, p, x), plain + 0.25 * flag, rtol=1e-12)
+    with pytest.raises(InputError):
+        m._step_score(rows, p)

@@ -1,0 +1,59 @@
+"""Per-step light-curve statistics that the novelty score reads besides its scorer (issue 21, item 3).
+
+They are read from one step's tree inputs (:func:`skysift.model.blend.tree_inputs`: that step's scaled
+sequence features, then the scaled context), unscaled with the sequence scaler, so that the batch path and
+the stream (:class:`~skysift.model.online.IncrementalClassifier`, which has the same step inputs) compute
+the same numbers from the same row, in O(1) per observation and with no state of their own. The classifier's
+probabilities and the network's inputs are not touched.
+
+* :func:`brightening`: how much brighter the newest point is than the error-weighted mean of the points so
+  far (itself included), in units of its own error: ``-stat_mag_minus_wmean / max(mag_err, 1e-3)``; an
+  outburst or a flare caught at this observation gives a large value.
+* :func:`outburst_flag`: 1.0 where :func:`brightening` exceeds ``sigma``, else 0.0 (the novelty recipe's
+  ``outburst`` term, :class:`skysift.model.novelty.NoveltyRecipe`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from skysift.errors import InputError
+
+#: The tree-input columns :func:`brightening` reads.
+BRIGHTENING_COLUMNS: tuple[str, ...] = ("stat_mag_minus_wmean", "mag_err")
+#: The error floor (mag) of :func:`brightening`, the light-curve statistics' own (skysift.features.statistics).
+MIN_ERR = 1e-3
+
+
+def unscaled_columns(tree_x: np.ndarray, names: Sequence[str], columns: Sequence[str],
+                     mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
+    """The raw values (n, len(columns)) float64 of sequence-feature ``columns`` from scaled tree inputs
+    ``tree_x`` (n, len(names)): ``x * std + mean`` with the sequence scaler's ``mean`` and ``std`` (one per
+    sequence feature: the first ``len(mean)`` names)."""
+    tree_x = np.asarray(tree_x)
+    names = [str(n) for n in names]
+    if tree_x.ndim != 2 or tree_x.shape[1] != len(names):
+        raise InputError(f"novelty statistics: {tree_x.shape} tree inputs but {len(names)} names")
+    mean, std = np.asarray(mean, np.float64), np.asarray(std, np.float64)
+    out = np.empty((len(tree_x), len(columns)), np.float64)
+    for j, c in enumerate(columns):
+        if c not in names[: len(mean)]:
+            raise InputError(f"novelty statistics need the sequence feature {c!r}, which this model lacks")
+        i = names.index(c)
+        out[:, j] = tree_x[:, i].astype(np.float64) * std[i] + mean[i]
+    return out
+
+
+def brightening(tree_x: np.ndarray, names: Sequence[str], mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
+    """(n,): the newest point's brightening below the error-weighted mean of the points so far, in its own
+    errors, ``(wmean - mag) / max(mag_err, 1e-3)`` (positive: brighter than the mean)."""
+    raw = unscaled_columns(tree_x, names, BRIGHTENING_COLUMNS, mean, std)
+    return -raw[:, 0] / np.maximum(raw[:, 1], MIN_ERR)
+
+
+def outburst_flag(tree_x: np.ndarray, names: Sequence[str], mean: Sequence[float], std: Sequence[float],
+                  sigma: float) -> np.ndarray:
+    """(n,) float: 1.0 where :func:`brightening` is above ``sigma`` (an outburst seen at this step), else 0.0."""
+    return (brightening(tree_x, names, mean, std) > float(sigma)).astype(np.float64)
