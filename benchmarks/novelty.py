@@ -30,7 +30,8 @@ or at all only, and the score after n observations taken as the last step's scor
 scores after each observation, or their exponentially weighted mean (alpha 0.3); then variations of
 ``lean|all|ewm`` (one isolation forest per class, more trees or rows per tree, kNN, the uncertainty
 ``1 - max p`` added to each step's score, other alphas, without the cadence column); then (third round)
-``lean-gap|all|ewm|u0.1`` plus an outburst term (``|b{weight}s{sigma}``: :mod:`skysift.model.novelty_stats`);
+``lean-gap|all|ewm|u0.1`` plus an outburst term (the newest point brighter than the weighted mean,
+``|b{weight}s{sigma}``, or than the previous point, ``|r{weight}s{sigma}``: :mod:`skysift.model.novelty_stats`);
 the same rule chooses, run once per emulation (``--novel-seed 0..3``) and averaged over them (docs/results.md).
 ``--only REGEX`` scores the recipes whose names match; ``--out`` names the result file (the third round's:
 ``benchmarks/results/novelty_recipes3_novelseed{E}.json``).
@@ -193,6 +194,10 @@ def _recipes() -> dict:
     for b, sig in ((0.1, 3.0), (0.2, 3.0), (0.3, 3.0), (0.1, 2.0)):
         out[f"lean-gap|all|ewm|u0.1|b{b:g}s{sig:g}"] = NoveltyRecipe(**{**gap, "uncertainty": 0.1, "outburst": b,
                                                                        "outburst_sigma": sig})
+    # ... or than the previous point (a sudden rise: |r{b}s{sigma})
+    for b, sig in ((0.2, 5.0), (0.3, 5.0), (0.2, 8.0), (0.3, 8.0), (0.5, 8.0)):
+        out[f"lean-gap|all|ewm|u0.1|r{b:g}s{sig:g}"] = NoveltyRecipe(**{**gap, "uncertainty": 0.1, "outburst": b,
+                                                                       "outburst_sigma": sig, "outburst_stat": "rise"})
     return out
 
 

@@ -80,9 +80,10 @@ class NoveltyRecipe:
         :data:`COMBINES`), ``"knn"`` or ``"mahalanobis"`` (groups: the classes).
     n_trees, sample_size: each isolation forest's trees and rows per tree.
     uncertainty: weight ``w`` of the classifier's uncertainty in each step's score: ``s_k + w (1 - max p)``.
-    outburst, outburst_sigma: weight ``b`` of an outburst seen at the step in its score, ``+ b`` where the newest
-        point is more than ``outburst_sigma`` of its errors brighter than the weighted mean so far
-        (:func:`skysift.model.novelty_stats.outburst_flag`; 0: none).
+    outburst, outburst_sigma, outburst_stat: weight ``b`` of an outburst seen at the step in its score, ``+ b``
+        where the newest point is more than ``outburst_sigma`` of its errors brighter than the weighted mean so
+        far (``"mean"``) or than the previous point (``"rise"``) (:func:`skysift.model.novelty_stats.outburst_flag`;
+        b = 0: none).
     """
 
     drop: tuple[str, ...] = NUISANCE_COLUMNS + REDUNDANT_COLUMNS + CADENCE_COLUMNS
@@ -96,6 +97,7 @@ class NoveltyRecipe:
     uncertainty: float = 0.1
     outburst: float = 0.0
     outburst_sigma: float = 3.0
+    outburst_stat: str = "mean"
 
     def __post_init__(self) -> None:
         if self.aggregate not in AGGREGATES:
@@ -111,9 +113,9 @@ class NoveltyRecipe:
                              f"{self.sample_size}")
         if self.uncertainty < 0.0:
             raise InputError(f"novelty uncertainty weight must be >= 0, got {self.uncertainty}")
-        if self.outburst < 0.0 or self.outburst_sigma <= 0.0:
-            raise InputError(f"novelty outburst needs weight >= 0 and sigma > 0, got {self.outburst}, "
-                             f"{self.outburst_sigma}")
+        if self.outburst < 0.0 or self.outburst_sigma <= 0.0 or self.outburst_stat not in ("mean", "rise"):
+            raise InputError(f"novelty outburst needs weight >= 0, sigma > 0 and statistic 'mean' or 'rise', got "
+                             f"{self.outburst}, {self.outburst_sigma}, {self.outburst_stat!r}")
 
     def scorer_key(self) -> tuple:
         """What the fitted scorer depends on (recipes with equal keys share one fitted scorer)."""
@@ -137,7 +139,8 @@ class NoveltyRecipe:
 #: The values of the recipe fields added after the first recipes (one isolation forest of 200 trees of 256
 #: rows on every training row, no uncertainty or outburst term): what a model file without them was made with.
 RECIPE_FIELDS_BEFORE: dict[str, Any] = {"method": "iforest", "combine": "min", "n_trees": 200, "sample_size": 256,
-                                        "uncertainty": 0.0, "outburst": 0.0, "outburst_sigma": 3.0}
+                                        "uncertainty": 0.0, "outburst": 0.0, "outburst_sigma": 3.0,
+                                        "outburst_stat": "mean"}
 
 
 #: The recipe of model files written before recipes: the last step's score, fitted at 3, 6, 10, all.
@@ -382,7 +385,8 @@ class NoveltyMixin:
                 raise InputError("the novelty recipe's outburst term needs the step's tree inputs")
             names = list(self.sequence_config_.feature_names) + list(self.context_columns_)  # type: ignore[attr-defined]
             sc = self.seq_scaler_  # type: ignore[attr-defined]
-            s = s + recipe.outburst * outburst_flag(tree_x, names, sc.mean, sc.std, recipe.outburst_sigma)
+            s = s + recipe.outburst * outburst_flag(tree_x, names, sc.mean, sc.std, recipe.outburst_sigma,
+                                                    recipe.outburst_stat)
         return s
 
     def novelty_update(self, previous: np.ndarray | None, score: np.ndarray, k: np.ndarray | int) -> np.ndarray:

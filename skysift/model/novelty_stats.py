@@ -6,10 +6,12 @@ the stream (:class:`~skysift.model.online.IncrementalClassifier`, which has the 
 the same numbers from the same row, in O(1) per observation and with no state of their own. The classifier's
 probabilities and the network's inputs are not touched.
 
-* :func:`brightening`: how much brighter the newest point is than the error-weighted mean of the points so
-  far (itself included), in units of its own error: ``-stat_mag_minus_wmean / max(mag_err, 1e-3)``; an
-  outburst or a flare caught at this observation gives a large value.
-* :func:`outburst_flag`: 1.0 where :func:`brightening` exceeds ``sigma``, else 0.0 (the novelty recipe's
+* :func:`brightening` (``"mean"``): how much brighter the newest point is than the error-weighted mean of the
+  points so far (itself included), in units of its own error: ``-stat_mag_minus_wmean / max(mag_err, 1e-3)``;
+  an outburst or a flare caught at this observation gives a large value.
+* :func:`rise` (``"rise"``): how much brighter the newest point is than the previous one, in units of its own
+  error: ``-stat_dmag_prev / max(mag_err, 1e-3)`` (0 at the first point); a sudden rise.
+* :func:`outburst_flag`: 1.0 where the chosen one exceeds ``sigma``, else 0.0 (the novelty recipe's
   ``outburst`` term, :class:`skysift.model.novelty.NoveltyRecipe`).
 """
 
@@ -23,6 +25,10 @@ from skysift.errors import InputError
 
 #: The tree-input columns :func:`brightening` reads.
 BRIGHTENING_COLUMNS: tuple[str, ...] = ("stat_mag_minus_wmean", "mag_err")
+#: The tree-input columns :func:`rise` reads.
+RISE_COLUMNS: tuple[str, ...] = ("stat_dmag_prev", "mag_err")
+#: The statistics :func:`outburst_flag` can test (``NoveltyRecipe.outburst_stat``).
+OUTBURST_STATS: tuple[str, ...] = ("mean", "rise")
 #: The error floor (mag) of :func:`brightening`, the light-curve statistics' own (skysift.features.statistics).
 MIN_ERR = 1e-3
 
@@ -53,7 +59,18 @@ def brightening(tree_x: np.ndarray, names: Sequence[str], mean: Sequence[float],
     return -raw[:, 0] / np.maximum(raw[:, 1], MIN_ERR)
 
 
+def rise(tree_x: np.ndarray, names: Sequence[str], mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
+    """(n,): the newest point's brightening since the previous point, in its own errors,
+    ``(mag_prev - mag) / max(mag_err, 1e-3)`` (positive: brighter; 0 at the first point)."""
+    raw = unscaled_columns(tree_x, names, RISE_COLUMNS, mean, std)
+    return -raw[:, 0] / np.maximum(raw[:, 1], MIN_ERR)
+
+
 def outburst_flag(tree_x: np.ndarray, names: Sequence[str], mean: Sequence[float], std: Sequence[float],
-                  sigma: float) -> np.ndarray:
-    """(n,) float: 1.0 where :func:`brightening` is above ``sigma`` (an outburst seen at this step), else 0.0."""
-    return (brightening(tree_x, names, mean, std) > float(sigma)).astype(np.float64)
+                  sigma: float, stat: str = "mean") -> np.ndarray:
+    """(n,) float: 1.0 where the statistic ``stat`` (``"mean"``: :func:`brightening`, ``"rise"``:
+    :func:`rise`) is above ``sigma`` (an outburst seen at this step), else 0.0."""
+    if stat not in OUTBURST_STATS:
+        raise InputError(f"novelty outburst statistic must be one of {', '.join(OUTBURST_STATS)}, got {stat!r}")
+    value = brightening(tree_x, names, mean, std) if stat == "mean" else rise(tree_x, names, mean, std)
+    return (value > float(sigma)).astype(np.float64)

@@ -264,7 +264,8 @@ def test_step_score_combines_class_forests_and_uncertainty() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("recipe_kw", [{"method": "class_iforest", "combine": "proba", "n_trees": 30},
                                        {"method": "iforest", "uncertainty": 0.3, "aggregate": "mean"},
-                                       {"outburst": 0.5, "outburst_sigma": 1.0}])
+                                       {"outburst": 0.5, "outburst_sigma": 1.0},
+                                       {"outburst": 0.5, "outburst_sigma": 1.0, "outburst_stat": "rise"}])
 def test_classifier_recipe_file_and_stream(tmp_path, recipe_kw):
     """A classifier refitted with another recipe keeps it in its file, scores the same after loading, and
     its stream (O(1) per observation) gives the batch score."""
@@ -300,13 +301,16 @@ def test_recipe_outburst_fields_and_old_files() -> None:
     back without the term; bad values are refused."""
     from skysift.model.novelty import LEGACY_RECIPE, RECIPE_FIELDS_BEFORE, NoveltyRecipe
 
-    r = NoveltyRecipe(outburst=0.2, outburst_sigma=4.0)
+    r = NoveltyRecipe(outburst=0.2, outburst_sigma=4.0, outburst_stat="rise")
     assert NoveltyRecipe.from_dict(r.to_dict()) == r
-    second_round = {k: v for k, v in r.to_dict().items() if k not in ("outburst", "outburst_sigma")}
+    second_round = {k: v for k, v in r.to_dict().items() if not k.startswith("outburst")}
     back = NoveltyRecipe.from_dict(second_round)
     assert back.outburst == 0.0 and back.outburst_sigma == 3.0 and back.uncertainty == r.uncertainty
+    # the first outburst recipes tested the weighted mean only (no outburst_stat field)
+    first = NoveltyRecipe.from_dict({k: v for k, v in r.to_dict().items() if k != "outburst_stat"})
+    assert first.outburst == 0.2 and first.outburst_stat == "mean"
     assert RECIPE_FIELDS_BEFORE["outburst"] == 0.0 and LEGACY_RECIPE.outburst == 0.0
-    for bad in ({"outburst": -0.1}, {"outburst_sigma": 0.0}):
+    for bad in ({"outburst": -0.1}, {"outburst_sigma": 0.0}, {"outburst_stat": "peak"}):
         with pytest.raises(InputError):
             NoveltyRecipe(**bad)
 
@@ -334,7 +338,7 @@ def test_brightening_equals_the_direct_computation() -> None:
     """The outburst statistic read from a step's scaled tree inputs equals (weighted mean - mag) / err computed from
     the light curve's points directly; the flag marks the steps above sigma; a missing column is an error."""
     from skysift.features.statistics import N_STATS
-    from skysift.model.novelty_stats import brightening, outburst_flag
+    from skysift.model.novelty_stats import brightening, outburst_flag, rise
 
     rng = np.random.default_rng(3)
     mags = [rng.normal(17.0, 0.05, 12) for _ in range(5)]
@@ -349,6 +353,15 @@ def test_brightening_equals_the_direct_computation() -> None:
     assert b[7] > 10.0 and np.argmax(b) == 7
     flag = outburst_flag(x, names, mean, std, 3.0)
     np.testing.assert_array_equal(flag, (direct > 3.0).astype(float))
+    # the rise since the previous point (0 at each light curve's first point)
+    prev = np.concatenate([np.r_[mm[0], mm[:-1]] for mm in mags])
+    direct_rise = (prev - m) / e
+    r = rise(x, names, mean, std)
+    np.testing.assert_allclose(r, direct_rise, rtol=1e-3, atol=1e-3 * np.abs(direct_rise).max())
+    assert r[7] > 10.0 and r[8] < -10.0 and (np.abs(r[::12]) < 1e-4).all()  # float32 scaling: about 0
+    np.testing.assert_array_equal(outburst_flag(x, names, mean, std, 3.0, "rise"), (direct_rise > 3.0).astype(float))
+    with pytest.raises(InputError):
+        outburst_flag(x, names, mean, std, 3.0, "peak")
     with pytest.raises(InputError):
         keep = [i for i in range(len(names)) if names[i] != "mag_err"]  # a model without the error column
         brightening(x[:, keep], [names[i] for i in keep], mean[keep[:-1]], std[keep[:-1]])
