@@ -24,7 +24,8 @@ The classifier's novelty score (:class:`NoveltyRecipe`, chosen on validation in 
 after each observation k, the scorer's score ``s_k`` of :func:`novelty_inputs` (the tree parts' inputs --
 that step's scaled statistics and context -- without the recipe's ``drop`` columns, followed by the
 model's class probabilities after k observations), plus the recipe's ``uncertainty`` weight times
-``1 - max p``; the object's novelty after n observations is an
+``1 - max p`` and its ``outburst`` weight where step k shows an outburst (:mod:`skysift.model.novelty_stats`,
+read from the same row); the object's novelty after n observations is an
 aggregate of ``s_1 .. s_n`` (:func:`aggregate_novelty`: the last one, their mean, or an exponentially
 weighted mean), so the stream keeps one number per object and updates it in O(1) per observation.
 """
@@ -67,7 +68,8 @@ class NoveltyRecipe:
     """How a classifier's novelty score is made (saved with the model). The defaults are the recipe chosen on
     validation (``benchmarks/novelty.py --recipes``, docs/results.md): one isolation forest on the tree inputs
     without the nuisance, redundant and cadence columns plus the probabilities, fitted on the training objects'
-    whole light curves, each step's score plus 0.1 (1 - max p), exponentially weighted (alpha 0.3).
+    whole light curves, each step's score plus 0.1 (1 - max p) plus 0.5 where the newest point is more than 8 of
+    its errors brighter than the previous one, exponentially weighted (alpha 0.3).
 
     drop: tree-input columns left out of :func:`novelty_inputs`.
     views: numbers of first observations (None: all) at which the training objects' rows are taken to fit
@@ -95,9 +97,9 @@ class NoveltyRecipe:
     n_trees: int = 200
     sample_size: int = 256
     uncertainty: float = 0.1
-    outburst: float = 0.0
-    outburst_sigma: float = 3.0
-    outburst_stat: str = "mean"
+    outburst: float = 0.5
+    outburst_sigma: float = 8.0
+    outburst_stat: str = "rise"
 
     def __post_init__(self) -> None:
         if self.aggregate not in AGGREGATES:

@@ -228,6 +228,7 @@ def test_recipe_fields_and_old_files() -> None:
 
     default = NoveltyRecipe()  # the recipe chosen on validation (docs/results.md, novelty)
     assert default.method == "iforest" and default.uncertainty == 0.1 and "stat_log_gap_days" in default.drop
+    assert (default.outburst, default.outburst_sigma, default.outburst_stat) == (0.5, 8.0, "rise")
     r = NoveltyRecipe(method="class_iforest", combine="proba", n_trees=300, sample_size=512, uncertainty=0.2)
     assert NoveltyRecipe.from_dict(r.to_dict()) == r
     old = {k: v for k, v in NoveltyRecipe(aggregate="mean").to_dict().items() if k not in RECIPE_FIELDS_BEFORE}
@@ -252,19 +253,19 @@ def test_step_score_combines_class_forests_and_uncertainty() -> None:
     m.novelty_ = scorer
     for combine, expect in (("min", per.min(axis=1)), ("proba", (per * p).sum(axis=1)),
                             ("predicted", per[np.arange(6), p.argmax(axis=1)])):
-        m.novelty_recipe_ = NoveltyRecipe(method="class_iforest", combine=combine, uncertainty=0.0)
+        m.novelty_recipe_ = NoveltyRecipe(method="class_iforest", combine=combine, uncertainty=0.0, outburst=0.0)
         np.testing.assert_allclose(m._step_score(q, p), expect, rtol=1e-12)
-        m.novelty_recipe_ = NoveltyRecipe(method="class_iforest", combine=combine, uncertainty=0.3)
+        m.novelty_recipe_ = NoveltyRecipe(method="class_iforest", combine=combine, uncertainty=0.3, outburst=0.0)
         np.testing.assert_allclose(m._step_score(q, p), expect + 0.3 * (1.0 - p.max(axis=1)), rtol=1e-12)
     with pytest.raises(InputError):  # the forests and the probabilities disagree on the classes
-        m.novelty_recipe_ = NoveltyRecipe(method="class_iforest", combine="proba")
+        m.novelty_recipe_ = NoveltyRecipe(method="class_iforest", combine="proba", outburst=0.0)
         m._step_score(q, np.full((6, 3), 1 / 3))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("recipe_kw", [{"method": "class_iforest", "combine": "proba", "n_trees": 30},
                                        {"method": "iforest", "uncertainty": 0.3, "aggregate": "mean"},
-                                       {"outburst": 0.5, "outburst_sigma": 1.0},
+                                       {"outburst": 0.5, "outburst_sigma": 1.0, "outburst_stat": "mean"},
                                        {"outburst": 0.5, "outburst_sigma": 1.0, "outburst_stat": "rise"}])
 def test_classifier_recipe_file_and_stream(tmp_path, recipe_kw):
     """A classifier refitted with another recipe keeps it in its file, scores the same after loading, and
@@ -392,7 +393,7 @@ def test_step_score_adds_the_outburst_term() -> None:
     m.novelty_ = NoveltyScorer("iforest", n_trees=20, seed=0).fit(rng.normal(size=(200, 4)))
     m.novelty_recipe_ = NoveltyRecipe(uncertainty=0.1, outburst=0.0)
     plain = m._step_score(rows, p, x)
-    m.novelty_recipe_ = NoveltyRecipe(uncertainty=0.1, outburst=0.25, outburst_sigma=3.0)
+    m.novelty_recipe_ = NoveltyRecipe(uncertainty=0.1, outburst=0.25, outburst_sigma=3.0, outburst_stat="mean")
     flag = outburst_flag(x, names, mean, std, 3.0)
     assert flag.sum() >= 1
     np.testing.assert_allclose(m._step_score(rows, p, x), plain + 0.25 * flag, rtol=1e-12)
