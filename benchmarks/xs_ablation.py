@@ -254,7 +254,7 @@ def run_variant(bd, name: str, spec: dict, rotation: int, n_gal: int, seed_index
             o = s.objects
             return host_bins(bd.galaxy_catalog.nearest_distance(o["ra"].to_numpy(float), o["dec"].to_numpy(float)))
 
-        b_val, b_in, b_gal = bins_of(fit_val), bins_of(inner_t), bins_of(gal_t)
+        b_val, b_in, b_gal, b_home = bins_of(fit_val), bins_of(inner_t), bins_of(gal_t), bins_of(home_t)
 
         def fitted_offsets(n):
             lp = np.log(np.maximum(clf.predict_proba(fit_val, max_observations=n), 1e-12))
@@ -271,10 +271,10 @@ def run_variant(bd, name: str, spec: dict, rotation: int, n_gal: int, seed_index
         pv = clf.predict_proba(fit_val, max_observations=n)
         pi = clf.predict_proba(inner_t, max_observations=n)
         pg = clf.predict_proba(gal_t, max_observations=n)
-        pg_lc = pg  # the light curve alone (the base model takes no galaxy distance)
+        pg_lc = pg  # for a model without the galaxy distance as input (and before any prior): the light curve's
         ph = clf.predict_proba(home_t, max_observations=n)  # the same stars at their own positions
         if prior is not None:
-            pv, pi, pg = prior(pv, b_val, n), prior(pi, b_in, n), prior(pg, b_gal, n)
+            pv, pi, pg, ph = prior(pv, b_val, n), prior(pi, b_in, n), prior(pg, b_gal, n), prior(ph, b_home, n)
         w = fit_class_weights(y_val, pv)
         rec["by_n"][key] = {"val": scores(y_val, pv, classes, w), "inner_xs": scores(y_in, pi, classes, w),
                             "gal_p_sn_gt_0.5": float(np.mean(pg[:, sn] > 0.5)),

@@ -18,6 +18,10 @@ from skysift.io.catalogs import GALAXY_CATALOGS, GalaxyCatalog  # noqa: F401 - r
 from skysift.io.sky import galactic_coordinates, unit_vectors  # noqa: F401 - re-exported
 from skysift.io.tables import RESERVED_OBJECT_COLUMNS, check_number_dtype
 
+#: Name of the nearest-galaxy distance column of the context (arcsec).
+GALAXY_DISTANCE_COLUMN = "galaxy_dist_arcsec"
+
+
 @dataclass
 class ContextConfig:
     """Which context features to build.
@@ -97,7 +101,7 @@ def position_context(ra_deg: np.ndarray, dec_deg: np.ndarray, catalog: GalaxyCat
                 "a galaxy catalogue is needed for the galaxy-distance context feature "
                 "(pass one, or set galaxy_distance=False)"
             )
-        cols["galaxy_dist_arcsec"] = nearest_galaxy_distance(
+        cols[GALAXY_DISTANCE_COLUMN] = nearest_galaxy_distance(
             ra_deg, dec_deg, catalog, config.match_radius_arcsec, config.dummy_distance_arcsec
         )
     return cols

@@ -7,7 +7,10 @@ The real sky has such chance alignments, and other surveys have other catalogue 
 supernovae, stars on faint galaxies). ``Classifier(context_mix=f)`` adds, for a random fraction ``f``
 of the training objects, a copy whose distance (and host bin) is taken from a random training object of
 another class, light curve and label unchanged: the distance stays informative, but only the light curve
-can tell the copies from the originals, so the model has to read both.
+can tell the copies from the originals, so the model has to read both. Validation objects are never
+copied. The network trains for the same number of optimizer steps as without the copies (its epochs are
+scaled by n / (n + copies)); the final trees grown on training + validation objects (``final_trees="all"``)
+get the training objects' copies, not copies of the validation objects.
 """
 
 from __future__ import annotations
@@ -15,10 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from skysift.errors import InputError
+from skysift.features.context import GALAXY_DISTANCE_COLUMN  # noqa: F401 - the column it swaps, re-exported
 from skysift.model.train import SequenceData
-
-#: The context column the augmentation swaps (:func:`skysift.features.context.position_context`).
-GALAXY_DISTANCE_COLUMN = "galaxy_dist_arcsec"
 
 
 def other_class_donors(y: np.ndarray, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -53,9 +54,8 @@ def mix_context(data: SequenceData, column: int, fraction: float, seed: int) -> 
     rng = np.random.default_rng([int(seed), 0x5C1F])
     rows = np.sort(rng.choice(len(data), size=n_copies, replace=False))
     donors = other_class_donors(data.y, rows, rng)
-    context = data.context[rows].copy()
-    context[:, column] = data.context[donors, column]
+    copies = data.take(rows)
+    copies.context[:, column] = data.context[donors, column]
     host = None if data.host is None else np.concatenate([data.host, data.host[donors]])
-    return SequenceData(np.concatenate([data.values, data.values[rows]]),
-                        np.concatenate([data.lengths, data.lengths[rows]]),
-                        np.concatenate([data.context, context]), np.concatenate([data.y, data.y[rows]]), host)
+    return SequenceData(np.concatenate([data.values, copies.values]), np.concatenate([data.lengths, copies.lengths]),
+                        np.concatenate([data.context, copies.context]), np.concatenate([data.y, copies.y]), host)

@@ -40,20 +40,16 @@ from skysift.io.tables import LightCurveSet
 from skysift.model.blend import (  # noqa: F401 - BLEND_BUCKETS, POOL_FLOOR, pool_probabilities, boost_inputs re-exported
     BLEND_BUCKETS,
     BLEND_CHOICES,
-    BLEND_RULES,
     BOOST_PREFIXES,
     POOL_FLOOR,
     TREE_PARTS,
     blend_bucket,
     boost_inputs,
-    choose_blend,
-    grow_parts,
     last_step,
     pool_probabilities,
-    tree_inputs,
 )
 from skysift.model.decisions import weighted_decision
-from skysift.model.calibration import MIN_CALIBRATION_ROWS, VALIDATION_VIEWS, CalibrationMixin  # noqa: F401
+from skysift.model.calibration import MIN_CALIBRATION_ROWS, CalibrationMixin  # noqa: F401 - re-exported
 from skysift.model.encoding import EncodingMixin
 from skysift.model.hierarchy import TreeMixin, is_hierarchical, level1
 from skysift.model.losses import canonical_loss_name, class_weights, make_loss
@@ -153,8 +149,9 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, Encoding
     host_prior: with a ``galaxy_catalog``, the bounded host prior (:mod:`skysift.model.calibration`): per
         bin of the nearest-galaxy distance, class offsets fitted on validation after the calibration that may
         change the odds of two classes by at most this factor (0: none; docs/results.md, "The host prior").
-    context_mix: with the galaxy distance among the context, the fraction of training objects added again
-        with the distance of an object of another class (:mod:`skysift.model.augment`; 0: none).
+    context_mix: with the galaxy distance among the context, the fraction (0..1) of training objects added
+        again with the distance of an object of another class, for the network and the trees, in as many
+        optimizer steps (:mod:`skysift.model.augment`; validation objects are never copied; 0: none).
 
     Attributes set by :meth:`fit` (and :meth:`load`): ``classes_``, ``model_``, ``history_``,
     ``best_epoch_``, ``best_val_auc_``, ``train_seconds_``, ``sequence_config_``,
@@ -366,6 +363,9 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, Encoding
         epochs = int(hp["epochs"])
         if self.epochs is None:  # the preset's epochs: at least min_steps optimizer steps (an explicit epochs is kept)
             epochs = max(epochs, -(-int(hp["min_steps"]) // -(-len(y_tr) // int(hp["batch_size"]))))
+        d_fit = self._mixed(d_tr)  # the training objects, with context copies when context_mix > 0
+        if len(d_fit) > len(d_tr):  # the copies do not add optimizer steps: fewer, longer epochs
+            epochs = max(1, round(epochs * len(d_tr) / len(d_fit)))
         config = TrainConfig(epochs=epochs, batch_size=int(hp["batch_size"]), lr=float(hp["lr"]),
                              seed=int(self.seed), early_stopping_patience=self.early_stopping_patience,
                              device=self.device, l2=float(hp["l2"]), progress=bool(self.progress),
@@ -373,7 +373,6 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, Encoding
                              num_threads=self.num_threads, log_epochs=bool(self.log_epochs))
         fingerprint = {"loss": loss_name, "gamma": float(hp["gamma"]), "alpha": self.class_weights_,
                        "classes": classes, "sequence": seq_cfg.to_dict(), "context": ctx_cfg.to_dict()}
-        d_fit = self._mixed(d_tr)  # the training objects, with context copies when context_mix > 0
         result = train_model(model, d_fit, d_va, loss_fn, config, checkpoint=checkpoint, resume=resume,
                              fingerprint=fingerprint)
         self.model_ = model.cpu().eval()

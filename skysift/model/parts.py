@@ -2,8 +2,9 @@
 growing them (on training arrays with ``context_mix``'s copies, :mod:`skysift.model.augment`), choosing the
 blend weights on validation, growing them again (``final_trees="all"``) and reading their probabilities.
 
-A mixin: the host class provides the network (``_run``), ``prepare_arrays``, ``hyperparameters``,
-``_finish_fit`` and ``_fit_novelty``."""
+A mixin: the host class (:class:`~skysift.model.estimator.Classifier`) provides the network (``_run``),
+``prepare_arrays``, ``hyperparameters``, ``_check_fitted``, ``_finish_fit``, ``_fit_novelty``, ``seed``,
+``classes_``, ``context_columns_``, ``sequence_config_`` and ``blend_rule_``."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import numpy as np
 
 from skysift.errors import InputError
 from skysift.io.tables import LightCurveSet
-from skysift.model.augment import GALAXY_DISTANCE_COLUMN, mix_context
+from skysift.features.context import GALAXY_DISTANCE_COLUMN
+from skysift.model.augment import mix_context
 from skysift.model.blend import (
     BLEND_BUCKETS,
     BLEND_RULES,
@@ -33,7 +35,7 @@ class PartsMixin:
     def _mixed(self, train: SequenceData) -> SequenceData:
         """The training arrays with ``context_mix``'s copies (:func:`~skysift.model.augment.mix_context`)."""
         fraction = float(self.hyperparameters()["context_mix"])
-        if fraction <= 0:
+        if fraction == 0:
             return train
         if GALAXY_DISTANCE_COLUMN not in self.context_columns_:
             raise InputError("context_mix needs the nearest-galaxy distance as context (galaxy_distance=True "
@@ -51,7 +53,7 @@ class PartsMixin:
             self.blend_rule_ = "arithmetic"
 
     def refit_trees(self, train: LightCurveSet, val: LightCurveSet, *, boost: bool = True,
-                    forest: bool = True) -> PartsMixin:
+                    forest: bool = True) -> "Classifier":  # noqa: F821
         """Grow the tree parts again on a fitted network (e.g. to measure what each part adds) and
         choose the blend weights on ``val``; the temperature and decision thresholds are fitted
         again too, and with ``final_trees="all"`` the trees are then grown on both sets.
@@ -64,9 +66,10 @@ class PartsMixin:
         self._set_parts({})
         self.blend_weights_ = (1.0,) + (0.0,) * len(TREE_PARTS)
         self.blend_rule_ = str(self.hyperparameters()["blend"])
+        d_fit = self._mixed(d_tr)
         if boost or forest:
-            self._fit_trees(self._mixed(d_tr), d_va, boost=boost, forest=forest)
-        self._finish_fit(self._mixed(d_tr), d_va)
+            self._fit_trees(d_fit, d_va, boost=boost, forest=forest)
+        self._finish_fit(d_fit, d_va)
         self._fit_novelty(d_tr)
         return self
 

@@ -55,6 +55,8 @@ def test_fraction_zero_is_the_data_itself_and_bad_input_is_refused():
     d = _arrays()
     assert mix_context(d, 1, 0.0, seed=0) is d
     with pytest.raises(InputError, match=r"context_mix must be in \[0, 1\]"):
+        mix_context(d, 1, -0.5, seed=0)
+    with pytest.raises(InputError, match=r"context_mix must be in \[0, 1\]"):
         mix_context(d, 1, 1.5, seed=0)
     with pytest.raises(InputError, match="labelled"):
         mix_context(SequenceData(d.values, d.lengths, d.context), 1, 0.5, seed=0)
@@ -68,10 +70,39 @@ def test_classifier_refuses_context_mix_without_the_galaxy_distance():
         tiny(epochs=1, context_mix=0.5, context=ContextConfig(galaxy_distance=False), **NO_TREES).fit(train, val)
 
 
-def test_classifier_trains_on_the_copies_and_saves_the_setting(sets_and_catalog, tmp_path):  # noqa: F811
+def test_classifier_trains_on_the_copies_and_saves_the_setting(sets_and_catalog, tmp_path, monkeypatch):  # noqa: F811
+    import skysift.model.estimator as est
+    from skysift.model import blend, novelty
+
     (train, val, test), cat = sets_and_catalog
-    clf = tiny(epochs=1, context_mix=0.5, galaxy_catalog=cat, context=ContextConfig(), **TREES).fit(train, val)
+    seen = {}
+    real_train, real_grow, real_novelty = est.train_model, blend.grow_parts, novelty.NoveltyMixin._fit_novelty
+
+    def watch_train(model, d_fit, d_va, loss_fn, config, **kw):
+        seen["network"], seen["epochs"], seen["val"] = len(d_fit), config.epochs, len(d_va)
+        return real_train(model, d_fit, d_va, loss_fn, config, **kw)
+
+    def watch_grow(sets, *a, **kw):
+        seen.setdefault("trees", []).append([len(s) for s in sets])
+        return real_grow(sets, *a, **kw)
+
+    def watch_novelty(self, d, *a, **kw):
+        seen["novelty"] = len(d)
+        return real_novelty(self, d, *a, **kw)
+
+    monkeypatch.setattr(est, "train_model", watch_train)
+    monkeypatch.setattr("skysift.model.parts.grow_parts", watch_grow)
+    monkeypatch.setattr("skysift.model.calibration.grow_parts", watch_grow)
+    monkeypatch.setattr(novelty.NoveltyMixin, "_fit_novelty", watch_novelty)
+    clf = tiny(epochs=4, context_mix=0.5, galaxy_catalog=cat, context=ContextConfig(), **TREES).fit(train, val)
+    n = len(train.object_ids)
     assert clf.hyperparameters()["context_mix"] == 0.5
+    # the network and the first trees get the copies, in as many optimizer steps (4 epochs of n -> 3 of 1.5 n)
+    assert seen["network"] == n + round(0.5 * n) and seen["val"] == len(val.object_ids) and seen["epochs"] == 3
+    assert seen["trees"][0] == [n + round(0.5 * n)]
+    # the final trees (training + validation objects) keep the training copies, the validation objects are not copied
+    assert seen["trees"][-1] == [n + round(0.5 * n), len(val.object_ids)]
+    assert seen["novelty"] == n  # the novelty score describes the objects as they are
     p = clf.predict_proba(test)
     assert p.shape == (len(test.object_ids), 3) and np.allclose(p.sum(1), 1.0)
     back = type(clf).load(clf.save(tmp_path / "m.skysift"))
