@@ -62,6 +62,10 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--galaxy-distance", action=argparse.BooleanOptionalAction, default=None,
                    help="use the distance to the nearest catalogued galaxy as an input (preset skysift: no, it "
                         "outvoted the light curve: stars next to a galaxy became supernovae; paper: yes)")
+    g.add_argument("--context-mix", type=float, default=None, metavar="F",
+                   help="with --galaxy-distance: train also on copies of a fraction F (0-1) of the objects placed at "
+                        "another class's galaxy distance, so that the light curve must agree (1 passes the "
+                        "star-next-to-a-galaxy test; docs/results.md, 'Context augmentation')")
     g.add_argument("--epochs", type=int, default=None, help="epochs (preset: 15 / 200)")
     g.add_argument("--batch-size", type=int, default=None, help="batch size (preset: 128)")
     g.add_argument("--lr", type=float, default=None, help="Adam learning rate (preset: 1e-3 cosine / 1e-4)")
@@ -140,6 +144,11 @@ def _classifier_from_args(args: argparse.Namespace, galaxy_catalog):
     from skysift.model.estimator import Classifier
 
     wanted = _wants_galaxy_distance(args)
+    mix = getattr(args, "context_mix", None)
+    if mix is not None and not (wanted and galaxy_catalog is not None):
+        print("note: --context-mix has no effect without the nearest-galaxy distance (--galaxy-distance and a "
+              "galaxy catalogue)", file=sys.stderr)
+        mix = None
     return Classifier(
         rnn=args.rnn, loss=args.loss, gamma=args.gamma, rnn_units=args.rnn_units, dense_units=args.dense_units,
         use_context=not args.no_context, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
@@ -147,7 +156,7 @@ def _classifier_from_args(args: argparse.Namespace, galaxy_catalog):
         preset=args.preset, max_length=args.max_length, num_threads=args.threads,
         log_epochs=not sys.stderr.isatty(),
         galaxy_distance=wanted and galaxy_catalog is not None,  # no catalogue: trained without (warned)
-        galaxy_catalog=galaxy_catalog if wanted else None,
+        galaxy_catalog=galaxy_catalog if wanted else None, context_mix=mix,
     )
 
 

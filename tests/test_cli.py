@@ -212,3 +212,18 @@ def test_demo_says_what_it_is(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert "synthetic survey" in err and "not on real observations" in err and "not the paper's results" in err
     assert seen["n"] == 120 and seen["epochs"] == 3 and "synthetic survey" in seen["statement"]
+
+
+def test_context_mix_reaches_the_model_only_with_the_galaxy_distance(capsys):
+    from skysift.cli import _classifier_from_args, build_parser
+    from skysift.features.context import GalaxyCatalog
+
+    catalog = GalaxyCatalog([10.0], [20.0], name="one")
+    args = build_parser().parse_args(["train", "--data", "demo", "--galaxy-distance", "--context-mix", "1",
+                                      "--out", "m.pt"])
+    clf = _classifier_from_args(args, catalog)
+    assert clf.hyperparameters()["context_mix"] == 1.0 and clf.hyperparameters()["galaxy_distance"] is True
+    # without the distance (the skysift preset's choice) the option is dropped with a note, not an error
+    args = build_parser().parse_args(["train", "--data", "demo", "--context-mix", "1", "--out", "m.pt"])
+    assert _classifier_from_args(args, catalog).hyperparameters()["context_mix"] == 0.0
+    assert "--context-mix has no effect" in capsys.readouterr().err
