@@ -33,11 +33,15 @@ class PartsMixin:
     """The tree parts (:data:`~skysift.model.blend.TREE_PARTS`) beside the network, and the blend."""
 
     def _mixed(self, train: SequenceData) -> SequenceData:
-        """The training arrays with ``context_mix``'s copies (:func:`~skysift.model.augment.mix_context`)."""
+        """The training arrays with ``context_mix``'s copies (:func:`~skysift.model.augment.mix_context`).
+        A model without the nearest-galaxy distance has nothing to copy: its preset's ``context_mix`` is not
+        used, and one given explicitly is refused."""
         fraction = float(self.hyperparameters()["context_mix"])
         if fraction == 0:
             return train
         if GALAXY_DISTANCE_COLUMN not in self.context_columns_:
+            if getattr(self, "context_mix", None) is None:
+                return train
             raise InputError("context_mix needs the nearest-galaxy distance as context (galaxy_distance=True "
                              "and a galaxy_catalog)")
         return mix_context(train, self.context_columns_.index(GALAXY_DISTANCE_COLUMN), fraction, int(self.seed))

@@ -64,10 +64,17 @@ def test_fraction_zero_is_the_data_itself_and_bad_input_is_refused():
         other_class_donors(np.zeros(5, int), np.arange(5), np.random.default_rng(0))
 
 
-def test_classifier_refuses_context_mix_without_the_galaxy_distance():
+def test_classifier_refuses_context_mix_without_the_galaxy_distance(monkeypatch):
+    from skysift.model import presets
+
     train, val = toy_set(20, seed=0), toy_set(8, seed=1, name="val")
     with pytest.raises(InputError, match="context_mix needs the nearest-galaxy distance"):
         tiny(epochs=1, context_mix=0.5, context=ContextConfig(galaxy_distance=False), **NO_TREES).fit(train, val)
+    # a preset's context_mix is not used by a model without the distance (nothing to copy)
+    monkeypatch.setitem(presets.PRESETS["skysift"], "context_mix", 1.0)
+    clf = tiny(epochs=1, context=ContextConfig(galaxy_distance=False), **NO_TREES)
+    assert clf.hyperparameters()["context_mix"] == 1.0
+    assert clf.fit(train, val).predict_proba(val).shape == (len(val.object_ids), 3)
 
 
 def test_classifier_trains_on_the_copies_and_saves_the_setting(sets_and_catalog, tmp_path, monkeypatch):  # noqa: F811
