@@ -314,7 +314,7 @@ def test_final_trees_are_grown_again_on_training_and_validation_objects(data, tm
     assert regrown.decision_weights_ == on_all.decision_weights_
     assert regrown.val_auc_ == on_all.val_auc_
     # out of sample: each validation fold is predicted by trees grown without it, then the kept trees on all
-    import skysift.model.estimator as est
+    import skysift.model.parts as parts
 
     grown = []
 
@@ -322,11 +322,11 @@ def test_final_trees_are_grown_again_on_training_and_validation_objects(data, tm
         grown.append([len(d.lengths) for d in sets])
         return est_grow(sets, wanted, seed)
 
-    est_grow = est.grow_parts
+    est_grow = parts.grow_parts
     import skysift.model.calibration as cal
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(est, "grow_parts", spy)  # the trees on training objects, then the kept ones
+        mp.setattr(parts, "grow_parts", spy)  # the trees on training objects, then the kept ones
         mp.setattr(cal, "grow_parts", spy)  # the cross-fitting folds
         tiny(epochs=2, boost=False, forest=True).fit(train, val)
     n_tr, n_va = len(train), len(val)
