@@ -60,12 +60,14 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--dense-units", type=int, default=None, help="dense units (preset: 100)")
     g.add_argument("--no-context", action="store_true", help="the paper's no-context variant")
     g.add_argument("--galaxy-distance", action=argparse.BooleanOptionalAction, default=None,
-                   help="use the distance to the nearest catalogued galaxy as an input (preset skysift: no, it "
-                        "outvoted the light curve: stars next to a galaxy became supernovae; paper: yes)")
+                   help="use the distance to the nearest catalogued galaxy as an input (both presets: yes; "
+                        "skysift with --context-mix 1, so that a star next to a galaxy stays a star; without a "
+                        "catalogue the model trains without it, with a warning)")
     g.add_argument("--context-mix", type=float, default=None, metavar="F",
-                   help="with --galaxy-distance: train also on copies of a fraction F (0-1) of the objects placed at "
-                        "another class's galaxy distance, so that the light curve must agree (1 passes the "
-                        "star-next-to-a-galaxy test; docs/results.md, 'Context augmentation')")
+                   help="with the galaxy distance: train also on copies of a fraction F (0-1) of the objects placed "
+                        "at another class's galaxy distance, so that the light curve must agree (preset skysift: 1, "
+                        "the one fraction that passes the star-next-to-a-galaxy test; docs/results.md, "
+                        "'Context augmentation')")
     g.add_argument("--epochs", type=int, default=None, help="epochs (preset: 15 / 200)")
     g.add_argument("--batch-size", type=int, default=None, help="batch size (preset: 128)")
     g.add_argument("--lr", type=float, default=None, help="Adam learning rate (preset: 1e-3 cosine / 1e-4)")

@@ -223,7 +223,12 @@ def test_context_mix_reaches_the_model_only_with_the_galaxy_distance(capsys):
                                       "--out", "m.pt"])
     clf = _classifier_from_args(args, catalog)
     assert clf.hyperparameters()["context_mix"] == 1.0 and clf.hyperparameters()["galaxy_distance"] is True
-    # without the distance (the skysift preset's choice) the option is dropped with a note, not an error
-    args = build_parser().parse_args(["train", "--data", "demo", "--context-mix", "1", "--out", "m.pt"])
-    assert _classifier_from_args(args, catalog).hyperparameters()["context_mix"] == 0.0
+    # without the distance the option is dropped with a note, not an error
+    args = build_parser().parse_args(["train", "--data", "demo", "--no-galaxy-distance", "--context-mix", "0.5",
+                                      "--out", "m.pt"])
+    clf = _classifier_from_args(args, catalog)
+    assert clf.context_mix is None and clf.hyperparameters()["galaxy_distance"] is False
     assert "--context-mix has no effect" in capsys.readouterr().err
+    # the default (skysift preset) uses the distance with context_mix 1 when there is a catalogue
+    args = build_parser().parse_args(["train", "--data", "demo", "--out", "m.pt"])
+    assert _classifier_from_args(args, catalog).hyperparameters()["context_mix"] == 1.0

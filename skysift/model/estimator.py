@@ -137,9 +137,9 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, Encoding
         validation objects then train the trees and can no longer score the model. ``"train"``:
         the trees keep the training objects only (for an ablation on validation objects).
     galaxy_distance: whether the distance to the nearest catalogued galaxy is an input (when ``context``
-        is not given; a given ``context`` decides itself). The ``skysift`` preset leaves it out: it
-        outvoted the light curve, making variable stars next to a galaxy supernovae (docs/results.md,
-        "The default across surveys"; it costs across surveys); the ``paper`` preset keeps it.
+        is not given; a given ``context`` decides itself). Both presets use it; ``skysift`` with
+        ``context_mix=1``, since alone it outvoted the light curve, making variable stars next to a galaxy
+        supernovae (docs/results.md, "Context augmentation").
     calibration: with ``calibrate``, what is fitted on validation for each range of the number of
         observations: ``"temperature"`` (a temperature) or ``"offsets"`` (a temperature and per-class
         offsets, which also move the base rates; :meth:`_fit_calibration`).

@@ -16,10 +16,12 @@ PARAM_NAMES = (
 #: Hyperparameters of each preset; a constructor argument left at None takes its preset's value.
 #: ``paper``: Burhanudin et al. (2021) exactly. ``skysift``: the default, each part kept by an
 #: ablation on validation objects (docs/results.md, "The default model"), then chosen for what transfers
-#: across surveys on goto3_xs validation (docs/results.md, "goto3_xs: what transfers"): no nearest-galaxy
-#: distance (it outvoted the light curve). The network alone transferred a little better on validation but
-#: lost everything on the surveys a model is trained on (docs/results.md, "The new default across surveys");
-#: the trees stay. ``galaxy_distance=True`` gives back the former default.
+#: across surveys on goto3_xs validation (docs/results.md, "goto3_xs: what transfers"). The nearest-galaxy
+#: distance alone outvoted the light curve (stars next to a galaxy became supernovae), so it is an input only
+#: with ``context_mix=1``: every training object is also seen at another class's distance, and the light curve
+#: has to agree (docs/results.md, "Context augmentation"). The network alone transferred a little better on
+#: validation but lost everything on the surveys a model is trained on; the trees stay.
+#: ``galaxy_distance=False`` gives the previous default (no distance), ``context_mix=0`` the one before.
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {
         "rnn_units": 100, "dense_units": 100, "loss": "focal", "gamma": 2.0, "dropout": 0.4, "l2": 0.01,
@@ -32,8 +34,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "rnn_units": 100, "dense_units": 100, "loss": "wce", "gamma": 2.0, "dropout": 0.4, "l2": 0.01,
         "epochs": 15, "batch_size": 128, "lr": 1e-3, "stats": True, "prefix_augment": 0.5,
         "lr_schedule": "cosine", "max_length": 100, "boost": True, "forest": True, "band_stats": True,
-        "blend": "auto", "final_trees": "all", "galaxy_distance": False,
-        "calibration": "temperature", "min_steps": 1000, "host_prior": 0.0, "context_mix": 0.0,
+        "blend": "auto", "final_trees": "all", "galaxy_distance": True,
+        "calibration": "temperature", "min_steps": 1000, "host_prior": 0.0, "context_mix": 1.0,
     },
 }
 

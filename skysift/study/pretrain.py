@@ -145,6 +145,14 @@ def model_card(name, clf, lcset, train, val, test, metrics) -> str:
         for k, m in metrics.items())
     from skysift import __version__
 
+    if "galaxy_dist_arcsec" in getattr(clf, "context_columns_", []):
+        host_text = (" The nearest-galaxy distance is an input, trained with context augmentation (context_mix "
+                     f"{float(hp.get('context_mix') or 0):g}: each object also seen at another class's distance), so "
+                     "that a variable star next to a galaxy stays a variable star unless its light curve allows "
+                     "otherwise (tests/model/test_galaxy_proximity.py runs on this file).")
+    else:
+        host_text = (" The nearest-galaxy distance is not an input (it outvoted the light curve: a variable star next "
+                     "to a galaxy became a supernova); a host galaxy therefore does not help at the first detection.")
     return f"""# Model card: `{name}` (skysift {__version__})
 
 Load with `Classifier.load("{name}")` or `skysift predict --model {name} --data DIR --out predictions.csv`.
@@ -185,8 +193,7 @@ Remake with `python -m skysift.study.pretrain {name}`.
   VS class CRTS/CSS periodic variables: irregular variables and the Galactic plane (|b| < 10 deg) are
   barely represented.
 * Sky positions of goto3's SN and AGN were re-drawn (docs/datasets.md), so the model learnt |b|, not survey
-  footprints. The nearest-galaxy distance is not an input (it outvoted the light curve: a variable star next
-  to a galaxy became a supernova); a host galaxy therefore does not help at the first detection.
+  footprints.{host_text}
 * Across surveys (table above; docs/results.md) the AGN are hardly told apart (one-vs-rest AUC 0.4-0.6 on
   goto3_xs): a quasar from a survey the model has not seen is mostly called a variable star.
 """
@@ -249,11 +256,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("name", choices=sorted(PRETRAINED))
     ap.add_argument("--out-dir", type=Path, default=MODELS_DIR)
     ap.add_argument("--data", help="a saved copy of the set (default: build it from ../shared/data)")
+    ap.add_argument("--reattach", action="store_true",
+                    help="ztf only: its children, unchanged, under the shipped goto3 model (after goto3 is retrained)")
     ap.add_argument("--novelty-only", action="store_true",
                     help="only fit the shipped file's novelty score again (current recipe); probabilities untouched")
     args = ap.parse_args(argv)
     if args.novelty_only:
         print(f"wrote {refit_novelty(args.name, args.out_dir, data=args.data)}", file=sys.stderr)
+        return 0
+    if args.name == "ztf" and args.reattach:
+        from skysift.study.pretrain_ztf import reattach_ztf
+
+        print(f"wrote {reattach_ztf(args.out_dir, goto3_data=args.data)}", file=sys.stderr)
         return 0
     if args.name == "ztf":  # a tree of parts trained on several sets
         from skysift.study.pretrain_ztf import train_ztf

@@ -110,10 +110,10 @@ def test_training_without_a_catalogue_warns_and_says_how_to_get_one(tmp_path, ca
     assert main(["datasets", "build", "demo:120", "--format", "csv", "--out", str(d)]) == 0
     capsys.readouterr()
     model = tmp_path / "m.pt"
-    assert main(["train", "--data", str(d), "--epochs", "1", "--rnn-units", "4", "--dense-units", "4",
-                 "--out", str(model)]) == 0
-    assert "galaxy catalogue" not in capsys.readouterr().err  # the default does not use one
-    assert main(["train", "--data", str(d), "--galaxy-distance", "--epochs", "1", "--rnn-units", "4",
+    assert main(["train", "--data", str(d), "--no-galaxy-distance", "--epochs", "1", "--rnn-units", "4",
+                 "--dense-units", "4", "--out", str(model)]) == 0
+    assert "galaxy catalogue" not in capsys.readouterr().err  # without the distance none is needed
+    assert main(["train", "--data", str(d), "--epochs", "1", "--rnn-units", "4",  # the default uses the distance
                  "--dense-units", "4", "--out", str(model)]) == 0
     err = capsys.readouterr().err
     assert "warning: no galaxy catalogue" in err and "skysift catalogs fetch mangrove" in err

@@ -182,8 +182,10 @@ def test_missing_catalogue_is_explained(data):
     # without context no catalogue is needed
     clf = tiny(epochs=1, use_context=False, context=None, **NO_TREES).fit(train, val)
     assert clf.n_context_ == 0 and clf.context_vectors(val.objects).shape == (len(val), 0)
-    # nor for the default preset, which leaves the galaxy distance out (a catalogue given is not used)
-    clf = tiny(epochs=1, context=None, galaxy_catalog=None, **NO_TREES).fit(train, val)
+    # the default preset uses the distance too (with context copies); galaxy_distance=False trains without
+    with pytest.raises(InputError, match=r"galaxy_catalog=.*galaxy_distance=False"):
+        Classifier(epochs=1, progress=False).fit(train, val)
+    clf = tiny(epochs=1, context=None, galaxy_distance=False, galaxy_catalog=None, **NO_TREES).fit(train, val)
     assert clf.context_columns_ == ["gal_l", "gal_b"] and clf.catalog_ is None
 
 
