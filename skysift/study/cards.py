@@ -19,24 +19,37 @@ def novelty_text(clf, test) -> str:
              "mean": "the mean of the scores after each observation",
              "ewm": f"an exponentially weighted mean (weight {r.alpha:g} on the newest) of the scores after each "
                     "observation"}[r.aggregate]
+    terms = ""
+    if float(getattr(r, "uncertainty", 0.0) or 0.0) > 0:
+        terms += f", plus {r.uncertainty:g} (1 - max p)"
+    if float(getattr(r, "outburst", 0.0) or 0.0) > 0:
+        terms += (f" and {r.outburst:g} at a step whose newest point is more than {r.outburst_sigma:g} errors brighter "
+                  + ("than the previous one" if r.outburst_stat == "rise" else "than the weighted mean so far"))
     s = clf.novelty_score(test)
     return (f"* **Novelty**: `novelty_score` (the `novelty` column of `predict` and of the Dask table): an isolation "
-            f"forest on the trees' inputs and the probabilities of the training objects at n = {views}, {after}; "
-            f"higher = less like any training object (test objects: median {np.median(s):.2f}, 99th percentile "
-            f"{np.percentile(s, 99):.2f}).{_novelty_measured(r.aggregate == 'last')}\n")
+            f"forest on the trees' inputs and the probabilities of the training objects at n = {views}, {after}"
+            f"{terms}; higher = less like any training object (test objects: median {np.median(s):.2f}, 99th "
+            f"percentile {np.percentile(s, 99):.2f}).{_novelty_measured(r)}\n")
 
 
-def _novelty_measured(legacy: bool = False) -> str:
-    """The measured AUROC of novel against known objects (benchmarks/results/novelty_recipes.json, or
-    novelty.json for a model with the former last-step score), when present."""
-    name = "novelty.json" if legacy else "novelty_recipes.json"
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / name
-    if not path.exists():
+def _novelty_measured(recipe) -> str:
+    """The measured AUROC of novel against known objects for the recipe's round of the benchmark, when present:
+    the mean over the four emulations of the third round (benchmarks/results/novelty_recipes3_novelseed*.json)
+    for a recipe with the outburst term, else the first round's (novelty_recipes.json; novelty.json for the
+    former last-step score)."""
+    root = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
+    if float(getattr(recipe, "outburst", 0.0) or 0.0) > 0:
+        paths = [root / f"novelty_recipes3_novelseed{e}.json" for e in range(4)]
+        where = "mean of four emulations, benchmarks/results/novelty_recipes3_novelseed*.json"
+    else:
+        paths = [root / ("novelty.json" if recipe.aggregate == "last" else "novelty_recipes.json")]
+        where = f"benchmarks/results/{paths[0].name}"
+    if not all(p.exists() for p in paths):
         return ""
-    d = json.loads(path.read_text())
-    auc = d["candidates"][d["chosen"]]["test"]
-    return (f" On real classes no model saw (novae, TDEs, CVs, flares, ...), AUROC {auc['3'][0]:.2f} / "
-            f"{auc['6'][0]:.2f} / {auc['all'][0]:.2f} at n = 3 / 6 / all (benchmarks/results/{name}).")
+    tests = [(lambda d: d["candidates"][d["chosen"]]["test"])(json.loads(p.read_text())) for p in paths]
+    auc = {n: float(np.mean([t[n][0] for t in tests])) for n in ("3", "6", "all")}
+    return (f" On real classes no model saw (novae, TDEs, CVs, flares, ...), AUROC {auc['3']:.2f} / "
+            f"{auc['6']:.2f} / {auc['all']:.2f} at n = 3 / 6 / all ({where}).")
 
 
 def replace_novelty_line(card: str, line: str) -> str:
