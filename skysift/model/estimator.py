@@ -373,6 +373,8 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, Encoding
                              num_threads=self.num_threads, log_epochs=bool(self.log_epochs))
         fingerprint = {"loss": loss_name, "gamma": float(hp["gamma"]), "alpha": self.class_weights_,
                        "classes": classes, "sequence": seq_cfg.to_dict(), "context": ctx_cfg.to_dict()}
+        if len(d_fit) > len(d_tr):  # a checkpoint of a run with other copies is not resumed
+            fingerprint["context_mix"] = float(hp["context_mix"])
         result = train_model(model, d_fit, d_va, loss_fn, config, checkpoint=checkpoint, resume=resume,
                              fingerprint=fingerprint)
         self.model_ = model.cpu().eval()
