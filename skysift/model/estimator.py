@@ -364,7 +364,8 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, Encoding
         if self.epochs is None:  # the preset's epochs: at least min_steps optimizer steps (an explicit epochs is kept)
             epochs = max(epochs, -(-int(hp["min_steps"]) // -(-len(y_tr) // int(hp["batch_size"]))))
         d_fit = self._mixed(d_tr)  # the training objects, with context copies when context_mix > 0
-        if len(d_fit) > len(d_tr):  # the copies do not add optimizer steps: fewer, longer epochs
+        copied = len(d_fit) > len(d_tr)
+        if copied:  # the copies do not add optimizer steps: fewer, longer epochs
             epochs = max(1, round(epochs * len(d_tr) / len(d_fit)))
         config = TrainConfig(epochs=epochs, batch_size=int(hp["batch_size"]), lr=float(hp["lr"]),
                              seed=int(self.seed), early_stopping_patience=self.early_stopping_patience,
@@ -373,7 +374,7 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, Encoding
                              num_threads=self.num_threads, log_epochs=bool(self.log_epochs))
         fingerprint = {"loss": loss_name, "gamma": float(hp["gamma"]), "alpha": self.class_weights_,
                        "classes": classes, "sequence": seq_cfg.to_dict(), "context": ctx_cfg.to_dict()}
-        if len(d_fit) > len(d_tr):  # a checkpoint of a run with other copies is not resumed
+        if copied:  # a checkpoint of a run with other copies is not resumed
             fingerprint["context_mix"] = float(hp["context_mix"])
         result = train_model(model, d_fit, d_va, loss_fn, config, checkpoint=checkpoint, resume=resume,
                              fingerprint=fingerprint)

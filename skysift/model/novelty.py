@@ -41,6 +41,7 @@ import numpy as np
 
 from skysift.errors import InputError
 from skysift.model.boost import leaf_sum, walk_arrays
+from skysift.model.novelty_stats import OUTBURST_STATS, outburst_flag
 
 METHODS = ("mahalanobis", "knn", "iforest", "class_iforest")
 #: How ``"class_iforest"``'s per-class scores make one score (:meth:`NoveltyMixin._step_score`): the smallest
@@ -115,7 +116,7 @@ class NoveltyRecipe:
                              f"{self.sample_size}")
         if self.uncertainty < 0.0:
             raise InputError(f"novelty uncertainty weight must be >= 0, got {self.uncertainty}")
-        if self.outburst < 0.0 or self.outburst_sigma <= 0.0 or self.outburst_stat not in ("mean", "rise"):
+        if self.outburst < 0.0 or self.outburst_sigma <= 0.0 or self.outburst_stat not in OUTBURST_STATS:
             raise InputError(f"novelty outburst needs weight >= 0, sigma > 0 and statistic 'mean' or 'rise', got "
                              f"{self.outburst}, {self.outburst_sigma}, {self.outburst_stat!r}")
 
@@ -381,8 +382,6 @@ class NoveltyMixin:
         if recipe.uncertainty and len(proba):
             s = s + recipe.uncertainty * (1.0 - proba.max(axis=1))
         if recipe.outburst and len(proba):
-            from skysift.model.novelty_stats import outburst_flag
-
             if tree_x is None:
                 raise InputError("the novelty recipe's outburst term needs the step's tree inputs")
             names = list(self.sequence_config_.feature_names) + list(self.context_columns_)  # type: ignore[attr-defined]

@@ -52,18 +52,24 @@ def unscaled_columns(tree_x: np.ndarray, names: Sequence[str], columns: Sequence
     return out
 
 
+def _fainter_by_in_errors(tree_x: np.ndarray, names: Sequence[str], columns: Sequence[str], mean: Sequence[float],
+                          std: Sequence[float]) -> np.ndarray:
+    """(n,): minus the magnitude difference ``columns[0]`` in units of the error ``columns[1]`` (floored at
+    :data:`MIN_ERR`): how many of its errors the newest point is brighter than the reference."""
+    raw = unscaled_columns(tree_x, names, columns, mean, std)
+    return -raw[:, 0] / np.maximum(raw[:, 1], MIN_ERR)
+
+
 def brightening(tree_x: np.ndarray, names: Sequence[str], mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
     """(n,): the newest point's brightening below the error-weighted mean of the points so far, in its own
     errors, ``(wmean - mag) / max(mag_err, 1e-3)`` (positive: brighter than the mean)."""
-    raw = unscaled_columns(tree_x, names, BRIGHTENING_COLUMNS, mean, std)
-    return -raw[:, 0] / np.maximum(raw[:, 1], MIN_ERR)
+    return _fainter_by_in_errors(tree_x, names, BRIGHTENING_COLUMNS, mean, std)
 
 
 def rise(tree_x: np.ndarray, names: Sequence[str], mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
     """(n,): the newest point's brightening since the previous point, in its own errors,
     ``(mag_prev - mag) / max(mag_err, 1e-3)`` (positive: brighter; 0 at the first point)."""
-    raw = unscaled_columns(tree_x, names, RISE_COLUMNS, mean, std)
-    return -raw[:, 0] / np.maximum(raw[:, 1], MIN_ERR)
+    return _fainter_by_in_errors(tree_x, names, RISE_COLUMNS, mean, std)
 
 
 def outburst_flag(tree_x: np.ndarray, names: Sequence[str], mean: Sequence[float], std: Sequence[float],

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from skysift.features.context import GALAXY_DISTANCE_COLUMN
 from skysift.model.shipped import MODELS_DIR, PRETRAINED, pretrained_path  # noqa: F401 - re-exported
 from skysift.study.cards import novelty_text
 
@@ -145,7 +146,7 @@ def model_card(name, clf, lcset, train, val, test, metrics) -> str:
         for k, m in metrics.items())
     from skysift import __version__
 
-    if "galaxy_dist_arcsec" in getattr(clf, "context_columns_", []):
+    if GALAXY_DISTANCE_COLUMN in getattr(clf, "context_columns_", []):
         host_text = (" The nearest-galaxy distance is an input, trained with context augmentation (context_mix "
                      f"{float(hp.get('context_mix') or 0):g}: each object also seen at another class's distance), so "
                      "that a variable star next to a galaxy stays a variable star unless its light curve allows "
@@ -218,9 +219,9 @@ def _context_text(clf) -> str:
     parts = []
     if "gal_l" in cols:
         parts.append("galactic l and b (deg)")
-    if "galaxy_dist_arcsec" in cols:
+    if GALAXY_DISTANCE_COLUMN in cols:
         parts.append('the distance to the nearest Mangrove galaxy (arcsec; 100 when none within 60")')
-    parts += [c for c in cols if c not in ("gal_l", "gal_b", "galaxy_dist_arcsec")]
+    parts += [c for c in cols if c not in ("gal_l", "gal_b", GALAXY_DISTANCE_COLUMN)]
     return (", " + ", ".join(parts)) if parts else "; no context (position and host galaxy are not inputs)"
 
 

@@ -79,38 +79,40 @@ def train_ztf(out_dir: Path = MODELS_DIR, seed: int = 0, goto3_data: str | Path 
               vs_types: bool = False, vs_per_subtype: int | None = 1200) -> Path:
     """Train the children, attach them under the shipped goto3 model, save ``ztf.pt`` and its card.
     ``vs_types``: also train and attach the VS types (measured too weak to ship: see the card)."""
-    from skysift.benchsets import build
-    from skysift.datasets import load_dataset
     from skysift.model.estimator import Classifier
-    from skysift.splits import split_lightcurves
 
-    bts = build("bts_types")
-    _, b_tr, b_va, b_te = split_lightcurves(bts, seed=seed)
-    sn = Classifier(seed=seed, galaxy_catalog="mangrove", progress=False, log_epochs=True).fit(b_tr, b_va)
-    g = load_dataset(str(goto3_data) if goto3_data else "goto3", seed=0).lcset
-    _, g_tr, g_va, g_te = split_lightcurves(g, seed=0)  # the level-1 model's split
+    bts, goto3, sizes = _ztf_sets(seed, goto3_data)
+    sn = Classifier(seed=seed, galaxy_catalog="mangrove", progress=False, log_epochs=True).fit(bts[0], bts[1])
     vs = None
     if vs_types:
-        vs_tr, vs_va = vs_subtypes(g_tr, vs_per_subtype, seed), vs_subtypes(g_va, vs_per_subtype, seed)
+        vs_tr, vs_va = vs_subtypes(goto3[0], vs_per_subtype, seed), vs_subtypes(goto3[1], vs_per_subtype, seed)
         vs = Classifier(seed=seed, galaxy_catalog="mangrove", progress=False, log_epochs=True).fit(vs_tr, vs_va)
-    sizes = {"bts_train": len(b_tr), "bts_val": len(b_va), "bts_test": len(b_te)}
-    return write_ztf(Classifier.load("goto3"), {"SN": sn, **({"VS": vs} if vs else {})}, b_te, g_te, sizes, out_dir,
-                     seed)
+    return write_ztf(Classifier.load("goto3"), {"SN": sn, **({"VS": vs} if vs else {})}, bts[2], goto3[2], sizes,
+                     out_dir, seed)
 
 
 def reattach_ztf(out_dir: Path = MODELS_DIR, seed: int = 0, goto3_data: str | Path | None = None) -> Path:
     """The shipped ztf file's children, unchanged, under the shipped goto3 model (after goto3 is trained
     again), saved and measured again as :func:`train_ztf` does."""
-    from skysift.benchsets import build
-    from skysift.datasets import load_dataset
     from skysift.model.estimator import Classifier
-    from skysift.splits import split_lightcurves
 
     old = Classifier.load(out_dir / "ztf.pt")
-    _, b_tr, b_va, b_te = split_lightcurves(build("bts_types"), seed=seed)
-    _, _, _, g_te = split_lightcurves(load_dataset(str(goto3_data) if goto3_data else "goto3", seed=0).lcset, seed=0)
-    sizes = {"bts_train": len(b_tr), "bts_val": len(b_va), "bts_test": len(b_te)}
-    return write_ztf(Classifier.load(out_dir / "goto3.pt"), dict(old.children_), b_te, g_te, sizes, out_dir, seed)
+    bts, goto3, sizes = _ztf_sets(seed, goto3_data)
+    return write_ztf(Classifier.load(out_dir / "goto3.pt"), dict(old.children_), bts[2], goto3[2], sizes, out_dir,
+                     seed)
+
+
+def _ztf_sets(seed: int, goto3_data: str | Path | None) -> tuple[tuple, tuple, dict]:
+    """bts_types' (train, validation, test) at split ``seed``, goto3's at split 0 (the level-1 model's; from
+    ``goto3_data`` when given) and the bts sizes the card reports."""
+    from skysift.benchsets import build
+    from skysift.datasets import load_dataset
+    from skysift.splits import split_lightcurves
+
+    bts = tuple(split_lightcurves(build("bts_types"), seed=seed)[1:])
+    goto3 = tuple(split_lightcurves(load_dataset(str(goto3_data) if goto3_data else "goto3", seed=0).lcset, seed=0)[1:])
+    sizes = {"bts_train": len(bts[0]), "bts_val": len(bts[1]), "bts_test": len(bts[2])}
+    return bts, goto3, sizes
 
 
 def write_ztf(top, children: dict, bts_test: LightCurveSet, goto3_test: LightCurveSet, sizes: dict,
