@@ -39,6 +39,21 @@ CHUNK = 512
 THREADS: int | None = None
 
 
+def set_process_threads(threads: int, chunk_threads: int | None = None) -> None:
+    """Give this process's model work ``threads`` threads: torch's and the tree walk's
+    (:data:`skysift.model.boost.WALK_THREADS`), and ``chunk_threads`` (None: ``threads``) over the chunks of a
+    batch run (:data:`THREADS`; a Dask worker sets 1, since it already runs one task per thread)."""
+    import torch
+
+    from skysift.model import boost
+
+    global THREADS
+    threads = max(1, int(threads))
+    torch.set_num_threads(threads)
+    boost.WALK_THREADS = threads
+    THREADS = threads if chunk_threads is None else max(1, int(chunk_threads))
+
+
 _BLAS_CONTROLLER: Any = None
 
 

@@ -46,16 +46,12 @@ class ModelHandle:
 
 def load_model_bytes(blob: bytes, sha256: str, threads: int = 1):
     """Load (once per process) the classifier whose file holds ``blob``; torch uses ``threads`` threads."""
-    import torch
-
-    from skysift.model import boost, inference
     from skysift.model.estimator import Classifier
+    from skysift.model.inference import set_process_threads
 
     with _LOCK:
         if sha256 not in _MODELS:
-            torch.set_num_threads(max(1, int(threads)))
-            boost.WALK_THREADS = max(1, int(threads))  # one task per worker thread already
-            inference.THREADS = 1
+            set_process_threads(threads, chunk_threads=1)  # one task per worker thread already
             with tempfile.TemporaryDirectory() as tmp:
                 f = Path(tmp) / "model.pt"
                 f.write_bytes(blob)

@@ -213,12 +213,9 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(train, val, threads: int) -> None:
-    import torch
+    from skysift.model.inference import set_process_threads
 
-    from skysift.model import boost, inference
-
-    torch.set_num_threads(threads)
-    boost.WALK_THREADS = inference.THREADS = threads  # the process's share of the cores, not all of them
+    set_process_threads(threads)  # the process's share of the cores, not all of them
     _WORKER["train"], _WORKER["val"], _WORKER["threads"] = train, val, threads
 
 

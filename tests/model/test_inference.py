@@ -180,3 +180,22 @@ def test_threads_over_chunks_give_the_same_logits(monkeypatch):
         monkeypatch.setattr(inference, "THREADS", threads)
         many = frozen.logits(x.numpy(), lengths.numpy(), ctx.numpy(), batches=inference_batches(lengths.numpy(), 8))
         np.testing.assert_array_equal(one, many)
+
+
+def test_set_process_threads_gives_torch_the_walk_and_the_chunks_their_share(monkeypatch):
+    """A process running one of several fits (study.search's workers) gives all three the same share; a Dask
+    worker (chunk_threads=1) keeps the chunks on one thread."""
+    import torch
+
+    from skysift.model import boost, inference
+
+    monkeypatch.setattr(inference, "THREADS", None)
+    monkeypatch.setattr(boost, "WALK_THREADS", None)
+    before = torch.get_num_threads()
+    try:
+        inference.set_process_threads(2)
+        assert (torch.get_num_threads(), boost.WALK_THREADS, inference.THREADS) == (2, 2, 2)
+        inference.set_process_threads(0, chunk_threads=1)  # at least one thread
+        assert (torch.get_num_threads(), boost.WALK_THREADS, inference.THREADS) == (1, 1, 1)
+    finally:
+        torch.set_num_threads(before)
