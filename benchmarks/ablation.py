@@ -36,6 +36,10 @@ CONFIGS: dict[str, dict] = {
     "max_length_100": {"max_length": 100},
     "no_band_stats": {"band_stats": False},
     "arithmetic_blend": {"blend": "arithmetic"},
+    # the nearest-galaxy distance and its context copies (the default since issue 19)
+    "no_context_mix": {"context_mix": 0.0},
+    "no_gal_dist": {"galaxy_distance": False},
+    "no_galactic": {"galactic": False},
 }
 N_OBS = (1, 3, 6, 10, None)
 

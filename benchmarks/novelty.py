@@ -44,6 +44,7 @@ seed 0, novel splits as given) most, while it rises by more than 0.001.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -198,6 +199,14 @@ def _recipes() -> dict:
     for b, sig in ((0.2, 5.0), (0.3, 5.0), (0.2, 8.0), (0.3, 8.0), (0.5, 8.0)):
         out[f"lean-gap|all|ewm|u0.1|r{b:g}s{sig:g}"] = NoveltyRecipe(**{**gap, "uncertainty": 0.1, "outburst": b,
                                                                        "outburst_sigma": sig, "outburst_stat": "rise"})
+    # fourth round (the default with the nearest-galaxy distance and context copies, 2026-12-04): the third
+    # round's recipe without the distance (chosen: HOST_COLUMNS), without the Galactic latitude, or without both
+    from skysift.features.context import GALAXY_DISTANCE_COLUMN
+
+    chosen = out["lean-gap|all|ewm|u0.1|r0.5s8"]
+    for name, cols in (("gdist", (GALAXY_DISTANCE_COLUMN,)), ("gb", ("gal_b",)),
+                       ("gdist-gb", (GALAXY_DISTANCE_COLUMN, "gal_b"))):
+        out[f"lean-gap|all|ewm|u0.1|r0.5s8|-{name}"] = dataclasses.replace(chosen, drop=chosen.drop + cols)
     return out
 
 

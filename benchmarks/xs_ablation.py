@@ -26,6 +26,7 @@ pairs are skipped (resumable).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -87,6 +88,22 @@ def aug_zp(phot: pd.DataFrame, seed: int) -> pd.DataFrame:
     return p
 
 
+def _galactic_patch(fold: bool):
+    """A context manager under which the classifier's context reads Galactic longitude 0 and latitude b (or |b|
+    with ``fold``), for a variant that leaves the footprint's longitude (and hemisphere) out."""
+    import unittest.mock
+
+    from skysift.features import context
+
+    real = context.galactic_coordinates
+
+    def reduced(ra_deg, dec_deg):
+        gl, gb = real(ra_deg, dec_deg)
+        return np.zeros_like(gl), (np.abs(gb) if fold else gb)
+
+    return unittest.mock.patch.object(context, "galactic_coordinates", reduced)
+
+
 def _variants() -> dict[str, dict]:
     from skysift.features.context import ContextConfig
 
@@ -116,6 +133,17 @@ def _variants() -> dict[str, dict]:
         # distance (Classifier(context_mix=f), skysift.model.augment)
         "gal_dist": {"kw": {"galaxy_distance": True}},  # the former default (the preset now has none)
         **{f"ctxmix{f:g}": {"kw": {"galaxy_distance": True, "context_mix": f}} for f in (0.25, 0.5, 0.75, 1.0)},
+        # the default since 2026-12-04 (ctxmix1) with one more change (issue 19, next round)
+        "ctxmix1+no_galactic": {"kw": {"galaxy_distance": True, "context_mix": 1.0,
+                                       "context": ContextConfig(galactic=False)}},
+        "ctxmix1+rel_first": {"phot": [rel_first], "kw": {"galaxy_distance": True, "context_mix": 1.0}},
+        "ctxmix1+common_err": {"phot": [common_err], "kw": {"galaxy_distance": True, "context_mix": 1.0}},
+        # Galactic coordinates reduced (a patch of the context's galactic_coordinates for the whole run; the
+        # columns keep their names): longitude constant (0), latitude kept (no_l) or folded to |b| (abs_b)
+        "ctxmix1+no_l": {"kw": {"galaxy_distance": True, "context_mix": 1.0}, "patch": lambda: _galactic_patch(False)},
+        "ctxmix1+abs_b": {"kw": {"galaxy_distance": True, "context_mix": 1.0}, "patch": lambda: _galactic_patch(True)},
+        # copies only where the donor's galaxy is nearer than the object's own (augment.mix_context direction)
+        "ctxmix1_nearer": {"kw": {"galaxy_distance": True, "context_mix": 1.0}, "mix_direction": "nearer"},
         "network_only+no_gal_dist+offsets": {"kw": {"boost": False, "forest": False, "calibration": "offsets",
                                                     "context": ContextConfig(galaxy_distance=False)}},
         # the host prior (skysift.model.decisions.fit_host_offsets) fitted on val after the model: the
@@ -233,7 +261,14 @@ def run_variant(bd, name: str, spec: dict, rotation: int, n_gal: int, seed_index
     if key in _FITTED:  # the prior variants share their base model
         clf = _FITTED[key]
     else:
-        clf.fit(fit_train, fit_val)
+        import functools
+        import unittest.mock
+
+        from skysift.model import augment, parts
+
+        mixer = functools.partial(augment.mix_context, direction=spec.get("mix_direction", "any"))
+        with unittest.mock.patch.object(parts, "mix_context", mixer):
+            clf.fit(fit_train, fit_val)
         _FITTED.clear()
         _FITTED[key] = clf
     fit_s = time.perf_counter() - t0
@@ -386,7 +421,8 @@ def main(argv: list[str] | None = None) -> int:
         if (name, rot, rot + 10 * k) in finished(out):
             continue
         print(f"{time.strftime('%H:%M:%S')} {name} rotation {rot} seed {rot + 10 * k}", file=sys.stderr, flush=True)
-        rec = run_variant(bd, name, specs[name], rot, args.n_gal, k)
+        with specs[name].get("patch", contextlib.nullcontext)():
+            rec = run_variant(bd, name, specs[name], rot, args.n_gal, k)
         with out.open("a") as fh:
             fh.write(json.dumps(rec) + "\n")
         a = rec["by_n"]["all"]

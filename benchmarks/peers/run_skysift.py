@@ -82,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--context-mix", type=float, default=None,
                    help="a variant with the galaxy distance and this context augmentation (Classifier("
                         "galaxy_distance=True, context_mix=...)): method 'skysift+ctxmixF', under variants/")
+    p.add_argument("--no-galactic", action="store_true",
+                   help="a variant without Galactic l and b (Classifier(galactic=False)): method 'skysift+nogalactic', "
+                        "under variants/")
     args = p.parse_args(argv)
     method = "skysift" if args.preset == "skysift" else "skysift_paper"
     bd = load_benchmark_data(args.data, cache=args.cache or f"runs/{args.data}")
@@ -94,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.context_mix is not None:
         overrides.update(galaxy_distance=True, context_mix=args.context_mix)
         method = f"{method}+ctxmix{args.context_mix:g}"
+        protocol.PREDICTIONS = protocol.VARIANTS
+    if args.no_galactic:
+        overrides["galactic"] = False
+        method = f"{method}+nogalactic"
         protocol.PREDICTIONS = protocol.VARIANTS
     for seed in protocol.seeds_to_run(args.data, method, args.seeds, args.force):
         print(f"wrote {run_one(bd, seed, args.preset, method, **overrides)}", file=sys.stderr, flush=True)

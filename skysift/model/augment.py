@@ -38,11 +38,19 @@ def other_class_donors(y: np.ndarray, rows: np.ndarray, rng: np.random.Generator
     return donors
 
 
-def mix_context(data: SequenceData, column: int, fraction: float, seed: int) -> SequenceData:
+#: Which copies :func:`mix_context` keeps: all (``"any"``), or only those whose donor's distance is smaller
+#: than the object's own (``"nearer"``: a chance alignment can only bring a galaxy closer in projection).
+DIRECTIONS = ("any", "nearer")
+
+
+def mix_context(data: SequenceData, column: int, fraction: float, seed: int, direction: str = "any") -> SequenceData:
     """``data`` followed by copies of a random ``fraction`` (0..1) of its objects whose context column
     ``column`` (and host bin, when present) comes from an object of another class
     (:func:`other_class_donors`); sequences, lengths and labels of the copies are the originals'.
-    Deterministic for a ``seed``; ``fraction`` 0 returns ``data`` itself."""
+    ``direction`` (:data:`DIRECTIONS`): ``"nearer"`` keeps only the copies whose new value is smaller than their
+    own (the column must grow with the distance). Deterministic for a ``seed``; ``fraction`` 0 returns ``data``."""
+    if direction not in DIRECTIONS:
+        raise InputError(f"context mix direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
     fraction = float(fraction)
     if not 0.0 <= fraction <= 1.0:
         raise InputError(f"context_mix must be in [0, 1], got {fraction}")
@@ -54,6 +62,9 @@ def mix_context(data: SequenceData, column: int, fraction: float, seed: int) -> 
     rng = np.random.default_rng([int(seed), 0x5C1F])
     rows = np.sort(rng.choice(len(data), size=n_copies, replace=False))
     donors = other_class_donors(data.y, rows, rng)
+    if direction == "nearer":
+        keep = data.context[donors, column] < data.context[rows, column]
+        rows, donors = rows[keep], donors[keep]
     copies = data.take(rows)
     copies.context[:, column] = data.context[donors, column]
     host = None if data.host is None else np.concatenate([data.host, data.host[donors]])

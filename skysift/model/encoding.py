@@ -49,7 +49,8 @@ class EncodingMixin:
         seq = replace(seq, bands=list(seq.bands) if seq.bands is not None else None)
         if seq.bands is None and len(train.bands) > 1:
             seq.bands = list(train.bands)
-        ctx = self.context if self.context is not None else ContextConfig(galaxy_distance=bool(hp["galaxy_distance"]))
+        ctx = (self.context if self.context is not None
+               else ContextConfig(galaxy_distance=bool(hp["galaxy_distance"]), galactic=bool(hp["galactic"])))
         if isinstance(ctx, dict):
             ctx = ContextConfig(**ctx)
         ctx = replace(ctx)

@@ -152,6 +152,9 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, Encoding
     context_mix: with the galaxy distance among the context, the fraction (0..1) of training objects added
         again with the distance of an object of another class, for the network and the trees, in as many
         optimizer steps (:mod:`skysift.model.augment`; validation objects are never copied; 0: none).
+    galactic: whether Galactic longitude and latitude (degrees) are inputs (when ``context`` is not given; a given
+        ``context`` decides itself). In a training set assembled from several surveys the sky position also says
+        which survey an object came from (docs/results.md, "goto3_xs: what transfers").
 
     Attributes set by :meth:`fit` (and :meth:`load`): ``classes_``, ``model_``, ``history_``,
     ``best_epoch_``, ``best_val_auc_``, ``train_seconds_``, ``sequence_config_``,
@@ -201,6 +204,7 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, Encoding
         min_steps: int | None = None,
         host_prior: float | None = None,
         context_mix: float | None = None,
+        galactic: bool | None = None,
     ) -> None:
         self.rnn = rnn
         self.rnn_units = rnn_units
@@ -239,6 +243,7 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, Encoding
         self.min_steps = min_steps
         self.host_prior = host_prior
         self.context_mix = context_mix
+        self.galactic = galactic
 
     # ------------------------------------------------------------------ sklearn protocol
     def get_params(self, deep: bool = False) -> dict[str, Any]:

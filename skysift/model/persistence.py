@@ -143,6 +143,7 @@ def classifier_from_blob(cls: type, blob: dict, path: str | Path) -> Any:
         params.setdefault("calibration", "temperature")  # files written before it: one temperature
         params.setdefault("min_steps", 0)  # files written before it: the preset's epochs as they were
         params.setdefault("context_mix", 0.0)  # files written before it: no context copies
+        params.setdefault("galactic", True)  # files written before it: Galactic l and b (a saved context config decides itself)
         if params.get("sequence") is not None:
             params["sequence"] = SequenceConfig(**params["sequence"])
         if params.get("context") is not None:

@@ -10,7 +10,7 @@ PARAM_NAMES = (
     "lr", "seed", "sequence", "context", "galaxy_catalog", "early_stopping_patience", "device", "progress",
     "preset", "stats", "prefix_augment", "lr_schedule", "max_length", "num_threads", "log_epochs", "calibrate",
     "target_fpr", "boost", "forest", "band_stats", "blend", "final_trees", "galaxy_distance", "calibration",
-    "min_steps", "host_prior", "context_mix",
+    "min_steps", "host_prior", "context_mix", "galactic",
 )
 
 #: Hyperparameters of each preset; a constructor argument left at None takes its preset's value.
@@ -28,14 +28,14 @@ PRESETS: dict[str, dict[str, Any]] = {
         "epochs": 200, "batch_size": 128, "lr": 1e-4, "stats": False, "prefix_augment": 0.0,
         "lr_schedule": "constant", "max_length": 30, "boost": False, "forest": False, "band_stats": False,
         "blend": "arithmetic", "final_trees": "train", "galaxy_distance": True,
-        "calibration": "temperature", "min_steps": 0, "host_prior": 0.0, "context_mix": 0.0,
+        "calibration": "temperature", "min_steps": 0, "host_prior": 0.0, "context_mix": 0.0, "galactic": True,
     },
     "skysift": {
         "rnn_units": 100, "dense_units": 100, "loss": "wce", "gamma": 2.0, "dropout": 0.4, "l2": 0.01,
         "epochs": 15, "batch_size": 128, "lr": 1e-3, "stats": True, "prefix_augment": 0.5,
         "lr_schedule": "cosine", "max_length": 100, "boost": True, "forest": True, "band_stats": True,
         "blend": "auto", "final_trees": "all", "galaxy_distance": True,
-        "calibration": "temperature", "min_steps": 1000, "host_prior": 0.0, "context_mix": 1.0,
+        "calibration": "temperature", "min_steps": 1000, "host_prior": 0.0, "context_mix": 1.0, "galactic": True,
     },
 }
 

@@ -115,3 +115,20 @@ def test_classifier_trains_on_the_copies_and_saves_the_setting(sets_and_catalog,
     back = type(clf).load(clf.save(tmp_path / "m.skysift"))
     assert back.hyperparameters()["context_mix"] == 0.5
     np.testing.assert_allclose(back.predict_proba(test), p, atol=1e-6)
+
+
+def test_nearer_copies_only_bring_another_class_galaxy_closer():
+    """``direction="nearer"`` (measured on goto3_xs validation, not the default) keeps only the copies whose
+    donor's distance is smaller than their own."""
+    d = _arrays()
+    out = mix_context(d, column=1, fraction=1.0, seed=3, direction="nearer")
+    n = len(d)
+    copies = slice(n, None)
+    match = [int(np.flatnonzero((d.values == v).all(axis=(1, 2)))[0]) for v in out.values[copies]]
+    assert 0 < len(out) - n < n
+    assert np.all(out.context[copies, 1] < d.context[match, 1])
+    everything = mix_context(d, column=1, fraction=1.0, seed=3)
+    assert len(everything) == 2 * n and np.any(everything.context[n:, 1] > d.context[:, 1][
+        [int(np.flatnonzero((d.values == v).all(axis=(1, 2)))[0]) for v in everything.values[n:]]])
+    with pytest.raises(InputError, match="direction"):
+        mix_context(d, column=1, fraction=1.0, seed=3, direction="farther")

@@ -383,3 +383,26 @@ def test_calibration_per_range_of_observations_is_saved_and_matches_the_base_rat
     assert np.all(plain.calibration_table()[:, 1:] == 0) and plain.calibration_table().shape == table.shape
     with pytest.raises(InputError, match="calibration"):
         tiny(epochs=1, calibration="isotonic").fit(toy_set(6))
+
+
+def test_galactic_false_leaves_the_sky_position_out_and_is_saved(data, tmp_path):
+    """``galactic=False``: Galactic l and b are not inputs (in a set assembled from several surveys they also
+    say which survey an object came from); saved with the model; files written before the option read back
+    with l and b."""
+    train, val, test = data
+    clf = tiny(epochs=1, context=None, galaxy_distance=False, galactic=False, **NO_TREES).fit(train, val)
+    assert not {"gal_l", "gal_b"} & set(clf.context_columns_)
+    with_sky = tiny(epochs=1, context=None, galaxy_distance=False, **NO_TREES).fit(train, val)
+    assert {"gal_l", "gal_b"} <= set(with_sky.context_columns_)
+    p = clf.predict_proba(test)
+    assert p.shape == (len(test.object_ids), 3) and np.allclose(p.sum(1), 1.0)
+    path = clf.save(tmp_path / "m.pt")
+    assert Classifier.load(path).hyperparameters()["galactic"] is False
+    old = with_sky.save(tmp_path / "sky.pt")
+    blob = torch.load(old, weights_only=True)
+    blob["params"].pop("galactic")
+    blob.pop("content_sha256")
+    torch.save(blob, tmp_path / "old.pt")
+    back = Classifier.load(tmp_path / "old.pt")
+    assert back.hyperparameters()["galactic"] is True
+    np.testing.assert_allclose(back.predict_proba(test), with_sky.predict_proba(test), atol=1e-6)
