@@ -32,21 +32,35 @@ def novelty_text(clf, test) -> str:
             f"percentile {np.percentile(s, 99):.2f}).{_novelty_measured(r)}\n")
 
 
+#: Where the benchmark results are (a source checkout's benchmarks/results).
+RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
+#: The benchmark rounds whose four emulations a card quotes, newest first: (file prefix, what the models were).
+_ROUNDS = (("novelty_recipes4", "the context-mix default"), ("novelty_recipes3", "an earlier default"))
+
+
 def _novelty_measured(recipe) -> str:
-    """The measured AUROC of novel against known objects for the recipe's round of the benchmark, when present:
-    the mean over the four emulations of the third round (benchmarks/results/novelty_recipes3_novelseed*.json)
-    for a recipe with the outburst term, else the first round's (novelty_recipes.json; novelty.json for the
-    former last-step score)."""
-    root = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
-    if float(getattr(recipe, "outburst", 0.0) or 0.0) > 0:
-        paths = [root / f"novelty_recipes3_novelseed{e}.json" for e in range(4)]
-        where = "mean of four emulations, benchmarks/results/novelty_recipes3_novelseed*.json"
+    """The measured AUROC of novel against known objects for the recipe, when present: the mean over the four
+    emulations of the newest round that scored this very recipe (benchmarks/results/novelty_recipes{4,3}_novelseed*
+    .json, the candidate whose stored recipe is this one), else the first round's (novelty_recipes.json;
+    novelty.json for the former last-step score)."""
+    root = RESULTS
+    mine = recipe.to_dict()
+    for prefix, models in _ROUNDS:
+        paths = [root / f"{prefix}_novelseed{e}.json" for e in range(4)]
+        if not all(p.exists() for p in paths):
+            continue
+        runs = [json.loads(p.read_text()) for p in paths]
+        names = [c for c, r in runs[0].get("recipes", {}).items() if r == mine]
+        if names:
+            tests = [d["candidates"][names[0]]["test"] for d in runs]
+            where = f"mean of four emulations on goto3 models of {models}, benchmarks/results/{prefix}_novelseed*.json"
+            break
     else:
         paths = [root / ("novelty.json" if recipe.aggregate == "last" else "novelty_recipes.json")]
+        if not all(p.exists() for p in paths):
+            return ""
+        tests = [(lambda d: d["candidates"][d["chosen"]]["test"])(json.loads(p.read_text())) for p in paths]
         where = f"benchmarks/results/{paths[0].name}"
-    if not all(p.exists() for p in paths):
-        return ""
-    tests = [(lambda d: d["candidates"][d["chosen"]]["test"])(json.loads(p.read_text())) for p in paths]
     auc = {n: float(np.mean([t[n][0] for t in tests])) for n in ("3", "6", "all")}
     return (f" On real classes no model saw (novae, TDEs, CVs, flares, ...), AUROC {auc['3']:.2f} / "
             f"{auc['6']:.2f} / {auc['all']:.2f} at n = 3 / 6 / all ({where}).")

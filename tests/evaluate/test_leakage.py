@@ -51,3 +51,16 @@ def test_unlabelled_or_tiny_sets_are_skipped():
     assert nuisance_leakage(lc) == []
     lc.objects = lc.objects.drop(columns="label")
     assert nuisance_leakage(lc) == []
+
+
+def test_classes_from_separate_footprints_warn_and_name_the_option():
+    """Each class from its own part of the sky (as when each came from its own survey): the warning names the sky
+    position and says how to train without Galactic l and b."""
+    s = _set(leaky=False)
+    objs = s.objects.copy()
+    vs = objs["label"] == "VS"
+    objs.loc[vs, "dec"] = np.linspace(-60, -30, vs.sum())
+    objs.loc[~vs, "dec"] = np.linspace(30, 60, (~vs).sum())
+    with pytest.warns(LeakageWarning, match=r"sky position alone.*galactic=False"):
+        found = warn_if_leaky(LightCurveSet(s.photometry, objs, name="toy"))
+    assert {f.name: f for f in found}["sky position"].leaky

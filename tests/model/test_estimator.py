@@ -160,7 +160,7 @@ def test_save_load_with_galaxy_catalogue(tmp_path):
     ra = np.r_[near["ra"].to_numpy() + 10 / 3600, rng.uniform(0, 360, 200)]
     dec = np.r_[near["dec"].to_numpy(), rng.uniform(-60, 60, 200)]
     catalog = GalaxyCatalog(ra % 360, dec, name="synthetic")
-    clf = tiny(epochs=1, context=None, galaxy_distance=True, galaxy_catalog=catalog, **NO_TREES).fit(train)
+    clf = tiny(epochs=1, context=None, galaxy_distance=True, galactic=True, galaxy_catalog=catalog, **NO_TREES).fit(train)
     assert clf.context_columns_ == ["gal_l", "gal_b", "galaxy_dist_arcsec"]
     raw = clf.context_frame(train)
     assert (raw["galaxy_dist_arcsec"] < 60).sum() >= 15
