@@ -207,6 +207,10 @@ def _recipes() -> dict:
     for name, cols in (("gdist", (GALAXY_DISTANCE_COLUMN,)), ("gb", ("gal_b",)),
                        ("gdist-gb", (GALAXY_DISTANCE_COLUMN, "gal_b"))):
         out[f"lean-gap|all|ewm|u0.1|r0.5s8|-{name}"] = dataclasses.replace(chosen, drop=chosen.drop + cols)
+    # fifth round: the chosen recipe (without the distance) with the latitude as |b|, or as b and |b|
+    for lat in ("abs", "both"):
+        out[f"lean-gap|all|ewm|u0.1|r0.5s8|-gdist|lat-{lat}"] = dataclasses.replace(
+            out["lean-gap|all|ewm|u0.1|r0.5s8|-gdist"], latitude=lat)
     return out
 
 

@@ -42,7 +42,7 @@ import numpy as np
 from skysift.errors import InputError
 from skysift.features.context import GALAXY_DISTANCE_COLUMN
 from skysift.model.boost import leaf_sum, walk_arrays
-from skysift.model.novelty_stats import OUTBURST_STATS, outburst_flag
+from skysift.model.novelty_stats import LATITUDES, OUTBURST_STATS, outburst_flag, with_abs_latitude
 
 METHODS = ("mahalanobis", "knn", "iforest", "class_iforest")
 #: How ``"class_iforest"``'s per-class scores make one score (:meth:`NoveltyMixin._step_score`): the smallest
@@ -72,9 +72,9 @@ _EULER = 0.5772156649015329
 class NoveltyRecipe:
     """How a classifier's novelty score is made (saved with the model). The defaults are the recipe chosen on
     validation (``benchmarks/novelty.py --recipes``, docs/results.md): one isolation forest on the tree inputs
-    without the nuisance, redundant, cadence and host columns plus the probabilities, fitted on the training objects'
-    whole light curves, each step's score plus 0.1 (1 - max p) plus 0.5 where the newest point is more than 8 of
-    its errors brighter than the previous one, exponentially weighted (alpha 0.3).
+    without the nuisance, redundant, cadence and host columns, with |b| beside b, plus the probabilities, fitted on
+    the training objects' whole light curves, each step's score plus 0.1 (1 - max p) plus 0.5 where the newest
+    point is more than 8 of its errors brighter than the previous one, exponentially weighted (alpha 0.3).
 
     drop: tree-input columns left out of :func:`novelty_inputs`.
     views: numbers of first observations (None: all) at which the training objects' rows are taken to fit
@@ -91,6 +91,9 @@ class NoveltyRecipe:
         where the newest point is more than ``outburst_sigma`` of its errors brighter than the weighted mean so
         far (``"mean"``) or than the previous point (``"rise"``) (:func:`skysift.model.novelty_stats.outburst_flag`;
         b = 0: none).
+    latitude: how the Galactic latitude enters the scorer (when the model has it and the recipe keeps it):
+        ``"b"`` as it is, ``"abs"`` as |b| (degrees; the hemisphere left out), ``"both"`` b and |b| (chosen in a
+        fifth round: an isolation tree isolates high latitudes of both hemispheres in one split) (:data:`LATITUDES`).
     """
 
     drop: tuple[str, ...] = NUISANCE_COLUMNS + REDUNDANT_COLUMNS + CADENCE_COLUMNS + HOST_COLUMNS
@@ -105,6 +108,7 @@ class NoveltyRecipe:
     outburst: float = 0.5
     outburst_sigma: float = 8.0
     outburst_stat: str = "rise"
+    latitude: str = "both"
 
     def __post_init__(self) -> None:
         if self.aggregate not in AGGREGATES:
@@ -123,10 +127,12 @@ class NoveltyRecipe:
         if self.outburst < 0.0 or self.outburst_sigma <= 0.0 or self.outburst_stat not in OUTBURST_STATS:
             raise InputError(f"novelty outburst needs weight >= 0, sigma > 0 and statistic 'mean' or 'rise', got "
                              f"{self.outburst}, {self.outburst_sigma}, {self.outburst_stat!r}")
+        if self.latitude not in LATITUDES:
+            raise InputError(f"novelty latitude must be one of {', '.join(LATITUDES)}, got {self.latitude!r}")
 
     def scorer_key(self) -> tuple:
         """What the fitted scorer depends on (recipes with equal keys share one fitted scorer)."""
-        return (self.drop, self.views, self.method, self.n_trees, self.sample_size)
+        return (self.drop, self.views, self.method, self.n_trees, self.sample_size, self.latitude)
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "drop": list(self.drop), "views": list(self.views)}
@@ -147,7 +153,7 @@ class NoveltyRecipe:
 #: rows on every training row, no uncertainty or outburst term): what a model file without them was made with.
 RECIPE_FIELDS_BEFORE: dict[str, Any] = {"method": "iforest", "combine": "min", "n_trees": 200, "sample_size": 256,
                                         "uncertainty": 0.0, "outburst": 0.0, "outburst_sigma": 3.0,
-                                        "outburst_stat": "mean"}
+                                        "outburst_stat": "mean", "latitude": "b"}
 
 
 #: The recipe of model files written before recipes: the last step's score, fitted at 3, 6, 10, all.
@@ -344,7 +350,13 @@ class NoveltyMixin:
         """:func:`novelty_inputs` from the trees' inputs (a step's scaled inputs, scaled context) and
         the probabilities then."""
         names = list(self.sequence_config_.feature_names) + list(self.context_columns_)  # type: ignore[attr-defined]
-        return novelty_inputs(tree_x, proba, names, self.novelty_recipe_.drop)
+        drop, latitude = self.novelty_recipe_.drop, getattr(self.novelty_recipe_, "latitude", "b")
+        rows = novelty_inputs(tree_x, proba, names, drop)
+        if latitude == "b" or "gal_b" not in names or "gal_b" in drop:
+            return rows
+        sc, j = self.ctx_scaler_, list(self.context_columns_).index("gal_b")  # type: ignore[attr-defined]
+        at = int(np.flatnonzero(novelty_columns(names, drop) == names.index("gal_b"))[0])
+        return with_abs_latitude(rows, at, sc.mean[j], sc.std[j], latitude)
 
     def _novelty_rows(self, data: Any, proba: np.ndarray | None = None) -> np.ndarray:
         """:func:`novelty_inputs` of prepared arrays after their last step (``SequenceData``; ``proba``:

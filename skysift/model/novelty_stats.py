@@ -13,6 +13,8 @@ probabilities and the network's inputs are not touched.
   error: ``-stat_dmag_prev / max(mag_err, 1e-3)`` (0 at the first point); a sudden rise.
 * :func:`outburst_flag`: 1.0 where the chosen one exceeds ``sigma``, else 0.0 (the novelty recipe's
   ``outburst`` term, :class:`skysift.model.novelty.NoveltyRecipe`).
+* :func:`with_abs_latitude`: the scorer's rows with |b| (degrees) instead of or beside the scaled latitude (the
+  recipe's ``latitude``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ BRIGHTENING_COLUMNS: tuple[str, ...] = ("stat_mag_minus_wmean", "mag_err")
 RISE_COLUMNS: tuple[str, ...] = ("stat_dmag_prev", "mag_err")
 #: The statistics :func:`outburst_flag` can test (``NoveltyRecipe.outburst_stat``).
 OUTBURST_STATS: tuple[str, ...] = ("mean", "rise")
+#: How a recipe gives the scorer the Galactic latitude (``NoveltyRecipe.latitude``).
+LATITUDES: tuple[str, ...] = ("b", "abs", "both")
 #: The error floor (mag) of :func:`brightening`, the light-curve statistics' own (skysift.features.statistics).
 MIN_ERR = 1e-3
 
@@ -80,3 +84,18 @@ def outburst_flag(tree_x: np.ndarray, names: Sequence[str], mean: Sequence[float
         raise InputError(f"novelty outburst statistic must be one of {', '.join(OUTBURST_STATS)}, got {stat!r}")
     value = brightening(tree_x, names, mean, std) if stat == "mean" else rise(tree_x, names, mean, std)
     return (value > float(sigma)).astype(np.float64)
+
+
+def with_abs_latitude(rows: np.ndarray, column: int, mean: float, std: float, latitude: str) -> np.ndarray:
+    """The scorer's rows (n, d) whose ``column`` is the scaled Galactic latitude (``b = x * std + mean``, degrees)
+    with |b| in its place (``"abs"``) or appended after the rest (``"both"``); ``"b"``: the rows as they are."""
+    if latitude not in LATITUDES:
+        raise InputError(f"novelty latitude must be one of {', '.join(LATITUDES)}, got {latitude!r}")
+    if latitude == "b":
+        return rows
+    abs_b = np.abs(np.asarray(rows)[:, column].astype(np.float64) * float(std) + float(mean))
+    if latitude == "both":
+        return np.hstack([rows, abs_b[:, None]])
+    out = np.array(rows, np.float64)
+    out[:, column] = abs_b
+    return out

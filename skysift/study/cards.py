@@ -26,8 +26,10 @@ def novelty_text(clf, test) -> str:
         terms += (f" and {r.outburst:g} at a step whose newest point is more than {r.outburst_sigma:g} errors brighter "
                   + ("than the previous one" if r.outburst_stat == "rise" else "than the weighted mean so far"))
     s = clf.novelty_score(test)
+    inputs = "the trees' inputs" + (" (with |b| beside b)" if getattr(r, "latitude", "b") == "both" and "gal_b" in
+                                    getattr(clf, "context_columns_", []) else "")
     return (f"* **Novelty**: `novelty_score` (the `novelty` column of `predict` and of the Dask table): an isolation "
-            f"forest on the trees' inputs and the probabilities of the training objects at n = {views}, {after}"
+            f"forest on {inputs} and the probabilities of the training objects at n = {views}, {after}"
             f"{terms}; higher = less like any training object (test objects: median {np.median(s):.2f}, 99th "
             f"percentile {np.percentile(s, 99):.2f}).{_novelty_measured(r)}\n")
 
@@ -35,12 +37,13 @@ def novelty_text(clf, test) -> str:
 #: Where the benchmark results are (a source checkout's benchmarks/results).
 RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 #: The benchmark rounds whose four emulations a card quotes, newest first: (file prefix, what the models were).
-_ROUNDS = (("novelty_recipes4", "the context-mix default"), ("novelty_recipes3", "an earlier default"))
+_ROUNDS = (("novelty_recipes5", "the context-mix default"), ("novelty_recipes4", "the context-mix default"),
+           ("novelty_recipes3", "an earlier default"))
 
 
 def _novelty_measured(recipe) -> str:
     """The measured AUROC of novel against known objects for the recipe, when present: the mean over the four
-    emulations of the newest round that scored this very recipe (benchmarks/results/novelty_recipes{4,3}_novelseed*
+    emulations of the newest round that scored this very recipe (benchmarks/results/novelty_recipes{5,4,3}_novelseed*
     .json, the candidate whose stored recipe is this one), else the first round's (novelty_recipes.json;
     novelty.json for the former last-step score)."""
     root = RESULTS

@@ -170,9 +170,9 @@ def model_card(name, clf, lcset, train, val, test, metrics) -> str:
         sky_text = ("Sky positions of goto3's SN and AGN were re-drawn (docs/datasets.md), so the model learnt |b|, "
                     "not survey footprints.")
     else:
-        sky_text = ("Galactic l and b are not inputs: in a training set assembled from several surveys |b| also says "
-                    "which survey a class came from (docs/results.md, \"Galactic coordinates out\"); the model does not "
-                    "know that variable stars crowd toward the Galactic plane.")
+        sky_text = ("Galactic l and b are not inputs: in a training set assembled from several surveys |b| also "
+                    "says which survey a class came from (docs/results.md, \"Galactic coordinates out\"); the model "
+                    "does not know that variable stars crowd toward the Galactic plane.")
     if GALAXY_DISTANCE_COLUMN in getattr(clf, "context_columns_", []):
         host_text = (" The nearest-galaxy distance is an input, trained with context augmentation (context_mix "
                      f"{float(hp.get('context_mix') or 0):g}: each object also seen at another class's distance), so "

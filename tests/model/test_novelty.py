@@ -266,7 +266,8 @@ def test_step_score_combines_class_forests_and_uncertainty() -> None:
 @pytest.mark.parametrize("recipe_kw", [{"method": "class_iforest", "combine": "proba", "n_trees": 30},
                                        {"method": "iforest", "uncertainty": 0.3, "aggregate": "mean"},
                                        {"outburst": 0.5, "outburst_sigma": 1.0, "outburst_stat": "mean"},
-                                       {"outburst": 0.5, "outburst_sigma": 1.0, "outburst_stat": "rise"}])
+                                       {"outburst": 0.5, "outburst_sigma": 1.0, "outburst_stat": "rise"},
+                                       {"latitude": "abs"}, {"latitude": "both"}])
 def test_classifier_recipe_file_and_stream(tmp_path, recipe_kw):
     """A classifier refitted with another recipe keeps it in its file, scores the same after loading, and
     its stream (O(1) per observation) gives the batch score."""
@@ -399,3 +400,44 @@ def test_step_score_adds_the_outburst_term() -> None:
     np.testing.assert_allclose(m._step_score(rows, p, x), plain + 0.25 * flag, rtol=1e-12)
     with pytest.raises(InputError):
         m._step_score(rows, p)
+
+
+def test_recipe_latitude_gives_the_scorer_abs_b_in_degrees() -> None:
+    """``latitude="abs"`` puts |b| (degrees, unscaled) where the scaled b was; ``"both"`` adds it after the rest;
+    a model without b, or a recipe dropping it, is left as it is; other values are refused."""
+    import dataclasses
+    from types import SimpleNamespace
+
+    from skysift.features.sequences import Standardizer
+    from skysift.model.novelty import NoveltyMixin, NoveltyRecipe, novelty_inputs
+
+    rng = np.random.default_rng(0)
+    b = rng.uniform(-80, 80, 7)
+    ctx = np.c_[rng.uniform(0, 360, 7), b]
+    sc = Standardizer.fit(ctx)
+    tree_x = np.c_[rng.normal(size=(7, 2)), sc.transform(ctx)]
+    proba = rng.dirichlet(np.ones(3), 7)
+    m = NoveltyMixin()
+    m.sequence_config_ = SimpleNamespace(feature_names=["stat_a", "stat_b"])
+    m.context_columns_, m.ctx_scaler_ = ["gal_l", "gal_b"], sc
+    names = ["stat_a", "stat_b", "gal_l", "gal_b"]
+    base = NoveltyRecipe(drop=("gal_l",), latitude="b")
+    plain = novelty_inputs(tree_x, proba, names, base.drop)
+    m.novelty_recipe_ = base
+    np.testing.assert_array_equal(m._novelty_matrix(tree_x, proba), plain)
+    m.novelty_recipe_ = dataclasses.replace(base, latitude="abs")
+    got = m._novelty_matrix(tree_x, proba)
+    np.testing.assert_allclose(got[:, 2], np.abs(b), atol=1e-4)
+    np.testing.assert_array_equal(np.delete(got, 2, axis=1), np.delete(plain, 2, axis=1))
+    m.novelty_recipe_ = dataclasses.replace(base, latitude="both")
+    got = m._novelty_matrix(tree_x, proba)
+    np.testing.assert_array_equal(got[:, :-1], plain)
+    np.testing.assert_allclose(got[:, -1], np.abs(b), atol=1e-4)
+    m.novelty_recipe_ = dataclasses.replace(base, drop=("gal_l", "gal_b"), latitude="abs")  # b dropped: nothing to fold
+    np.testing.assert_array_equal(m._novelty_matrix(tree_x, proba), novelty_inputs(tree_x, proba, names, ("gal_l", "gal_b")))
+    with pytest.raises(InputError, match="latitude"):
+        NoveltyRecipe(latitude="north")
+    assert NoveltyRecipe.from_dict({**NoveltyRecipe().to_dict(), "latitude": "abs"}).latitude == "abs"
+    old = NoveltyRecipe().to_dict()
+    old.pop("latitude")
+    assert NoveltyRecipe.from_dict(old).latitude == "b"  # files written before the field
