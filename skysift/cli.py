@@ -68,6 +68,10 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
                         "at another class's galaxy distance, so that the light curve must agree (preset skysift: 1, "
                         "the one fraction that passes the star-next-to-a-galaxy test; docs/results.md, "
                         "'Context augmentation')")
+    g.add_argument("--galactic", action=argparse.BooleanOptionalAction, default=None,
+                   help="use Galactic l and b as inputs (both presets: yes); --no-galactic when each class came from "
+                        "its own survey and the sky position would give it away (docs/results.md, 'Galactic "
+                        "coordinates out')")
     g.add_argument("--epochs", type=int, default=None, help="epochs (preset: 15 / 200)")
     g.add_argument("--batch-size", type=int, default=None, help="batch size (preset: 128)")
     g.add_argument("--lr", type=float, default=None, help="Adam learning rate (preset: 1e-3 cosine / 1e-4)")
@@ -158,7 +162,7 @@ def _classifier_from_args(args: argparse.Namespace, galaxy_catalog):
         preset=args.preset, max_length=args.max_length, num_threads=args.threads,
         log_epochs=not sys.stderr.isatty(),
         galaxy_distance=wanted and galaxy_catalog is not None,  # no catalogue: trained without (warned)
-        galaxy_catalog=galaxy_catalog if wanted else None, context_mix=mix,
+        galaxy_catalog=galaxy_catalog if wanted else None, context_mix=mix, galactic=getattr(args, "galactic", None),
     )
 
 

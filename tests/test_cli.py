@@ -232,3 +232,7 @@ def test_context_mix_reaches_the_model_only_with_the_galaxy_distance(capsys):
     # the default (skysift preset) uses the distance with context_mix 1 when there is a catalogue
     args = build_parser().parse_args(["train", "--data", "demo", "--out", "m.pt"])
     assert _classifier_from_args(args, catalog).hyperparameters()["context_mix"] == 1.0
+    assert _classifier_from_args(args, catalog).hyperparameters()["galactic"] is True
+    # --no-galactic: Galactic l and b left out (the leakage warning's advice for the sky position)
+    args = build_parser().parse_args(["train", "--data", "demo", "--no-galactic", "--out", "m.pt"])
+    assert _classifier_from_args(args, catalog).hyperparameters()["galactic"] is False

@@ -120,8 +120,8 @@ def warn_if_leaky(lcset: LightCurveSet, seed: int = 0) -> list[Leakage]:
     found = nuisance_leakage(lcset, seed=seed)
     for f in found:
         if f.leaky:
-            hint = (" (or train without Galactic l and b: Classifier(galactic=False))" if f.name == "sky position"
-                    else "")
+            hint = (" (or train without Galactic l and b: --no-galactic, Classifier(galactic=False))"
+                    if f.name == "sky position" else "")
             warnings.warn(
                 f"{lcset.name}: the {f.name} alone ({', '.join(f.columns)}) separates the classes (Hand & Till AUC "
                 f"{f.auc:.2f} from a quick model on it alone): a classifier can learn it instead of the light curves, "

@@ -23,7 +23,8 @@ stores it without pickle.
 The classifier's novelty score (:class:`NoveltyRecipe`, chosen on validation in ``benchmarks/novelty.py``):
 after each observation k, the scorer's score ``s_k`` of :func:`novelty_inputs` (the tree parts' inputs --
 that step's scaled statistics and context -- without the recipe's ``drop`` columns, followed by the
-model's class probabilities after k observations), plus the recipe's ``uncertainty`` weight times
+model's class probabilities after k observations, and with the recipe's ``latitude`` |b| in degrees), plus the
+recipe's ``uncertainty`` weight times
 ``1 - max p`` and its ``outburst`` weight where step k shows an outburst (:mod:`skysift.model.novelty_stats`,
 read from the same row); the object's novelty after n observations is an
 aggregate of ``s_1 .. s_n`` (:func:`aggregate_novelty`: the last one, their mean, or an exponentially
@@ -348,7 +349,8 @@ class NoveltyMixin:
 
     def _novelty_matrix(self, tree_x: np.ndarray, proba: np.ndarray) -> np.ndarray:
         """:func:`novelty_inputs` from the trees' inputs (a step's scaled inputs, scaled context) and
-        the probabilities then."""
+        the probabilities then; with the recipe's ``latitude``, |b| in place of b (``"abs"``) or after the
+        probabilities (``"both"``) (:func:`~skysift.model.novelty_stats.with_abs_latitude`)."""
         names = list(self.sequence_config_.feature_names) + list(self.context_columns_)  # type: ignore[attr-defined]
         drop, latitude = self.novelty_recipe_.drop, getattr(self.novelty_recipe_, "latitude", "b")
         rows = novelty_inputs(tree_x, proba, names, drop)

@@ -1,7 +1,9 @@
-"""Per-step light-curve statistics that the novelty score reads besides its scorer (issue 21, item 3).
+"""What the novelty score reads from one step's own inputs besides the columns its scorer takes as they are
+(issue 21, item 3): light-curve statistics for its outburst term, and |b| for its scorer.
 
 They are read from one step's tree inputs (:func:`skysift.model.blend.tree_inputs`: that step's scaled
-sequence features, then the scaled context), unscaled with the sequence scaler, so that the batch path and
+sequence features, then the scaled context), unscaled with the sequence scaler (|b|: the context scaler), so
+that the batch path and
 the stream (:class:`~skysift.model.online.IncrementalClassifier`, which has the same step inputs) compute
 the same numbers from the same row, in O(1) per observation and with no state of their own. The classifier's
 probabilities and the network's inputs are not touched.
@@ -13,8 +15,8 @@ probabilities and the network's inputs are not touched.
   error: ``-stat_dmag_prev / max(mag_err, 1e-3)`` (0 at the first point); a sudden rise.
 * :func:`outburst_flag`: 1.0 where the chosen one exceeds ``sigma``, else 0.0 (the novelty recipe's
   ``outburst`` term, :class:`skysift.model.novelty.NoveltyRecipe`).
-* :func:`with_abs_latitude`: the scorer's rows with |b| (degrees) instead of or beside the scaled latitude (the
-  recipe's ``latitude``).
+* :func:`with_abs_latitude`: the scorer's rows with |b| (degrees, unscaled with the context scaler's mean and
+  std) in place of the scaled latitude or after the rest (after the probabilities: the recipe's ``latitude``).
 """
 
 from __future__ import annotations

@@ -26,12 +26,13 @@ def novelty_text(clf, test) -> str:
         terms += (f" and {r.outburst:g} at a step whose newest point is more than {r.outburst_sigma:g} errors brighter "
                   + ("than the previous one" if r.outburst_stat == "rise" else "than the weighted mean so far"))
     s = clf.novelty_score(test)
-    inputs = "the trees' inputs" + (" (with |b| beside b)" if getattr(r, "latitude", "b") == "both" and "gal_b" in
-                                    getattr(clf, "context_columns_", []) else "")
+    galactic = "gal_b" in getattr(clf, "context_columns_", [])
+    has_b = galactic and "gal_b" not in r.drop
+    inputs = "the trees' inputs" + (" (with |b| beside b)" if has_b and getattr(r, "latitude", "b") != "b" else "")
     return (f"* **Novelty**: `novelty_score` (the `novelty` column of `predict` and of the Dask table): an isolation "
             f"forest on {inputs} and the probabilities of the training objects at n = {views}, {after}"
             f"{terms}; higher = less like any training object (test objects: median {np.median(s):.2f}, 99th "
-            f"percentile {np.percentile(s, 99):.2f}).{_novelty_measured(r)}\n")
+            f"percentile {np.percentile(s, 99):.2f}).{_novelty_measured(r, galactic)}\n")
 
 
 #: Where the benchmark results are (a source checkout's benchmarks/results).
@@ -39,31 +40,42 @@ RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 #: The benchmark rounds whose four emulations a card quotes, newest first: (file prefix, what the models were).
 _ROUNDS = (("novelty_recipes5", "the context-mix default"), ("novelty_recipes4", "the context-mix default"),
            ("novelty_recipes3", "an earlier default"))
+#: The same for models without Galactic l and b (Classifier(galactic=False)).
+_ROUNDS_NO_GALACTIC = (("novelty_recipes5_nogalactic", "the context-mix default without Galactic l and b"),)
 
 
-def _novelty_measured(recipe) -> str:
+def _novelty_measured(recipe, galactic: bool = True) -> str:
     """The measured AUROC of novel against known objects for the recipe, when present: the mean over the four
-    emulations of the newest round that scored this very recipe (benchmarks/results/novelty_recipes{5,4,3}_novelseed*
-    .json, the candidate whose stored recipe is this one), else the first round's (novelty_recipes.json;
-    novelty.json for the former last-step score)."""
+    emulations of the newest round that scored this very recipe on models like this one (with or without Galactic
+    l and b: ``galactic``; benchmarks/results/novelty_recipes{5,4,3}_novelseed*.json, or
+    novelty_recipes5_nogalactic_*), else the first round's when it scored it (novelty_recipes.json; novelty.json
+    for the former last-step score); else nothing."""
+    from skysift.model.novelty import LEGACY_RECIPE, NoveltyRecipe
+
+    def scored(doc: dict) -> list[str]:
+        return [c for c, r in doc.get("recipes", {}).items() if NoveltyRecipe.from_dict(r) == recipe]
+
     root = RESULTS
-    mine = recipe.to_dict()
-    for prefix, models in _ROUNDS:
+    for prefix, models in (_ROUNDS if galactic else _ROUNDS_NO_GALACTIC):
         paths = [root / f"{prefix}_novelseed{e}.json" for e in range(4)]
         if not all(p.exists() for p in paths):
             continue
         runs = [json.loads(p.read_text()) for p in paths]
-        names = [c for c, r in runs[0].get("recipes", {}).items() if r == mine]
+        names = scored(runs[0])
         if names:
             tests = [d["candidates"][names[0]]["test"] for d in runs]
             where = f"mean of four emulations on goto3 models of {models}, benchmarks/results/{prefix}_novelseed*.json"
             break
     else:
-        paths = [root / ("novelty.json" if recipe.aggregate == "last" else "novelty_recipes.json")]
-        if not all(p.exists() for p in paths):
+        first = root / "novelty_recipes.json"
+        if galactic and recipe == LEGACY_RECIPE and (root / "novelty.json").exists():
+            doc = json.loads((root / "novelty.json").read_text())
+            tests, where = [doc["candidates"][doc["chosen"]]["test"]], "benchmarks/results/novelty.json"
+        elif galactic and first.exists() and scored(json.loads(first.read_text())):
+            doc = json.loads(first.read_text())
+            tests, where = [doc["candidates"][scored(doc)[0]]["test"]], "benchmarks/results/novelty_recipes.json"
+        else:
             return ""
-        tests = [(lambda d: d["candidates"][d["chosen"]]["test"])(json.loads(p.read_text())) for p in paths]
-        where = f"benchmarks/results/{paths[0].name}"
     auc = {n: float(np.mean([t[n][0] for t in tests])) for n in ("3", "6", "all")}
     return (f" On real classes no model saw (novae, TDEs, CVs, flares, ...), AUROC {auc['3']:.2f} / "
             f"{auc['6']:.2f} / {auc['all']:.2f} at n = 3 / 6 / all ({where}).")

@@ -122,9 +122,13 @@ def rewrite_card(name: str = "goto3", out_dir: Path = MODELS_DIR, seed: int = 0,
     from skysift.splits import split_lightcurves
 
     path = out_dir / PRETRAINED[name]
+    clf = Classifier.load(path)
     ds = load_dataset(data or "goto3", seed=0)
     _, train, val, test = split_lightcurves(ds.lcset, seed=seed)
-    write_card(name, Classifier.load(path), ds.lcset, train, val, test, out_dir, seed)
+    if sorted(map(str, val.object_ids)) != sorted(getattr(clf, "validation_ids_", []) or []):
+        raise SystemExit(f"{path.name}: its validation objects are not goto3's split seed {seed}: not the set it "
+                         "was trained on")
+    write_card(name, clf, ds.lcset, train, val, test, out_dir, seed)
     return out_dir / f"{name}.md"
 
 
