@@ -104,11 +104,11 @@ def features(clf, lcset, n: int | None) -> dict[str, np.ndarray]:
     columns (``phys``, :data:`skysift.model.novelty.NUISANCE_COLUMNS`), the last dense layer
     (``dense``) and the probabilities (``proba``)."""
     from skysift.model.blend import tree_inputs
-    from skysift.model.novelty import novelty_columns
+    from skysift.model.novelty import NUISANCE_COLUMNS, novelty_columns
 
     data = clf.prepare_arrays(lcset, max_observations=n)
     tree = tree_inputs(data.values, data.lengths, data.context)
-    return {"tree": tree, "phys": tree[:, novelty_columns(tree_names(clf))],
+    return {"tree": tree, "phys": tree[:, novelty_columns(tree_names(clf), NUISANCE_COLUMNS)],
             "dense": clf.embed_arrays(data)["dense"].astype(np.float64),
             "proba": clf.predict_proba_arrays(data)}
 
@@ -250,9 +250,9 @@ def recipe_candidates(only: str | None = None) -> dict:
 
 def select_columns(clf, sets: dict, seed: int, nl: np.ndarray, splits: list[int], novel_tag: str) -> list[str]:
     """Backward elimination of ``phys+proba`` columns on validation (module docstring); the names dropped."""
-    from skysift.model.novelty import NoveltyScorer, novelty_columns
+    from skysift.model.novelty import NUISANCE_COLUMNS, NoveltyScorer, novelty_columns
 
-    names = [tree_names(clf)[i] for i in novelty_columns(tree_names(clf))] + [f"p_{c}" for c in clf.classes_]
+    names = [tree_names(clf)[i] for i in novelty_columns(tree_names(clf), NUISANCE_COLUMNS)] + [f"p_{c}" for c in clf.classes_]
     fit = {n_key(n): cached_features(clf, sets["train"], n, f"s{seed}_train") for n in FIT_N}
     ev = {name: {n_key(n): cached_features(clf, sets[name], n, f"s{seed}_{name if name != 'novel' else novel_tag}")
                  for n in EVAL_N} for name in ("val", "novel")}

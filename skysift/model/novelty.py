@@ -43,7 +43,8 @@ import numpy as np
 from skysift.errors import InputError
 from skysift.features.context import GALAXY_DISTANCE_COLUMN
 from skysift.model.boost import leaf_sum, walk_arrays
-from skysift.model.novelty_stats import LATITUDES, OUTBURST_STATS, outburst_flag, with_abs_latitude
+from skysift.model.novelty_stats import LATITUDES, OUTBURST_STATS, outburst_flag_at, step_layout, with_abs_latitude
+from skysift.model.novelty_stats import novelty_columns  # noqa: F401 - re-exported (its home before)
 
 METHODS = ("mahalanobis", "knn", "iforest", "class_iforest")
 #: How ``"class_iforest"``'s per-class scores make one score (:meth:`NoveltyMixin._step_score`): the smallest
@@ -185,11 +186,6 @@ def average_path_length(n: np.ndarray | float) -> np.ndarray:
     out[big] = 2.0 * (np.log(n[big] - 1.0) + _EULER) - 2.0 * (n[big] - 1.0) / n[big]
     out[n == 2] = 1.0
     return out
-
-
-def novelty_columns(names: Sequence[str], drop: Sequence[str] = NUISANCE_COLUMNS) -> np.ndarray:
-    """Indices of the tree inputs' columns (named ``names``) that :func:`novelty_inputs` keeps."""
-    return np.array([i for i, n in enumerate(names) if str(n) not in set(drop)], np.int64)
 
 
 def novelty_inputs(tree_x: np.ndarray, proba: np.ndarray, names: Sequence[str],
@@ -351,14 +347,30 @@ class NoveltyMixin:
         """:func:`novelty_inputs` from the trees' inputs (a step's scaled inputs, scaled context) and
         the probabilities then; with the recipe's ``latitude``, |b| in place of b (``"abs"``) or after the
         probabilities (``"both"``) (:func:`~skysift.model.novelty_stats.with_abs_latitude`)."""
-        names = list(self.sequence_config_.feature_names) + list(self.context_columns_)  # type: ignore[attr-defined]
-        drop, latitude = self.novelty_recipe_.drop, getattr(self.novelty_recipe_, "latitude", "b")
-        rows = novelty_inputs(tree_x, proba, names, drop)
-        if latitude == "b" or "gal_b" not in names or "gal_b" in drop:
+        lay = self._novelty_layout()
+        tree_x = np.asarray(tree_x)
+        if tree_x.ndim != 2 or tree_x.shape[1] != len(lay.names):
+            raise InputError(f"novelty inputs: {tree_x.shape} tree inputs but {len(lay.names)} names")
+        rows = np.hstack([tree_x[:, lay.keep].astype(np.float64), np.asarray(proba, np.float64)])
+        if lay.latitude is None:
             return rows
-        sc, j = self.ctx_scaler_, list(self.context_columns_).index("gal_b")  # type: ignore[attr-defined]
-        at = int(np.flatnonzero(novelty_columns(names, drop) == names.index("gal_b"))[0])
-        return with_abs_latitude(rows, at, sc.mean[j], sc.std[j], latitude)
+        if lay.latitude is False:
+            raise InputError("the novelty recipe's |b| needs the model's context scaler")
+        at, mean, std = lay.latitude
+        return with_abs_latitude(rows, at, mean, std, self.novelty_recipe_.latitude)
+
+    def _novelty_layout(self) -> Any:
+        """Which tree-input columns the recipe reads (the scorer's, |b|'s, the outburst term's), worked out once
+        per model and recipe: the stream asks after every observation."""
+        recipe = self.novelty_recipe_
+        seq_sc, ctx_sc = getattr(self, "seq_scaler_", None), getattr(self, "ctx_scaler_", None)
+        seq_names, ctx_names = tuple(self.sequence_config_.feature_names), tuple(self.context_columns_)  # type: ignore
+        key = (recipe, seq_names + ctx_names, id(seq_sc), id(ctx_sc))
+        cached = getattr(self, "_novelty_layout_cache", None)
+        if cached is None or cached[0] != key:
+            cached = (key, step_layout(seq_names, ctx_names, recipe, seq_sc, ctx_sc))
+            self._novelty_layout_cache = cached
+        return cached[1]
 
     def _novelty_rows(self, data: Any, proba: np.ndarray | None = None) -> np.ndarray:
         """:func:`novelty_inputs` of prepared arrays after their last step (``SequenceData``; ``proba``:
@@ -402,10 +414,10 @@ class NoveltyMixin:
         if recipe.outburst and len(proba):
             if tree_x is None:
                 raise InputError("the novelty recipe's outburst term needs the step's tree inputs")
-            names = list(self.sequence_config_.feature_names) + list(self.context_columns_)  # type: ignore[attr-defined]
-            sc = self.seq_scaler_  # type: ignore[attr-defined]
-            s = s + recipe.outburst * outburst_flag(tree_x, names, sc.mean, sc.std, recipe.outburst_sigma,
-                                                    recipe.outburst_stat)
+            cols = self._novelty_layout().outburst
+            if cols is None:
+                raise InputError("the novelty recipe's outburst term needs the model's sequence scaler")
+            s = s + recipe.outburst * outburst_flag_at(tree_x, cols, recipe.outburst_sigma)
         return s
 
     def novelty_update(self, previous: np.ndarray | None, score: np.ndarray, k: np.ndarray | int) -> np.ndarray:

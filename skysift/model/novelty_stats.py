@@ -15,6 +15,7 @@ probabilities and the network's inputs are not touched.
   error: ``-stat_dmag_prev / max(mag_err, 1e-3)`` (0 at the first point); a sudden rise.
 * :func:`outburst_flag`: 1.0 where the chosen one exceeds ``sigma``, else 0.0 (the novelty recipe's
   ``outburst`` term, :class:`skysift.model.novelty.NoveltyRecipe`).
+* :func:`step_layout`: where a recipe's columns are among a model's tree inputs, found once per model and recipe.
 * :func:`with_abs_latitude`: the scorer's rows with |b| (degrees, unscaled with the context scaler's mean and
   std) in place of the scaled latitude or after the rest (after the probabilities: the recipe's ``latitude``).
 """
@@ -22,6 +23,8 @@ probabilities and the network's inputs are not touched.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 
@@ -82,10 +85,35 @@ def outburst_flag(tree_x: np.ndarray, names: Sequence[str], mean: Sequence[float
                   sigma: float, stat: str = "mean") -> np.ndarray:
     """(n,) float: 1.0 where the statistic ``stat`` (``"mean"``: :func:`brightening`, ``"rise"``:
     :func:`rise`) is above ``sigma`` (an outburst seen at this step), else 0.0."""
+    tree_x = np.asarray(tree_x)
+    if tree_x.ndim != 2 or tree_x.shape[1] != len(names):
+        raise InputError(f"novelty statistics: {tree_x.shape} tree inputs but {len(names)} names")
+    return outburst_flag_at(tree_x, outburst_columns(names, mean, std, stat), sigma)
+
+
+def outburst_columns(names: Sequence[str], mean: Sequence[float], std: Sequence[float],
+                     stat: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where :func:`outburst_flag`'s statistic ``stat`` reads its two columns among the tree inputs ``names``
+    (indices), with the sequence scaler's ``mean`` and ``std`` of each: worked out once per model."""
     if stat not in OUTBURST_STATS:
         raise InputError(f"novelty outburst statistic must be one of {', '.join(OUTBURST_STATS)}, got {stat!r}")
-    value = brightening(tree_x, names, mean, std) if stat == "mean" else rise(tree_x, names, mean, std)
-    return (value > float(sigma)).astype(np.float64)
+    names = [str(n) for n in names]
+    mean, std = np.asarray(mean, np.float64), np.asarray(std, np.float64)
+    idx = []
+    for c in BRIGHTENING_COLUMNS if stat == "mean" else RISE_COLUMNS:
+        if c not in names[: len(mean)]:
+            raise InputError(f"novelty statistics need the sequence feature {c!r}, which this model lacks")
+        idx.append(names.index(c))
+    at = np.asarray(idx)
+    return at, mean[at], std[at]
+
+
+def outburst_flag_at(tree_x: np.ndarray, columns: tuple[np.ndarray, np.ndarray, np.ndarray],
+                     sigma: float) -> np.ndarray:
+    """:func:`outburst_flag` with its columns already found (:func:`outburst_columns`)."""
+    at, mean, std = columns
+    raw = np.asarray(tree_x)[:, at].astype(np.float64) * std + mean
+    return ((-raw[:, 0] / np.maximum(raw[:, 1], MIN_ERR)) > float(sigma)).astype(np.float64)
 
 
 def with_abs_latitude(rows: np.ndarray, column: int, mean: float, std: float, latitude: str) -> np.ndarray:
@@ -101,3 +129,29 @@ def with_abs_latitude(rows: np.ndarray, column: int, mean: float, std: float, la
     out = np.array(rows, np.float64)
     out[:, column] = abs_b
     return out
+
+
+def novelty_columns(names: Sequence[str], drop: Sequence[str] = ()) -> np.ndarray:
+    """Indices of the tree inputs' columns (named ``names``) that the novelty scorer keeps (all but ``drop``)."""
+    dropped = {str(c) for c in drop}
+    return np.array([i for i, n in enumerate(names) if str(n) not in dropped], np.int64)
+
+
+def step_layout(seq_names: Sequence[str], ctx_names: Sequence[str], recipe: Any, seq_scaler: Any,
+                ctx_scaler: Any) -> SimpleNamespace:
+    """Where the novelty recipe's columns are among a model's tree inputs (its sequence features ``seq_names``,
+    then its context ``ctx_names``), with the scalers' values they are unscaled with: ``names``, ``keep`` (the
+    scorer's columns), ``latitude`` (None: not used; (position among the kept columns, mean, std) of b; False:
+    wanted but there is no context scaler) and ``outburst`` (:func:`outburst_columns`; None without the term or
+    a sequence scaler)."""
+    names = tuple(seq_names) + tuple(ctx_names)
+    keep = novelty_columns(names, recipe.drop)
+    latitude: Any = None
+    if getattr(recipe, "latitude", "b") != "b" and "gal_b" in ctx_names and "gal_b" not in recipe.drop:
+        j = list(ctx_names).index("gal_b")
+        latitude = (False if ctx_scaler is None else
+                    (int(np.flatnonzero(keep == names.index("gal_b"))[0]), ctx_scaler.mean[j], ctx_scaler.std[j]))
+    outburst = None
+    if recipe.outburst and seq_scaler is not None:
+        outburst = outburst_columns(names, seq_scaler.mean, seq_scaler.std, recipe.outburst_stat)
+    return SimpleNamespace(names=names, keep=keep, latitude=latitude, outburst=outburst)
