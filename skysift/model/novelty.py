@@ -367,8 +367,8 @@ class NoveltyMixin:
         seq_names, ctx_names = tuple(self.sequence_config_.feature_names), tuple(self.context_columns_)  # type: ignore
         key = (recipe, seq_names + ctx_names, id(seq_sc), id(ctx_sc))
         cached = getattr(self, "_novelty_layout_cache", None)
-        if cached is None or cached[0] != key:
-            cached = (key, step_layout(seq_names, ctx_names, recipe, seq_sc, ctx_sc))
+        if cached is None or cached[0] != key:  # (the scalers are kept with it, so their ids are not reused)
+            cached = (key, step_layout(seq_names, ctx_names, recipe, seq_sc, ctx_sc), (seq_sc, ctx_sc))
             self._novelty_layout_cache = cached
         return cached[1]
 

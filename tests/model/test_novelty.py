@@ -441,3 +441,18 @@ def test_recipe_latitude_gives_the_scorer_abs_b_in_degrees() -> None:
     old = NoveltyRecipe().to_dict()
     old.pop("latitude")
     assert NoveltyRecipe.from_dict(old).latitude == "b"  # files written before the field
+
+
+def test_a_refitted_classifier_does_not_reuse_its_former_column_layout(tmp_path):
+    """The novelty score's column layout is cached on the model; fitting the same object again (new scalers, same
+    columns and recipe) scores as a fresh copy of the new model does."""
+    from skysift.model.estimator import Classifier
+    from tests.model.test_estimator import NO_TREES, tiny, toy_set
+
+    clf = tiny(epochs=1, **NO_TREES)
+    test = toy_set(8, seed=2)
+    clf.fit(toy_set(20, seed=0), toy_set(8, seed=1))
+    clf.novelty_score(test)
+    clf.fit(toy_set(20, seed=5), toy_set(8, seed=6))
+    fresh = Classifier.load(clf.save(tmp_path / "m.pt"))
+    np.testing.assert_allclose(clf.novelty_score(test), fresh.novelty_score(test), atol=1e-9)
