@@ -192,10 +192,15 @@ def novelty_inputs(tree_x: np.ndarray, proba: np.ndarray, names: Sequence[str],
                    drop: Sequence[str] = NUISANCE_COLUMNS) -> np.ndarray:
     """The scorer's input rows: the tree parts' inputs ``tree_x`` (n, len(names)) without the ``drop``
     columns, then the class probabilities ``proba`` (n, n_classes)."""
+    return _kept_rows(tree_x, proba, len(names), novelty_columns(names, drop))
+
+
+def _kept_rows(tree_x: np.ndarray, proba: np.ndarray, width: int, keep: np.ndarray) -> np.ndarray:
+    """:func:`novelty_inputs` with its columns already found: ``tree_x`` (n, width) columns ``keep``, then ``proba``."""
     tree_x = np.asarray(tree_x)
-    if tree_x.shape[1] != len(names):
-        raise InputError(f"novelty inputs: {tree_x.shape[1]} tree-input columns but {len(names)} names")
-    return np.hstack([tree_x[:, novelty_columns(names, drop)].astype(np.float64), np.asarray(proba, np.float64)])
+    if tree_x.ndim != 2 or tree_x.shape[1] != width:
+        raise InputError(f"novelty inputs: {tree_x.shape} tree inputs but {width} names")
+    return np.hstack([tree_x[:, keep].astype(np.float64), np.asarray(proba, np.float64)])
 
 
 def _rows(x: np.ndarray, width: int | None = None) -> np.ndarray:
@@ -348,10 +353,7 @@ class NoveltyMixin:
         the probabilities then; with the recipe's ``latitude``, |b| in place of b (``"abs"``) or after the
         probabilities (``"both"``) (:func:`~skysift.model.novelty_stats.with_abs_latitude`)."""
         lay = self._novelty_layout()
-        tree_x = np.asarray(tree_x)
-        if tree_x.ndim != 2 or tree_x.shape[1] != len(lay.names):
-            raise InputError(f"novelty inputs: {tree_x.shape} tree inputs but {len(lay.names)} names")
-        rows = np.hstack([tree_x[:, lay.keep].astype(np.float64), np.asarray(proba, np.float64)])
+        rows = _kept_rows(tree_x, proba, len(lay.names), lay.keep)
         if lay.latitude is None:
             return rows
         if lay.latitude is False:

@@ -47,48 +47,57 @@ def unscaled_columns(tree_x: np.ndarray, names: Sequence[str], columns: Sequence
     """The raw values (n, len(columns)) float64 of sequence-feature ``columns`` from scaled tree inputs
     ``tree_x`` (n, len(names)): ``x * std + mean`` with the sequence scaler's ``mean`` and ``std`` (one per
     sequence feature: the first ``len(mean)`` names)."""
-    tree_x = np.asarray(tree_x)
+    return _unscaled(_checked(tree_x, names), sequence_columns(names, columns, mean, std))
+
+
+def sequence_columns(names: Sequence[str], columns: Sequence[str], mean: Sequence[float],
+                     std: Sequence[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where sequence-feature ``columns`` are among the tree inputs ``names`` (indices), with the sequence
+    scaler's ``mean`` and ``std`` of each (one per sequence feature: the first ``len(mean)`` names)."""
     names = [str(n) for n in names]
-    if tree_x.ndim != 2 or tree_x.shape[1] != len(names):
-        raise InputError(f"novelty statistics: {tree_x.shape} tree inputs but {len(names)} names")
     mean, std = np.asarray(mean, np.float64), np.asarray(std, np.float64)
-    out = np.empty((len(tree_x), len(columns)), np.float64)
-    for j, c in enumerate(columns):
+    for c in columns:
         if c not in names[: len(mean)]:
             raise InputError(f"novelty statistics need the sequence feature {c!r}, which this model lacks")
-        i = names.index(c)
-        out[:, j] = tree_x[:, i].astype(np.float64) * std[i] + mean[i]
-    return out
+    at = np.asarray([names.index(c) for c in columns], np.int64)
+    return at, mean[at], std[at]
 
 
-def _fainter_by_in_errors(tree_x: np.ndarray, names: Sequence[str], columns: Sequence[str], mean: Sequence[float],
-                          std: Sequence[float]) -> np.ndarray:
-    """(n,): minus the magnitude difference ``columns[0]`` in units of the error ``columns[1]`` (floored at
+def _checked(tree_x: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    tree_x = np.asarray(tree_x)
+    if tree_x.ndim != 2 or tree_x.shape[1] != len(names):
+        raise InputError(f"novelty statistics: {tree_x.shape} tree inputs but {len(names)} names")
+    return tree_x
+
+
+def _unscaled(tree_x: np.ndarray, columns: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+    at, mean, std = columns
+    return tree_x[:, at].astype(np.float64) * std + mean
+
+
+def _fainter_by_in_errors(raw: np.ndarray) -> np.ndarray:
+    """(n,): minus the magnitude difference ``raw[:, 0]`` in units of the error ``raw[:, 1]`` (floored at
     :data:`MIN_ERR`): how many of its errors the newest point is brighter than the reference."""
-    raw = unscaled_columns(tree_x, names, columns, mean, std)
     return -raw[:, 0] / np.maximum(raw[:, 1], MIN_ERR)
 
 
 def brightening(tree_x: np.ndarray, names: Sequence[str], mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
     """(n,): the newest point's brightening below the error-weighted mean of the points so far, in its own
     errors, ``(wmean - mag) / max(mag_err, 1e-3)`` (positive: brighter than the mean)."""
-    return _fainter_by_in_errors(tree_x, names, BRIGHTENING_COLUMNS, mean, std)
+    return _fainter_by_in_errors(unscaled_columns(tree_x, names, BRIGHTENING_COLUMNS, mean, std))
 
 
 def rise(tree_x: np.ndarray, names: Sequence[str], mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
     """(n,): the newest point's brightening since the previous point, in its own errors,
     ``(mag_prev - mag) / max(mag_err, 1e-3)`` (positive: brighter; 0 at the first point)."""
-    return _fainter_by_in_errors(tree_x, names, RISE_COLUMNS, mean, std)
+    return _fainter_by_in_errors(unscaled_columns(tree_x, names, RISE_COLUMNS, mean, std))
 
 
 def outburst_flag(tree_x: np.ndarray, names: Sequence[str], mean: Sequence[float], std: Sequence[float],
                   sigma: float, stat: str = "mean") -> np.ndarray:
     """(n,) float: 1.0 where the statistic ``stat`` (``"mean"``: :func:`brightening`, ``"rise"``:
     :func:`rise`) is above ``sigma`` (an outburst seen at this step), else 0.0."""
-    tree_x = np.asarray(tree_x)
-    if tree_x.ndim != 2 or tree_x.shape[1] != len(names):
-        raise InputError(f"novelty statistics: {tree_x.shape} tree inputs but {len(names)} names")
-    return outburst_flag_at(tree_x, outburst_columns(names, mean, std, stat), sigma)
+    return outburst_flag_at(_checked(tree_x, names), outburst_columns(names, mean, std, stat), sigma)
 
 
 def outburst_columns(names: Sequence[str], mean: Sequence[float], std: Sequence[float],
@@ -97,23 +106,13 @@ def outburst_columns(names: Sequence[str], mean: Sequence[float], std: Sequence[
     (indices), with the sequence scaler's ``mean`` and ``std`` of each: worked out once per model."""
     if stat not in OUTBURST_STATS:
         raise InputError(f"novelty outburst statistic must be one of {', '.join(OUTBURST_STATS)}, got {stat!r}")
-    names = [str(n) for n in names]
-    mean, std = np.asarray(mean, np.float64), np.asarray(std, np.float64)
-    idx = []
-    for c in BRIGHTENING_COLUMNS if stat == "mean" else RISE_COLUMNS:
-        if c not in names[: len(mean)]:
-            raise InputError(f"novelty statistics need the sequence feature {c!r}, which this model lacks")
-        idx.append(names.index(c))
-    at = np.asarray(idx)
-    return at, mean[at], std[at]
+    return sequence_columns(names, BRIGHTENING_COLUMNS if stat == "mean" else RISE_COLUMNS, mean, std)
 
 
 def outburst_flag_at(tree_x: np.ndarray, columns: tuple[np.ndarray, np.ndarray, np.ndarray],
                      sigma: float) -> np.ndarray:
     """:func:`outburst_flag` with its columns already found (:func:`outburst_columns`)."""
-    at, mean, std = columns
-    raw = np.asarray(tree_x)[:, at].astype(np.float64) * std + mean
-    return ((-raw[:, 0] / np.maximum(raw[:, 1], MIN_ERR)) > float(sigma)).astype(np.float64)
+    return (_fainter_by_in_errors(_unscaled(np.asarray(tree_x), columns)) > float(sigma)).astype(np.float64)
 
 
 def with_abs_latitude(rows: np.ndarray, column: int, mean: float, std: float, latitude: str) -> np.ndarray:

@@ -114,9 +114,9 @@ def write_card(name, shipped, lcset, train, val, test, out_dir: Path = MODELS_DI
     (out_dir / f"{name}.metrics.json").write_text(json.dumps(metrics, indent=1))
 
 
-def rewrite_card(name: str = "goto3", out_dir: Path = MODELS_DIR, seed: int = 0,
-                 data: str | Path | None = None) -> Path:
-    """Write the shipped model's card again from the file as it is (goto3, split ``seed``; nothing refitted)."""
+def _shipped_with_its_split(name: str, out_dir: Path, seed: int, data: str | Path | None):
+    """The shipped model ``name`` (path, classifier) and goto3 (``data``: a saved copy; default built anew) split
+    with ``seed`` as (lcset, train, val, test); stops when its validation objects are not that split's."""
     from skysift.datasets import load_dataset
     from skysift.model.estimator import Classifier
     from skysift.splits import split_lightcurves
@@ -128,7 +128,14 @@ def rewrite_card(name: str = "goto3", out_dir: Path = MODELS_DIR, seed: int = 0,
     if sorted(map(str, val.object_ids)) != sorted(getattr(clf, "validation_ids_", []) or []):
         raise SystemExit(f"{path.name}: its validation objects are not goto3's split seed {seed}: not the set it "
                          "was trained on")
-    write_card(name, clf, ds.lcset, train, val, test, out_dir, seed)
+    return path, clf, (ds.lcset, train, val, test)
+
+
+def rewrite_card(name: str = "goto3", out_dir: Path = MODELS_DIR, seed: int = 0,
+                 data: str | Path | None = None) -> Path:
+    """Write the shipped model's card again from the file as it is (goto3, split ``seed``; nothing refitted)."""
+    _, clf, (lcset, train, val, test) = _shipped_with_its_split(name, out_dir, seed, data)
+    write_card(name, clf, lcset, train, val, test, out_dir, seed)
     return out_dir / f"{name}.md"
 
 
@@ -138,18 +145,10 @@ def refit_novelty(name: str = "goto3", out_dir: Path = MODELS_DIR, seed: int = 0
     (:class:`skysift.model.novelty.NoveltyRecipe`) on the training objects it was trained on (goto3, split
     ``seed``), and put the new bullet in its card; the probabilities are untouched. For ``ztf`` the
     level-1 model (goto3's) is refitted the same way. ``data``: a saved copy of goto3 (default: built anew)."""
-    from skysift.datasets import load_dataset
     from skysift.model.estimator import Classifier
-    from skysift.splits import split_lightcurves
     from skysift.study.cards import replace_novelty_line
 
-    path = out_dir / PRETRAINED[name]
-    clf = Classifier.load(path)
-    ds = load_dataset(data or "goto3", seed=0)
-    _, train, val, test = split_lightcurves(ds.lcset, seed=seed)
-    if sorted(map(str, val.object_ids)) != sorted(getattr(clf, "validation_ids_", []) or []):
-        raise SystemExit(f"{path.name}: its validation objects are not goto3's split seed {seed}: not the set it "
-                         "was trained on")
+    path, clf, (_, train, _, test) = _shipped_with_its_split(name, out_dir, seed, data)
     clf._fit_novelty(clf.prepare_arrays(train, labels=True))
     clf.save(path)
     shipped = Classifier.load(path)
