@@ -7,7 +7,7 @@ and kept under ``runs/novelty/``) never sees a novel object. The novel set
 Catalog TDEs, MANTRA CVs and flares, OSC 2020-2024 XRBs/CVs/...) goes through goto3's emulation.
 
 Candidates (each fitted on the goto3 *training* objects' rows, at n = 3, 6, 10 and all observations),
-:class:`skysift.model.novelty.NoveltyScorer` (``mahalanobis`` with groups class x n, ``knn``,
+:class:`skysift.model.novelty_scorer.NoveltyScorer` (``mahalanobis`` with groups class x n, ``knn``,
 ``iforest``) on: the tree parts' inputs (``tree``: last step's scaled statistics and context), the same
 without the nuisance columns (``phys``: no time step, magnitude, errors, Galactic longitude), the
 network's last dense layer (``dense``), the probabilities (``proba``) and joins of these; and two
@@ -250,7 +250,8 @@ def recipe_candidates(only: str | None = None) -> dict:
 
 def select_columns(clf, sets: dict, seed: int, nl: np.ndarray, splits: list[int], novel_tag: str) -> list[str]:
     """Backward elimination of ``phys+proba`` columns on validation (module docstring); the names dropped."""
-    from skysift.model.novelty import NUISANCE_COLUMNS, NoveltyScorer, novelty_columns
+    from skysift.model.novelty import NUISANCE_COLUMNS, novelty_columns
+    from skysift.model.novelty_scorer import NoveltyScorer
 
     names = [tree_names(clf)[i] for i in novelty_columns(tree_names(clf), NUISANCE_COLUMNS)] + [f"p_{c}" for c in clf.classes_]
     fit = {n_key(n): cached_features(clf, sets["train"], n, f"s{seed}_train") for n in FIT_N}
@@ -288,7 +289,7 @@ def _join(f: dict[str, np.ndarray], spaces: tuple[str, ...]) -> np.ndarray:
 
 def score_all(clf, sets: dict, seed: int, novel_tag: str) -> dict[str, dict[str, dict[str, np.ndarray]]]:
     """Scores[candidate][set name][n key] for the known validation/test and the novel objects."""
-    from skysift.model.novelty import NoveltyScorer
+    from skysift.model.novelty_scorer import NoveltyScorer
 
     train = sets["train"]
     fit_rows = {n_key(n): cached_features(clf, train, n, f"s{seed}_train") for n in FIT_N}

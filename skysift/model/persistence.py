@@ -18,7 +18,8 @@ from skysift.features.sequences import (
 )
 from skysift.model.blend import BLEND_RULES, TREE_PARTS
 from skysift.model.network import LightCurveRNN
-from skysift.model.novelty import NoveltyRecipe, NoveltyScorer
+from skysift.model.novelty import NoveltyRecipe
+from skysift.model.novelty_scorer import NoveltyScorer
 
 MODEL_FORMAT = "skysift-classifier"
 MODEL_FORMAT_VERSION = 1
