@@ -68,6 +68,18 @@ def run_one(bd, seed: int, preset: str, method: str, **overrides) -> Path:
                             train_seconds=seconds, hyperparameters=clf.hyperparameters(), overrides=overrides)
 
 
+def variant_of(args: argparse.Namespace) -> tuple[dict, str]:
+    """The Classifier settings and the method-name suffix of the variant flags given (``({}, "")``: the default)."""
+    parts: list[tuple[dict, str]] = []
+    if args.host_prior is not None:
+        parts.append(({"host_prior": args.host_prior}, f"+host{args.host_prior:g}"))
+    if args.context_mix is not None:
+        parts.append(({"galaxy_distance": True, "context_mix": args.context_mix}, f"+ctxmix{args.context_mix:g}"))
+    if args.no_galactic:
+        parts.append(({"galactic": False}, "+nogalactic"))
+    return {k: v for change, _ in parts for k, v in change.items()}, "".join(name for _, name in parts)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", required=True)
@@ -90,18 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     bd = load_benchmark_data(args.data, cache=args.cache or f"runs/{args.data}")
     bd.name = args.data
     overrides = {} if args.epochs is None else {"epochs": args.epochs}
-    if args.host_prior is not None:
-        overrides["host_prior"] = args.host_prior
-        method = f"{method}+host{args.host_prior:g}"
+    changes, suffix = variant_of(args)
+    if suffix:
+        overrides.update(changes)
+        method += suffix
         protocol.PREDICTIONS = protocol.VARIANTS  # a variant is not a peer of the default
-    if args.context_mix is not None:
-        overrides.update(galaxy_distance=True, context_mix=args.context_mix)
-        method = f"{method}+ctxmix{args.context_mix:g}"
-        protocol.PREDICTIONS = protocol.VARIANTS
-    if args.no_galactic:
-        overrides["galactic"] = False
-        method = f"{method}+nogalactic"
-        protocol.PREDICTIONS = protocol.VARIANTS
     for seed in protocol.seeds_to_run(args.data, method, args.seeds, args.force):
         print(f"wrote {run_one(bd, seed, args.preset, method, **overrides)}", file=sys.stderr, flush=True)
     return 0

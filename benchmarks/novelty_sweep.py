@@ -1,0 +1,277 @@
+"""Novelty score, sixth round (issue 21, item 3): is the shipped recipe at an optimum of what its inputs allow?
+
+A fast harness around the shipped recipe (:class:`skysift.model.novelty.NoveltyRecipe`): each of the three
+goto3 models of ``benchmarks/novelty.py`` (``runs/novelty/goto3_s{0,1,2}.skysift.pt``, trained there with
+``--train``) takes every object of goto3's training, validation and test splits and of the novel set through
+its steps once (``Classifier.step_rows``: the tree inputs and the probabilities after each observation, as the
+stream sees them); the rows are cached under ``runs/novelty/steps/``. Each variant then refits scikit-learn's
+isolation forest (200 trees of 256 rows, as the recipe) on the training objects' rows after their last
+observation, scores every step, adds the recipe's terms (0.1 (1 - max p), 0.5 where the newest point rose by
+more than 8 errors) and aggregates the steps (exponentially weighted mean, alpha 0.3), exactly as the
+classifier does, but without writing a model file per variant.
+
+Variants (``--family``): ``sky`` (the Galactic longitude back in several forms), ``columns`` (each scorer
+column left out, or given twice), ``forest`` (rows and features per tree), ``history`` (the change of the
+probabilities since the previous step as a term; the running mean of the scorer's rows beside or instead of
+the step's row), ``weights`` (alpha x uncertainty weight x outburst weight).
+
+Rule as in the earlier rounds: mean validation AUROC (novel validation half against goto3 validation, n = 3,
+6, all) over 3 models x 3 forest seeds x 3 novel splits x the four emulations ``--novel-seeds 0,1,2,3``; test
+AUROC at n = all (the other novel half against goto3 test) printed for reference only. One JSON line per
+variant in ``benchmarks/results/novelty_sweep6.jsonl``.
+
+    OMP_NUM_THREADS=1 python benchmarks/novelty_sweep.py --family sky,columns
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "benchmarks" / "peers"))
+
+import novelty as nv  # noqa: E402 - the benchmark's models, novel halves and AUROC
+from peerlib import load_benchmark_data, split_sets  # noqa: E402
+
+STEPS = nv.RUNS / "steps"
+OUT = ROOT / "benchmarks" / "results" / "novelty_sweep6.jsonl"
+EVAL_KEYS = ("3", "6", "all")
+
+
+# ---------------------------------------------------------------------- cached steps
+
+
+def step_table(clf, lcset, tag: str) -> dict[str, np.ndarray]:
+    """Every object's steps (``Classifier.step_rows``): step number ``k``, object index ``live``, tree inputs
+    ``x`` and probabilities ``p`` per row (rows in step order), ``n`` objects; cached as runs/novelty/steps/{tag}.npz."""
+    path = STEPS / f"{tag}.npz"
+    if path.exists():
+        with np.load(path) as z:
+            return {k: z[k] for k in z.files}
+    ks, lives, xs, ps = [], [], [], []
+    for k, (live, x, p) in enumerate(clf.step_rows(clf.prepare_arrays(lcset)), start=1):
+        ks.append(np.full(len(live), k))
+        lives.append(live)
+        xs.append(x)
+        ps.append(p)
+    out = {"k": np.concatenate(ks), "live": np.concatenate(lives), "x": np.concatenate(xs),
+           "p": np.concatenate(ps), "n": np.array(len(lcset))}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **out)
+    return out
+
+
+def load_steps(seeds: list[int], emulations: list[int]) -> tuple[dict, dict]:
+    """Steps per (model seed, set) and the novel labels per emulation (computed once, then read from the cache)."""
+    from skysift.benchsets.novel import build_novel
+    from skysift.model.estimator import Classifier
+
+    bd = load_benchmark_data("goto3", cache=ROOT / "runs" / "goto3")
+    _, train, val, test = split_sets(bd.lcset, 0)
+    labels, novel = {}, {}
+    for e in emulations:
+        path = STEPS / f"novel_labels_e{e}.npy"
+        if not path.exists() or not all((STEPS / f"s{s}_novel{e}.npz").exists() for s in seeds):
+            novel[e] = build_novel(seed=e, reference=bd.lcset.objects, star_offsets=True)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.save(path, np.asarray(novel[e].labels).astype(str))
+        labels[e] = np.load(path)
+    steps = {}
+    for s in seeds:
+        clf = Classifier.load(nv.model_path(s))
+        sets = {"train": train, "val": val, "test": test, **{f"novel{e}": novel.get(e) for e in emulations}}
+        steps[s] = {"clf": clf, **{name: step_table(clf, lc, f"s{s}_{name}") for name, lc in sets.items()}}
+        print(f"model seed {s}: steps ready", file=sys.stderr, flush=True)
+    return steps, labels
+
+
+# ---------------------------------------------------------------------- the recipe, with a variant
+
+
+def running_mean(rows: np.ndarray, t: dict, alpha: float) -> np.ndarray:
+    """Per row: the exponentially weighted mean (newest weight ``alpha``) of the object's rows up to this step."""
+    state = np.zeros((int(t["n"]), rows.shape[1]))
+    out = np.empty_like(rows, dtype=np.float64)
+    for k in range(1, int(t["k"].max()) + 1):
+        sel = np.flatnonzero(t["k"] == k)
+        live = t["live"][sel]
+        state[live] = rows[sel] if k == 1 else (1 - alpha) * state[live] + alpha * rows[sel]
+        out[sel] = state[live]
+    return out
+
+
+def probability_change(t: dict) -> np.ndarray:
+    """Per row: the L1 change of the probabilities since the object's previous step (0 at the first)."""
+    prev = np.zeros((int(t["n"]), t["p"].shape[1]))
+    out = np.zeros(len(t["k"]))
+    for k in range(1, int(t["k"].max()) + 1):
+        sel = np.flatnonzero(t["k"] == k)
+        live = t["live"][sel]
+        if k > 1:
+            out[sel] = np.abs(t["p"][sel] - prev[live]).sum(axis=1)
+        prev[live] = t["p"][sel]
+    return out
+
+
+def sky_columns(clf, x: np.ndarray) -> dict[str, np.ndarray]:
+    """Forms of the Galactic longitude (degrees, unscaled with the model's context scaler) per row."""
+    names = list(clf.sequence_config_.feature_names) + list(clf.context_columns_)
+    ctx = list(clf.context_columns_)
+    raw = {c: x[:, names.index(c)] * clf.ctx_scaler_.std[ctx.index(c)] + clf.ctx_scaler_.mean[ctx.index(c)]
+           for c in ("gal_l", "gal_b")}
+    lr, br = np.radians(raw["gal_l"]), np.radians(raw["gal_b"])
+    wrapped = (raw["gal_l"] + 180.0) % 360.0 - 180.0
+    return {"l": raw["gal_l"], "l_wrapped": wrapped, "abs_l_wrapped": np.abs(wrapped),
+            "cos_gc": np.cos(lr) * np.cos(br), "cos_l": np.cos(lr), "sin_l": np.sin(lr)}
+
+
+class Variant:
+    """One change of the shipped recipe: ``rows(clf, t)`` makes the scorer's rows of a step table, ``term(t)`` is
+    added to each step's score; forest and aggregate settings as the recipe unless given."""
+
+    def __init__(self, rows: Callable | None = None, term: Callable | None = None, *, sample_size: int = 256,
+                 max_features: float = 1.0, alpha: float = 0.3, uncertainty: float = 0.1, outburst: float = 0.5):
+        self.rows_fn, self.term = rows, term
+        self.sample_size, self.max_features = sample_size, max_features
+        self.alpha, self.uncertainty, self.outburst = alpha, uncertainty, outburst
+
+    def rows(self, clf, t: dict) -> np.ndarray:
+        base = clf._novelty_matrix(t["x"], t["p"])
+        return base if self.rows_fn is None else self.rows_fn(clf, t, base)
+
+    def step_scores(self, clf, forest, t: dict, rows: np.ndarray) -> np.ndarray:
+        s = -forest.score_samples(rows) + self.uncertainty * (1.0 - t["p"].max(axis=1))
+        s = s + self.outburst * nv_outburst(clf, t)
+        return s if self.term is None else s + self.term(t)
+
+
+def nv_outburst(clf, t: dict) -> np.ndarray:
+    from skysift.model.novelty_stats import outburst_flag_at
+
+    recipe = clf.novelty_recipe_
+    return outburst_flag_at(t["x"], clf._novelty_layout().outburst, recipe.outburst_sigma)
+
+
+def aggregate(scores: np.ndarray, t: dict, alpha: float) -> dict[str, np.ndarray]:
+    """The recipe's exponentially weighted mean of the step scores, after n = 3, 6 and all observations."""
+    agg = np.full(int(t["n"]), np.nan)
+    snap = {}
+    for k in range(1, int(t["k"].max()) + 1):
+        sel = t["k"] == k
+        live = t["live"][sel]
+        agg[live] = scores[sel] if k == 1 else (1 - alpha) * agg[live] + alpha * scores[sel]
+        if k in (3, 6):
+            snap[str(k)] = agg.copy()
+    return {"3": snap.get("3", agg.copy()), "6": snap.get("6", agg.copy()), "all": agg}
+
+
+def last_rows(rows: np.ndarray, t: dict) -> np.ndarray:
+    """Each object's row after its last step (rows are in step order: the last write wins)."""
+    at = np.full(int(t["n"]), -1)
+    at[t["live"]] = np.arange(len(t["k"]))
+    return rows[at[at >= 0]]
+
+
+def evaluate(variant: Variant, steps: dict, labels: dict, forest_seeds: list[int]) -> dict:
+    from sklearn.ensemble import IsolationForest
+
+    val, test, per_em = [], [], {e: [] for e in labels}
+    t0 = time.perf_counter()
+    for s, st in steps.items():
+        clf = st["clf"]
+        rows = {name: variant.rows(clf, st[name]) for name in st if name != "clf"}
+        for fs in forest_seeds:
+            forest = IsolationForest(n_estimators=200, max_samples=variant.sample_size,
+                                     max_features=variant.max_features,
+                                     random_state=1000 * s + fs).fit(last_rows(rows["train"], st["train"]))
+            score = {name: aggregate(variant.step_scores(clf, forest, st[name], rows[name]), st[name], variant.alpha)
+                     for name in rows if name != "train"}
+            for e, nl in labels.items():
+                for sp in (0, 1, 2):
+                    mv, mt = nv.novel_halves(nl, sp)
+                    for key in EVAL_KEYS:
+                        a = nv.auroc(score["val"][key], score[f"novel{e}"][key][mv])
+                        val.append(a)
+                        per_em[e].append(a)
+                    test.append(nv.auroc(score["test"]["all"], score[f"novel{e}"]["all"][mt]))
+    return {"val_mean": float(np.mean(val)), "val_per_emulation": [float(np.mean(v)) for v in per_em.values()],
+            "test_all": float(np.mean(test)), "test_all_sd": float(np.std(test)), "seconds": time.perf_counter() - t0}
+
+
+# ---------------------------------------------------------------------- the families
+
+
+def _with(cols: tuple[str, ...]) -> Callable:
+    return lambda clf, t, base: np.hstack([base] + [sky_columns(clf, t["x"])[c][:, None] for c in cols])
+
+
+def _drop(i: int) -> Callable:
+    return lambda clf, t, base: np.delete(base, i, axis=1)
+
+
+def _twice(i: int) -> Callable:
+    return lambda clf, t, base: np.hstack([base, base[:, i:i + 1]])
+
+
+def families(width: int) -> dict[str, dict[str, Variant]]:
+    """name -> {variant name -> Variant}; ``width``: the shipped recipe's scorer columns."""
+    sky = {f"+{'+'.join(c)}": Variant(_with(c)) for c in
+           (("l",), ("l_wrapped",), ("abs_l_wrapped",), ("cos_gc",), ("cos_l", "sin_l"), ("abs_l_wrapped", "cos_gc"))}
+    columns = {**{f"-col{i}": Variant(_drop(i)) for i in range(width)},
+               **{f"+col{i}x2": Variant(_twice(i)) for i in range(width)}}
+    forest = {**{f"psi{p}": Variant(sample_size=p) for p in (64, 128, 512)},
+              **{f"features{f:g}": Variant(max_features=f) for f in (0.5, 0.75)}}
+    history = {**{f"+{w:g}dp": Variant(term=lambda t, w=w: w * probability_change(t)) for w in (0.05, 0.1, 0.2)},
+               "running-mean-beside": Variant(lambda clf, t, base: np.hstack([base, running_mean(base, t, 0.3)])),
+               "running-mean-instead": Variant(lambda clf, t, base: running_mean(base, t, 0.3))}
+    weights = {f"a{a:g}-u{u:g}-b{b:g}": Variant(alpha=a, uncertainty=u, outburst=b)
+               for a in (0.2, 0.3, 0.4) for u in (0.05, 0.1, 0.15) for b in (0.3, 0.5, 0.8)}
+    return {"sky": sky, "columns": columns, "forest": forest, "history": history, "weights": weights}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--family", default="sky,columns,forest,history,weights")
+    p.add_argument("--seeds", default="0,1,2", help="model seeds (benchmarks/novelty.py --train)")
+    p.add_argument("--novel-seeds", default="0,1,2,3", help="emulations of the novel set")
+    p.add_argument("--forest-seeds", default="0,1,2")
+    p.add_argument("--out", default=str(OUT))
+    args = p.parse_args(argv)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    for s in seeds:
+        if not nv.model_path(s).exists():
+            raise SystemExit(f"{nv.model_path(s)} missing: run benchmarks/novelty.py --train --seeds {args.seeds}")
+    steps, labels = load_steps(seeds, [int(e) for e in args.novel_seeds.split(",")])
+    forest_seeds = [int(s) for s in args.forest_seeds.split(",")]
+    clf0 = steps[seeds[0]]["clf"]
+    width = variant_width(clf0, steps[seeds[0]]["val"])
+    fams = families(width)
+    todo = {"shipped": Variant()}
+    for f in args.family.split(","):
+        todo.update(fams[f])
+    with open(args.out, "a") as fh:
+        for name, v in todo.items():
+            r = evaluate(v, steps, labels, forest_seeds)
+            fh.write(json.dumps({"variant": name, "family": next((f for f, d in fams.items() if name in d), "shipped"),
+                                 "model_seeds": seeds, "novel_seeds": list(labels), "forest_seeds": forest_seeds,
+                                 **r}) + "\n")
+            fh.flush()
+            print(f"{name:<24} validation {r['val_mean']:.4f} (" + " ".join(f"{x:.4f}" for x in r["val_per_emulation"])
+                  + f")  test n = all {r['test_all']:.4f}", flush=True)
+    return 0
+
+
+def variant_width(clf, t: dict) -> int:
+    return int(clf._novelty_matrix(t["x"][:1], t["p"][:1]).shape[1])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
