@@ -47,10 +47,11 @@ def em_class_mix(p: np.ndarray, prior: np.ndarray, iters: int = 500, tol: float 
 
 
 def main() -> int:
-    from sklearn.metrics import f1_score, roc_auc_score
+    from sklearn.metrics import f1_score
 
     from skysift.evaluate.calibration import calibration_summary
     from skysift.model.decisions import fit_calibration_codes, fit_class_weights, weighted_decision
+    from skysift.model.train import multiclass_auc
     from skysift.numeric import softmax
 
     records = []
@@ -73,7 +74,7 @@ def main() -> int:
                     pred = weighted_decision(pt, fit_class_weights(yv, pv))
                     records.append({
                         "method": method, "rotation": int(path.stem[4:]), "n": n, "recipe": name,
-                        "hand_till_auc": float(roc_auc_score(yt, pt, multi_class="ovo", labels=range(k))),
+                        "hand_till_auc": multiclass_auc(yt, pt),
                         "macro_f1": float(f1_score(yt, pred, average="macro", labels=range(k), zero_division=0)),
                         "ece_top": float(calibration_summary(np.array(classes)[yt], pt, classes, 15)["ece_top"]),
                         "test_mix": (np.bincount(yt, minlength=k) / len(yt)).round(3).tolist()})
