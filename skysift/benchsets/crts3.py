@@ -181,7 +181,7 @@ def build_crts3(
     sources: the loaders' sets (:func:`load_crts3_sources`), to avoid reading them again.
     resampler: ``"aligned"`` (default): :func:`resample_to_survey` with the per-source choices of
         the module docstring. ``"emulate"``: the naive build kept for the leakage comparison:
-        :func:`skysift.simulate.survey.emulate` on every source alike (window anywhere in the real
+        :func:`skysift.simulate.emulate.emulate` on every source alike (window anywhere in the real
         span, linear interpolation, real errors, real dates; ``errors``, ``shift_to_survey`` and
         the gap limits are ignored).
 
@@ -218,7 +218,7 @@ def build_crts3(
     common = dict(config=config, errors=errors, min_points=min_points, shift_to_survey=shift_to_survey)
     crts_kw = dict(window="anywhere", method="nearest", max_nearest_days=crts_max_nearest_days)
     if resampler == "emulate":
-        from skysift.simulate.survey import emulate
+        from skysift.simulate.emulate import emulate
 
         done = {
             key: emulate(src, config, seed=int(_rng_for(seed, k).integers(2**31)), min_points=min_points,

@@ -1,8 +1,9 @@
 """Simulation: a GOTO-like survey emulator and the built-in demo survey.
 
 * :mod:`skysift.simulate.survey`: :class:`SurveyConfig`, cadence sampling, the photometric error
-  model, :func:`observe` (one model light curve) and :func:`emulate` (resample real, dense light
-  curves as GOTO would have seen them).
+  model and :func:`observe` (one model light curve).
+* :mod:`skysift.simulate.emulate`: :func:`emulate` (resample real, dense light curves as GOTO would
+  have seen them).
 * :mod:`skysift.simulate.demo`: :func:`make_demo_survey`, labelled VS/SN/AGN light curves and a
   matching galaxy catalogue, and :func:`demo_summary`.
 """
@@ -16,12 +17,12 @@ from skysift.simulate.demo import (
     galaxy_visibility,
     make_demo_survey,
 )
+from skysift.simulate.emulate import emulate
 from skysift.simulate.survey import (
     Cadences,
     Observed,
     SurveyConfig,
     apply_error_model,
-    emulate,
     magnitude_error,
     observe,
     sample_cadence,
