@@ -13,7 +13,8 @@ classifier does, but without writing a model file per variant.
 Variants (``--family``): ``sky`` (the Galactic longitude back in several forms), ``columns`` (each scorer
 column left out, or given twice), ``forest`` (rows and features per tree), ``history`` (the change of the
 probabilities since the previous step as a term; the running mean of the scorer's rows beside or instead of
-the step's row), ``weights`` (alpha x uncertainty weight x outburst weight).
+the step's row), ``weights`` (alpha x uncertainty weight x outburst weight). ``--supervised``: a ceiling check, gradient boosting
+given the novel validation half's labels (:func:`supervised_check`).
 
 Rule as in the earlier rounds: mean validation AUROC (novel validation half against goto3 validation, n = 3,
 6, all) over 3 models x 3 forest seeds x 3 novel splits x the four emulations ``--novel-seeds 0,1,2,3``; test
@@ -149,11 +150,11 @@ class Variant:
 
     def step_scores(self, clf, forest, t: dict, rows: np.ndarray) -> np.ndarray:
         s = -forest.score_samples(rows) + self.uncertainty * (1.0 - t["p"].max(axis=1))
-        s = s + self.outburst * nv_outburst(clf, t)
+        s = s + self.outburst * outburst_term(clf, t)
         return s if self.term is None else s + self.term(t)
 
 
-def nv_outburst(clf, t: dict) -> np.ndarray:
+def outburst_term(clf, t: dict) -> np.ndarray:
     from skysift.model.novelty_stats import outburst_flag_at
 
     recipe = clf.novelty_recipe_
@@ -206,6 +207,45 @@ def evaluate(variant: Variant, steps: dict, labels: dict, forest_seeds: list[int
             "test_all": float(np.mean(test)), "test_all_sd": float(np.std(test)), "seconds": time.perf_counter() - t0}
 
 
+def supervised_check(steps: dict, labels: dict) -> dict:
+    """A ceiling check: gradient boosting trained on known-vs-novel with the novel validation half's labels (against
+    goto3 validation), on per-object features -- the last step's scorer row, the running mean of the rows, the
+    shipped score, the largest step score, the number of steps -- scored on test at n = all; beside it the shipped
+    score on the same halves."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
+
+    v = Variant()
+    sup, shipped = [], []
+    for s, st in steps.items():
+        clf = st["clf"]
+        rows = {name: v.rows(clf, st[name]) for name in st if name != "clf"}
+        forest = IsolationForest(n_estimators=200, max_samples=256,
+                                 random_state=1000 * s).fit(last_rows(rows["train"], st["train"]))
+
+        def per_object(name: str) -> tuple[np.ndarray, np.ndarray]:
+            t, r = st[name], rows[name]
+            step = v.step_scores(clf, forest, t, r)
+            score = aggregate(step, t, v.alpha)["all"]
+            top = np.full(int(t["n"]), -np.inf)
+            np.maximum.at(top, t["live"], step)
+            feats = [last_rows(r, t), last_rows(running_mean(r, t, 0.3), t), score, top,
+                     np.bincount(t["live"], minlength=int(t["n"]))]
+            return np.column_stack(feats), score
+
+        (fv, _), (ft, st_score) = per_object("val"), per_object("test")
+        for e, nl in labels.items():
+            fn, sn = per_object(f"novel{e}")
+            for sp in (0, 1, 2):
+                mv, mt = nv.novel_halves(nl, sp)
+                model = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, class_weight="balanced",
+                                                       random_state=0)
+                model.fit(np.vstack([fv, fn[mv]]), np.r_[np.zeros(len(fv)), np.ones(int(mv.sum()))])
+                sup.append(nv.auroc(model.predict_proba(ft)[:, 1], model.predict_proba(fn[mt])[:, 1]))
+                shipped.append(nv.auroc(st_score, sn[mt]))
+    return {"supervised_test_all": float(np.mean(sup)), "supervised_sd": float(np.std(sup)),
+            "shipped_test_all": float(np.mean(shipped)), "shipped_sd": float(np.std(shipped))}
+
+
 # ---------------------------------------------------------------------- the families
 
 
@@ -243,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", default="0,1,2", help="model seeds (benchmarks/novelty.py --train)")
     p.add_argument("--novel-seeds", default="0,1,2,3", help="emulations of the novel set")
     p.add_argument("--forest-seeds", default="0,1,2")
+    p.add_argument("--supervised", action="store_true", help="run the supervised ceiling check only")
     p.add_argument("--out", default=str(OUT))
     args = p.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -250,6 +291,14 @@ def main(argv: list[str] | None = None) -> int:
         if not nv.model_path(s).exists():
             raise SystemExit(f"{nv.model_path(s)} missing: run benchmarks/novelty.py --train --seeds {args.seeds}")
     steps, labels = load_steps(seeds, [int(e) for e in args.novel_seeds.split(",")])
+    if args.supervised:
+        r = supervised_check(steps, labels)
+        with open(args.out, "a") as fh:
+            fh.write(json.dumps({"variant": "supervised-check", "family": "supervised", "model_seeds": seeds,
+                                 "novel_seeds": list(labels), **r}) + "\n")
+        print(f"supervised {r['supervised_test_all']:.4f} +- {r['supervised_sd']:.4f}; shipped score "
+              f"{r['shipped_test_all']:.4f} +- {r['shipped_sd']:.4f} (test n = all)")
+        return 0
     forest_seeds = [int(s) for s in args.forest_seeds.split(",")]
     clf0 = steps[seeds[0]]["clf"]
     width = variant_width(clf0, steps[seeds[0]]["val"])

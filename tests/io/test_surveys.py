@@ -6,7 +6,6 @@ they skip when the data is absent. Loading all 8.4M CRTS rows takes ~10 s, done 
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -348,10 +347,8 @@ def test_crts_catalogue(shared_data):
 
 
 @pytest.mark.data
-def test_crts_subset_is_fast_and_filtered(shared_data):
-    t0 = time.perf_counter()
+def test_crts_subset_is_filtered(shared_data):
     sub = surveys.load_crts_periodic(data_dir=shared_data, types=["RRab", 2], max_objects=300, seed=1)
-    assert time.perf_counter() - t0 < 15  # ~1 s: only the selected rows are read
     _check_set(sub)
     assert len(sub) == 300 and set(sub.objects["fine_label"]) <= {"RRab", "RRc"}
     assert sub.class_counts() == {"VS": 300}
@@ -362,17 +359,14 @@ def test_crts_subset_is_fast_and_filtered(shared_data):
 
 
 @pytest.fixture(scope="module")
-def crts(shared_data: Path) -> tuple[LightCurveSet, float]:
-    t0 = time.perf_counter()
-    lcs = surveys.load_crts_periodic(data_dir=shared_data)
-    return lcs, time.perf_counter() - t0
+def crts(shared_data: Path) -> LightCurveSet:
+    return surveys.load_crts_periodic(data_dir=shared_data)  # its time: benchmarks/bench_data.py
 
 
 @pytest.mark.slow
 @pytest.mark.data
 def test_crts_full_load(crts):
-    lcs, seconds = crts
-    assert seconds < 60, f"loading CRTS took {seconds:.1f} s"  # ~10 s here
+    lcs = crts
     _check_set(lcs)
     assert len(lcs) == 37437 and lcs.class_counts() == {"VS": 37437}
     assert lcs.objects["fine_label"].value_counts().to_dict() == CRTS_TYPE_COUNTS
@@ -389,7 +383,7 @@ def test_crts_full_load(crts):
 @pytest.mark.slow
 @pytest.mark.data
 def test_crts_objects_match_the_catalogue(crts, shared_data):
-    lcs, _ = crts
+    lcs = crts
     cat = surveys.read_crts_catalogue(shared_data).set_index("File_Name")
     o = lcs.objects.set_index(lcs.objects["object_id"].astype(np.int64))
     np.testing.assert_allclose(o["ra"], cat.loc[o.index, "RA"])

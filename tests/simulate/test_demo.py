@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 
 import astropy.units as u
@@ -190,8 +189,7 @@ def test_full_sky_catalogue_density() -> None:
     assert np.mean(np.abs(b) < 3) < 0.01
 
 
-def test_speed() -> None:
-    start = time.perf_counter()
+def test_large_survey() -> None:
+    """A survey of 20,000 objects in one call (its time: benchmarks/bench_data.py)."""
     lc, _ = make_demo_survey(20000, seed=0)
-    assert time.perf_counter() - start < 10.0
     assert len(lc) == 20000
