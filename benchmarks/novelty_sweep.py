@@ -13,7 +13,9 @@ classifier does, but without writing a model file per variant.
 Variants (``--family``): ``sky`` (the Galactic longitude back in several forms), ``columns`` (each scorer
 column left out, or given twice), ``forest`` (rows and features per tree), ``history`` (the change of the
 probabilities since the previous step as a term; the running mean of the scorer's rows beside or instead of
-the step's row), ``weights`` (alpha x uncertainty weight x outburst weight). ``--supervised``: a ceiling check, gradient boosting
+the step's row), ``weights`` (alpha x uncertainty weight x outburst weight), ``lcfeatures`` (light-curve features the
+feature peers use and skysift's statistics lack, of each step's prefix, from the ``light-curve`` package of the
+``peers`` extra: each alone and all together, beside the scorer's row). ``--supervised``: a ceiling check, gradient boosting
 given the novel validation half's labels (:func:`supervised_check`).
 
 Rule as in the earlier rounds: mean validation AUROC (novel validation half against goto3 validation, n = 3,
@@ -32,6 +34,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -246,6 +249,57 @@ def supervised_check(steps: dict, labels: dict) -> dict:
             "shipped_test_all": float(np.mean(shipped)), "shipped_sd": float(np.std(shipped))}
 
 
+def _lc_extractors() -> list[tuple[int, Any]]:
+    """(minimum points, extractor) of the light-curve features skysift's statistics lack."""
+    import light_curve as lc
+
+    return [(2, lc.Extractor(lc.BeyondNStd(1), lc.Cusum(), lc.EtaE(), lc.StetsonK(), lc.MedianAbsoluteDeviation(),
+                             lc.InterPercentileRange(0.1), lc.PercentAmplitude())),
+            (3, lc.Extractor(lc.Skew())), (4, lc.Extractor(lc.Kurtosis()))]
+
+
+def prefix_features(clf, t: dict, last_only: bool = False) -> np.ndarray:
+    """Per step row: :func:`_lc_extractors`' features of the object's points up to that step (time since the first
+    point in days, magnitude, error: the step rows' first three inputs unscaled); NaN below a feature's minimum
+    number of points; ``last_only``: only each object's last step (other rows NaN)."""
+    exts = _lc_extractors()
+    sc = clf.seq_scaler_
+    raw = t["x"][:, :3] * np.asarray(sc.std[:3]) + np.asarray(sc.mean[:3])
+    out = np.full((len(t["k"]), sum(len(e.names) for _, e in exts)), np.nan)
+    order = np.lexsort((t["k"], t["live"]))
+    starts = np.r_[0, np.flatnonzero(np.diff(t["live"][order])) + 1]
+    for a, b in zip(starts, np.r_[starts[1:], len(order)]):
+        rows = order[a:b]
+        tt = raw[rows, 0] + np.arange(len(rows)) * 1e-6  # strictly increasing for the extractors
+        mm, ee = raw[rows, 1], np.maximum(raw[rows, 2], 1e-3)
+        for k in ([len(rows)] if last_only else range(1, len(rows) + 1)):
+            out[rows[k - 1]] = np.concatenate([
+                e(tt[:k], mm[:k], ee[:k], fill_value=np.nan, sorted=True, check=False) if k >= m
+                else np.full(len(e.names), np.nan) for m, e in exts])
+    return out
+
+
+def lc_feature_names() -> list[str]:
+    return [n for _, e in _lc_extractors() for n in e.names]
+
+
+def _with_lc_features(steps: dict, cols: list[int]) -> Callable:
+    """Rows: the scorer's row, then light-curve features ``cols`` of the step's prefix (NaN: the training objects'
+    median), computed once per model and set."""
+    cache: dict = {}
+
+    def rows(clf, t, base):
+        key = (id(clf), id(t))
+        if key not in cache:
+            st = next(v for v in steps.values() if v["clf"] is clf)
+            train = cache.setdefault((id(clf), "train"), prefix_features(clf, st["train"], last_only=True))
+            cache[key] = train if t is st["train"] else prefix_features(clf, t)
+            cache[(id(clf), "median")] = np.nanmedian(last_rows(train, st["train"]), axis=0)
+        f = cache[key][:, cols]
+        return np.hstack([base, np.where(np.isnan(f), cache[(id(clf), "median")][cols], f)])
+    return rows
+
+
 # ---------------------------------------------------------------------- the families
 
 
@@ -261,8 +315,9 @@ def _twice(i: int) -> Callable:
     return lambda clf, t, base: np.hstack([base, base[:, i:i + 1]])
 
 
-def families(width: int) -> dict[str, dict[str, Variant]]:
-    """name -> {variant name -> Variant}; ``width``: the shipped recipe's scorer columns."""
+def families(width: int, steps: dict | None = None) -> dict[str, dict[str, Variant]]:
+    """name -> {variant name -> Variant}; ``width``: the shipped recipe's scorer columns; ``steps``: the cached steps
+    (for ``lcfeatures``)."""
     sky = {f"+{'+'.join(c)}": Variant(_with(c)) for c in
            (("l",), ("l_wrapped",), ("abs_l_wrapped",), ("cos_gc",), ("cos_l", "sin_l"), ("abs_l_wrapped", "cos_gc"))}
     columns = {**{f"-col{i}": Variant(_drop(i)) for i in range(width)},
@@ -274,7 +329,13 @@ def families(width: int) -> dict[str, dict[str, Variant]]:
                "running-mean-instead": Variant(lambda clf, t, base: running_mean(base, t, 0.3))}
     weights = {f"a{a:g}-u{u:g}-b{b:g}": Variant(alpha=a, uncertainty=u, outburst=b)
                for a in (0.2, 0.3, 0.4) for u in (0.05, 0.1, 0.15) for b in (0.3, 0.5, 0.8)}
-    return {"sky": sky, "columns": columns, "forest": forest, "history": history, "weights": weights}
+    lcfeatures = {}
+    if steps is not None:
+        names = lc_feature_names()
+        lcfeatures = {"+lc-all": Variant(_with_lc_features(steps, list(range(len(names))))),
+                      **{f"+lc-{n}": Variant(_with_lc_features(steps, [i])) for i, n in enumerate(names)}}
+    return {"sky": sky, "columns": columns, "forest": forest, "history": history, "weights": weights,
+            "lcfeatures": lcfeatures}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -302,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     forest_seeds = [int(s) for s in args.forest_seeds.split(",")]
     clf0 = steps[seeds[0]]["clf"]
     width = variant_width(clf0, steps[seeds[0]]["val"])
-    fams = families(width)
+    fams = families(width, steps)
     todo = {"shipped": Variant()}
     for f in args.family.split(","):
         todo.update(fams[f])
