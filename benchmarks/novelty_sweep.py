@@ -165,13 +165,19 @@ def outburst_term(clf, t: dict) -> np.ndarray:
 
 
 def aggregate(scores: np.ndarray, t: dict, alpha: float) -> dict[str, np.ndarray]:
-    """The recipe's exponentially weighted mean of the step scores, after n = 3, 6 and all observations."""
+    """The recipe's exponentially weighted mean of the step scores (the classifier's own
+    :func:`~skysift.model.novelty.aggregate_novelty`), after n = 3, 6 and all observations."""
+    import dataclasses
+
+    from skysift.model.novelty import NoveltyRecipe, aggregate_novelty
+
+    recipe = dataclasses.replace(NoveltyRecipe(), aggregate="ewm", alpha=alpha)
     agg = np.full(int(t["n"]), np.nan)
     snap = {}
     for k in range(1, int(t["k"].max()) + 1):
         sel = t["k"] == k
         live = t["live"][sel]
-        agg[live] = scores[sel] if k == 1 else (1 - alpha) * agg[live] + alpha * scores[sel]
+        agg[live] = aggregate_novelty(None if k == 1 else agg[live], scores[sel], k, recipe)
         if k in (3, 6):
             snap[str(k)] = agg.copy()
     return {"3": snap.get("3", agg.copy()), "6": snap.get("6", agg.copy()), "all": agg}
