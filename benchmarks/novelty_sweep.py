@@ -16,7 +16,8 @@ probabilities since the previous step as a term; the running mean of the scorer'
 the step's row), ``weights`` (alpha x uncertainty weight x outburst weight), ``lcfeatures`` (light-curve features the
 feature peers use and skysift's statistics lack, of each step's prefix, from the ``light-curve`` package of the
 ``peers`` extra: each alone and all together, beside the scorer's row). ``--supervised``: a ceiling check, gradient boosting
-given the novel validation half's labels (:func:`supervised_check`).
+given the novel validation half's labels (:func:`supervised_check`); ``--dense``: the shipped score plus an
+isolation forest on the network's last dense layer (the paper's suggestion; :func:`dense_check`).
 
 Rule as in the earlier rounds: mean validation AUROC (novel validation half against goto3 validation, n = 3,
 6, all) over 3 models x 3 forest seeds x 3 novel splits x the four emulations ``--novel-seeds 0,1,2,3``; test
@@ -306,6 +307,49 @@ def _with_lc_features(steps: dict, cols: list[int]) -> Callable:
     return rows
 
 
+def dense_check(steps: dict, labels: dict, weights: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.5, 1.0)) -> dict:
+    """The paper's suggestion beside the shipped score: the shipped score plus w x an isolation forest (200 trees of
+    256 rows) on the network's last dense layer after n observations (standardised with the training objects'
+    rows, fitted on them); mean validation AUROC over n = 3, 6, all and test AUROC at n = all per w."""
+    from sklearn.ensemble import IsolationForest
+
+    from skysift.benchsets.novel import build_novel
+
+    bd = load_benchmark_data("goto3", cache=ROOT / "runs" / "goto3")
+    _, train, val, test = split_sets(bd.lcset, 0)
+    novel = {e: build_novel(seed=e, reference=bd.lcset.objects, star_offsets=True) for e in labels}
+    v = Variant()
+    ns = {"3": 3, "6": 6, "all": None}
+    out = {w: {"val": [], "test": []} for w in weights}
+    for s, st in steps.items():
+        clf = st["clf"]
+
+        def dense(lcset, n, clf=clf):
+            return clf.embed_arrays(clf.prepare_arrays(lcset, max_observations=n))["dense"].astype(np.float64)
+
+        d_train = dense(train, None)
+        mu, sd = d_train.mean(axis=0), d_train.std(axis=0) + 1e-9
+        d_forest = IsolationForest(n_estimators=200, max_samples=256, random_state=s).fit((d_train - mu) / sd)
+        sets = {"val": val, "test": test, **{f"novel{e}": novel[e] for e in labels}}
+        d_score = {name: {k: -d_forest.score_samples((dense(lc, n) - mu) / sd) for k, n in ns.items()}
+                   for name, lc in sets.items()}
+        rows = {name: v.rows(clf, st[name]) for name in st if name != "clf"}
+        forest = IsolationForest(n_estimators=200, max_samples=256,
+                                 random_state=1000 * s).fit(last_rows(rows["train"], st["train"]))
+        shipped = {name: aggregate(v.step_scores(clf, forest, st[name], rows[name]), st[name], v.alpha)
+                   for name in sets}
+        for e, nl in labels.items():
+            for sp in (0, 1, 2):
+                mv, mt = nv.novel_halves(nl, sp)
+                for w in weights:
+                    def both(name: str, k: str, w=w) -> np.ndarray:
+                        return shipped[name][k] + w * d_score[name][k]
+                    out[w]["val"] += [nv.auroc(both("val", k), both(f"novel{e}", k)[mv]) for k in ns]
+                    out[w]["test"].append(nv.auroc(both("test", "all"), both(f"novel{e}", "all")[mt]))
+    return {f"w{w:g}": {"val_mean": float(np.mean(r["val"])), "test_all": float(np.mean(r["test"]))}
+            for w, r in out.items()}
+
+
 # ---------------------------------------------------------------------- the families
 
 
@@ -351,6 +395,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--novel-seeds", default="0,1,2,3", help="emulations of the novel set")
     p.add_argument("--forest-seeds", default="0,1,2")
     p.add_argument("--supervised", action="store_true", help="run the supervised ceiling check only")
+    p.add_argument("--dense", action="store_true", help="run the dense-layer check only (the shipped score + w x "
+                                                        "an isolation forest on the network's last dense layer)")
     p.add_argument("--out", default=str(OUT))
     args = p.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -365,6 +411,14 @@ def main(argv: list[str] | None = None) -> int:
                                  "novel_seeds": list(labels), **r}) + "\n")
         print(f"supervised {r['supervised_test_all']:.4f} +- {r['supervised_sd']:.4f}; shipped score "
               f"{r['shipped_test_all']:.4f} +- {r['shipped_sd']:.4f} (test n = all)")
+        return 0
+    if args.dense:
+        r = dense_check(steps, labels)
+        with open(args.out, "a") as fh:
+            for w, x in r.items():
+                fh.write(json.dumps({"variant": f"+{w}-dense", "family": "dense", "model_seeds": seeds,
+                                     "novel_seeds": list(labels), **x}) + "\n")
+                print(f"shipped + {w[1:]} x dense: validation {x['val_mean']:.4f}  test n = all {x['test_all']:.4f}")
         return 0
     forest_seeds = [int(s) for s in args.forest_seeds.split(",")]
     clf0 = steps[seeds[0]]["clf"]
