@@ -67,12 +67,12 @@ FIT_N: tuple[int | None, ...] = (3, 6, 10, None)
 TOP_FRACTION = 0.01
 
 
-def model_path(seed: int) -> Path:
-    return RUNS / f"goto3_s{seed}.skysift.pt"
+def model_path(seed: int, runs: Path = RUNS) -> Path:
+    return runs / f"goto3_s{seed}.skysift.pt"
 
 
-def train_model(bd, seed: int) -> Path:
-    """The goto3 model for one seed (split seed 0; trees on the training objects only)."""
+def train_model(bd, seed: int, runs: Path = RUNS) -> Path:
+    """The goto3 model for one seed (split seed 0; trees on the training objects only), saved under ``runs``."""
     from skysift.model.estimator import Classifier
 
     _, train, val, _ = split_sets(bd.lcset, 0)
@@ -81,10 +81,10 @@ def train_model(bd, seed: int) -> Path:
     t0 = time.perf_counter()
     clf.fit(train, val)
     print(f"trained seed {seed} in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
-    RUNS.mkdir(parents=True, exist_ok=True)
-    for old in (RUNS / "cache").glob(f"s{seed}_*.npz"):  # features of a former model of this seed
+    runs.mkdir(parents=True, exist_ok=True)
+    for old in (runs / "cache").glob(f"s{seed}_*.npz"):  # features of a former model of this seed
         old.unlink()
-    return clf.save(model_path(seed))
+    return clf.save(model_path(seed, runs))
 
 
 def novel_halves(labels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -61,12 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     val_auc, test_auc, per_model = [], [], {}
     val_by_n: dict[str, list[float]] = {k: [] for k in KEYS}
     for seed in (int(s) for s in args.seeds.split(",")):
-        path = runs / f"goto3_s{seed}.skysift.pt"
+        path = nv.model_path(seed, runs)
         if not path.exists():
-            clf = Classifier(preset="skysift", galaxy_catalog=bd.galaxy_catalog, seed=seed, progress=False,
-                             final_trees="train", num_threads=1)
-            clf.fit(train, val)
-            clf.save(path)
+            nv.train_model(bd, seed, runs)
         clf = Classifier.load(path)
         known = {name: {k: clf.novelty_score(s, max_observations=n) for k, n in KEYS.items()}
                  for name, s in (("val", val), ("test", test))}

@@ -157,6 +157,23 @@ class Variant:
         s = s + self.outburst * outburst_term(clf, t)
         return s if self.term is None else s + self.term(t)
 
+    def all_rows(self, st: dict) -> dict[str, np.ndarray]:
+        """The scorer's rows of every set of one model's steps (``st``: :func:`load_steps`' entry of the model)."""
+        return {name: self.rows(st["clf"], st[name]) for name in st if name != "clf"}
+
+    def fit_forest(self, st: dict, rows: dict[str, np.ndarray], random_state: int) -> Any:
+        """The variant's isolation forest (200 trees) fitted on the training objects' rows after their last step."""
+        from sklearn.ensemble import IsolationForest
+
+        return IsolationForest(n_estimators=200, max_samples=self.sample_size, max_features=self.max_features,
+                               random_state=random_state).fit(last_rows(rows["train"], st["train"]))
+
+    def scores(self, st: dict, rows: dict[str, np.ndarray], forest: Any, names) -> dict[str, dict[str, np.ndarray]]:
+        """The variant's aggregated score of the sets ``names``, after n = 3, 6, all observations."""
+        clf = st["clf"]
+        return {name: aggregate(self.step_scores(clf, forest, st[name], rows[name]), st[name], self.alpha)
+                for name in names}
+
 
 def outburst_term(clf, t: dict) -> np.ndarray:
     from skysift.model.novelty_stats import outburst_flag_at
@@ -192,19 +209,13 @@ def last_rows(rows: np.ndarray, t: dict) -> np.ndarray:
 
 
 def evaluate(variant: Variant, steps: dict, labels: dict, forest_seeds: list[int]) -> dict:
-    from sklearn.ensemble import IsolationForest
-
     val, test, per_em = [], [], {e: [] for e in labels}
     t0 = time.perf_counter()
     for s, st in steps.items():
-        clf = st["clf"]
-        rows = {name: variant.rows(clf, st[name]) for name in st if name != "clf"}
+        rows = variant.all_rows(st)
         for fs in forest_seeds:
-            forest = IsolationForest(n_estimators=200, max_samples=variant.sample_size,
-                                     max_features=variant.max_features,
-                                     random_state=1000 * s + fs).fit(last_rows(rows["train"], st["train"]))
-            score = {name: aggregate(variant.step_scores(clf, forest, st[name], rows[name]), st[name], variant.alpha)
-                     for name in rows if name != "train"}
+            forest = variant.fit_forest(st, rows, 1000 * s + fs)
+            score = variant.scores(st, rows, forest, [name for name in rows if name != "train"])
             for e, nl in labels.items():
                 for sp in (0, 1, 2):
                     mv, mt = nv.novel_halves(nl, sp)
@@ -222,15 +233,14 @@ def supervised_check(steps: dict, labels: dict) -> dict:
     goto3 validation), on per-object features -- the last step's scorer row, the running mean of the rows, the
     shipped score, the largest step score, the number of steps -- scored on test at n = all; beside it the shipped
     score on the same halves."""
-    from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
+    from sklearn.ensemble import HistGradientBoostingClassifier
 
     v = Variant()
     sup, shipped = [], []
     for s, st in steps.items():
         clf = st["clf"]
-        rows = {name: v.rows(clf, st[name]) for name in st if name != "clf"}
-        forest = IsolationForest(n_estimators=200, max_samples=256,
-                                 random_state=1000 * s).fit(last_rows(rows["train"], st["train"]))
+        rows = v.all_rows(st)
+        forest = v.fit_forest(st, rows, 1000 * s)
 
         def per_object(name: str) -> tuple[np.ndarray, np.ndarray]:
             t, r = st[name], rows[name]
@@ -333,11 +343,8 @@ def dense_check(steps: dict, labels: dict, weights: tuple[float, ...] = (0.0, 0.
         sets = {"val": val, "test": test, **{f"novel{e}": novel[e] for e in labels}}
         d_score = {name: {k: -d_forest.score_samples((dense(lc, n) - mu) / sd) for k, n in ns.items()}
                    for name, lc in sets.items()}
-        rows = {name: v.rows(clf, st[name]) for name in st if name != "clf"}
-        forest = IsolationForest(n_estimators=200, max_samples=256,
-                                 random_state=1000 * s).fit(last_rows(rows["train"], st["train"]))
-        shipped = {name: aggregate(v.step_scores(clf, forest, st[name], rows[name]), st[name], v.alpha)
-                   for name in sets}
+        rows = v.all_rows(st)
+        shipped = v.scores(st, rows, v.fit_forest(st, rows, 1000 * s), sets)
         for e, nl in labels.items():
             for sp in (0, 1, 2):
                 mv, mt = nv.novel_halves(nl, sp)

@@ -231,6 +231,18 @@ def scores(y: np.ndarray, proba: np.ndarray, classes: list[str], weights: np.nda
     return out
 
 
+def auc_and_macro_f1(y: np.ndarray, proba: np.ndarray, weights: np.ndarray) -> dict:
+    """Hand & Till AUC (skysift's :func:`~skysift.model.train.multiclass_auc`) and macro F1 of the decisions at class
+    ``weights`` (fitted on validation), of class codes ``y`` and probabilities (n, K)."""
+    from sklearn.metrics import f1_score
+
+    from skysift.model.decisions import weighted_decision
+    from skysift.model.train import multiclass_auc
+
+    return {"auc": multiclass_auc(y, proba),
+            "macro_f1": float(f1_score(y, weighted_decision(proba, weights), average="macro"))}
+
+
 _FITTED: dict = {}  # the last fitted model, by (spec without the prior, rotation, seed)
 
 

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "benchmarks" / "peers"))
 from features_baseline import _make_model, context_block, extract_features  # noqa: E402
 from peerlib import load_benchmark_data  # noqa: E402
 from protocol import truncate  # noqa: E402
-from xs_ablation import inner_sets  # noqa: E402
+from xs_ablation import auc_and_macro_f1, inner_sets  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results" / "xs_feature_groups.jsonl"
 #: group -> substrings of the feature names it holds (names as the light-curve package writes them).
@@ -45,16 +45,6 @@ GROUPS = {
     "count, duration": ("observation_count", "duration", "n_points_all"),
     "context": ("gal_l", "gal_b", "galaxy"),
 }
-
-
-def _scores(y, proba, weights) -> dict:
-    from sklearn.metrics import f1_score
-
-    from skysift.model.decisions import weighted_decision
-    from skysift.model.train import multiclass_auc
-
-    return {"auc": multiclass_auc(y, proba),
-            "macro_f1": float(f1_score(y, weighted_decision(proba, weights), average="macro"))}
 
 
 def run(bd, rotation: int) -> dict:
@@ -80,7 +70,7 @@ def run(bd, rotation: int) -> dict:
             pv, pi = model.predict_proba(fv[kept].to_numpy(float)), model.predict_proba(fi[kept].to_numpy(float))
             w = fit_class_weights(y_val, pv)
             rec["results"].setdefault(group, {})["all" if n is None else str(n)] = {
-                "n_columns": len(kept), "val": _scores(y_val, pv, w), "inner_xs": _scores(y_in, pi, w)}
+                "n_columns": len(kept), "val": auc_and_macro_f1(y_val, pv, w), "inner_xs": auc_and_macro_f1(y_in, pi, w)}
         print(f"rotation {rotation}: without {group} done", file=sys.stderr, flush=True)
     return rec
 

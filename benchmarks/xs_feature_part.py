@@ -31,22 +31,12 @@ sys.path.insert(0, str(ROOT / "benchmarks" / "peers"))
 from features_baseline import fit_baseline, predict_proba  # noqa: E402
 from peerlib import load_benchmark_data  # noqa: E402
 from protocol import truncate  # noqa: E402
-from xs_ablation import inner_sets  # noqa: E402
+from xs_ablation import auc_and_macro_f1, inner_sets  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results" / "xs_feature_part.jsonl"
 N_OBS = (1, 3, 6, None)
 WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
 SKYSIFT = {"default": {}, "nogalactic": {"galactic": False}}
-
-
-def _scores(y: np.ndarray, proba: np.ndarray, weights: np.ndarray) -> dict:
-    from sklearn.metrics import f1_score
-
-    from skysift.model.decisions import weighted_decision
-    from skysift.model.train import multiclass_auc
-
-    pred = weighted_decision(proba, weights)
-    return {"auc": multiclass_auc(y, proba), "macro_f1": float(f1_score(y, pred, average="macro"))}
 
 
 def run(bd, rotation: int, seed_index: int) -> dict:
@@ -77,7 +67,7 @@ def run(bd, rotation: int, seed_index: int) -> dict:
                 bv, bi = w * sv + (1 - w) * pv, w * si + (1 - w) * pi
                 cw = fit_class_weights(y_val, bv)
                 rec["results"].setdefault(name, {}).setdefault(f"w{w:g}", {})[key] = {
-                    "val": _scores(y_val, bv, cw), "inner_xs": _scores(y_in, bi, cw)}
+                    "val": auc_and_macro_f1(y_val, bv, cw), "inner_xs": auc_and_macro_f1(y_in, bi, cw)}
         print(f"rotation {rotation} seed {seed} {name}: done ({time.perf_counter() - t0:.0f} s)", file=sys.stderr,
               flush=True)
     rec["seconds"] = round(time.perf_counter() - t0, 1)

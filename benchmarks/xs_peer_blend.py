@@ -40,10 +40,9 @@ def codes(z: dict, split: str) -> np.ndarray:
 
 
 def score(methods: tuple[str, ...], n: str) -> tuple[float, float]:
-    from sklearn.metrics import f1_score
+    from xs_ablation import auc_and_macro_f1
 
-    from skysift.model.decisions import fit_class_weights, weighted_decision
-    from skysift.model.train import multiclass_auc
+    from skysift.model.decisions import fit_class_weights
 
     out = []
     for rotation in (0, 1, 2):
@@ -54,8 +53,8 @@ def score(methods: tuple[str, ...], n: str) -> tuple[float, float]:
         yv, yt = codes(zs[0], "val"), codes(zs[0], "test")
         pv = np.mean([z[f"val_{n}"] for z in zs], axis=0)
         pt = np.mean([z[f"test_{n}"] for z in zs], axis=0)
-        pred = weighted_decision(pt, fit_class_weights(yv, pv))
-        out.append((multiclass_auc(yt, pt), f1_score(yt, pred, average="macro")))
+        r = auc_and_macro_f1(yt, pt, fit_class_weights(yv, pv))
+        out.append((r["auc"], r["macro_f1"]))
     return tuple(float(x) for x in np.mean(out, axis=0))
 
 
