@@ -157,6 +157,12 @@ def _variants() -> dict[str, dict]:
         # temperature is fitted per range of n), applied at that n
         "no_gal_dist+prior2n": {"kw": {"context": ContextConfig(galaxy_distance=False)}, "prior": 2, "per_n": True},
         "no_gal_dist+prior4n": {"kw": {"context": ContextConfig(galaxy_distance=False)}, "prior": 4, "per_n": True},
+        # the light-curve package's features of the points so far as step inputs (issue 19, the measured next
+        # step: Classifier(lc_features=True), skysift.features.lightcurve)
+        "lc_features": {"kw": {"lc_features": True}},
+        "lc_features+no_galactic": {"kw": {"lc_features": True, "context": ContextConfig(galactic=False)}},
+        # ... and boosted trees on those features and the context alone, a fourth part of the blend (lcboost)
+        "lc_part": {"kw": {"lc_features": True, "lc_part": True}},
         # the damped host prior: the offsets times how unsure the light curve is (decisions.host_weight)
         **{f"no_gal_dist+dprior{odds}": {"kw": {"context": ContextConfig(galaxy_distance=False)}, "prior": odds,
                                          "damped": True}

@@ -77,6 +77,8 @@ def variant_of(args: argparse.Namespace) -> tuple[dict, str]:
         parts.append(({"galaxy_distance": True, "context_mix": args.context_mix}, f"+ctxmix{args.context_mix:g}"))
     if args.no_galactic:
         parts.append(({"galactic": False}, "+nogalactic"))
+    if args.lc_features:
+        parts.append(({"lc_features": True}, "+lcfeat"))
     return {k: v for change, _ in parts for k, v in change.items()}, "".join(name for _, name in parts)
 
 
@@ -97,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-galactic", action="store_true",
                    help="a variant without Galactic l and b (Classifier(galactic=False)): method 'skysift+nogalactic', "
                         "under variants/")
+    p.add_argument("--lc-features", action="store_true",
+                   help="a variant with the light-curve package's features of the points so far (Classifier("
+                        "lc_features=True)): method 'skysift+lcfeat', under variants/")
     args = p.parse_args(argv)
     method = "skysift" if args.preset == "skysift" else "skysift_paper"
     bd = load_benchmark_data(args.data, cache=args.cache or f"runs/{args.data}")

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from skysift.errors import InputError, ModelMismatchError
+from skysift.features.lightcurve import LC_FEATURE_NAMES, N_LC_FEATURES, prefix_features
 from skysift.features.statistics import BAND_STAT_NAMES, N_BAND_STATS, N_STATS, STAT_NAMES, cumulative_stats
 
 BASE_FEATURES = ("dt_days", "mag", "mag_err")
@@ -32,16 +33,21 @@ class SequenceConfig:
         (:mod:`skysift.features.statistics`; updated in O(1) per observation).
     band_stats: with ``stats`` and several bands, also the statistics of each band
         (:data:`skysift.features.statistics.BAND_STAT_NAMES`).
+    lc_features: with ``stats``, also the light-curve package's features of the points so far
+        (:mod:`skysift.features.lightcurve`), after the statistics; counted in :attr:`n_stats`.
     """
 
     max_length: int = 30
     bands: list[str] | None = None
     stats: bool = False
     band_stats: bool = False
+    lc_features: bool = False
 
     def __post_init__(self) -> None:
         if self.max_length < 1:
             raise InputError(f"max_length must be >= 1, got {self.max_length}")
+        if self.lc_features and not self.stats:
+            raise InputError("lc_features needs stats=True (the light-curve features follow the statistics)")
         if self.bands is not None:
             self.bands = [str(b) for b in self.bands]
             if len(set(self.bands)) != len(self.bands):
@@ -55,6 +61,7 @@ class SequenceConfig:
         if self.stats:
             names += [f"stat_{n}" for n in STAT_NAMES]
             names += [f"stat_{b}_{n}" for b in self.stat_bands for n in BAND_STAT_NAMES]
+            names += [f"lc_{n}" for n in LC_FEATURE_NAMES] if self.lc_features else []
         return names
 
     @property
@@ -65,8 +72,14 @@ class SequenceConfig:
 
     @property
     def n_stats(self) -> int:
-        """Number of trailing per-step features that are light-curve statistics (0 without ``stats``)."""
-        return N_STATS + N_BAND_STATS * len(self.stat_bands) if self.stats else 0
+        """Number of trailing per-step features that are light-curve statistics (0 without ``stats``), the
+        light-curve features (:attr:`n_lc`) included."""
+        return N_STATS + N_BAND_STATS * len(self.stat_bands) + self.n_lc if self.stats else 0
+
+    @property
+    def n_lc(self) -> int:
+        """Number of trailing per-step light-curve features (:mod:`skysift.features.lightcurve`; 0 without)."""
+        return N_LC_FEATURES if self.stats and self.lc_features else 0
 
     @property
     def n_features(self) -> int:
@@ -180,8 +193,11 @@ def build_sequences(
     lengths = mask.sum(axis=1).astype(np.int64)
     if config.stats:
         n_bands = len(config.stat_bands)
+        end = config.n_features - config.n_lc
         cumulative_stats(values[:, :, 0], values[:, :, 1], values[:, :, 2], lengths, step_bands, n_bands,
-                         out=values[:, :, -config.n_stats:])
+                         out=values[:, :, end - config.n_stats + config.n_lc : end])
+        if config.n_lc:
+            prefix_features(values[:, :, 0], values[:, :, 1], values[:, :, 2], lengths, out=values[:, :, end:])
     return SequenceBatch(values, mask, lengths, ids.to_numpy())
 
 

@@ -8,6 +8,7 @@ and how to read it back from a model file (its ``to_dict``)."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -77,7 +78,8 @@ class TreePart:
         (``name + "_"``); column: its column in the blend weights (0 is the network);
     prefixes: whether it also learns from the light curves' prefixes (:data:`BOOST_PREFIXES`);
     grow: ``(X, y, seed) -> fitted`` (the fitted part has ``predict_proba(X)`` and ``to_dict()``);
-    load: ``dict -> fitted``.
+    load: ``dict -> fitted``; some_columns: it reads only the tree-input columns given for it when grown
+        (:class:`ColumnPart`).
     """
 
     name: str
@@ -85,20 +87,46 @@ class TreePart:
     prefixes: bool
     grow: Callable[..., Any]
     load: Callable[[dict], Any]
+    some_columns: bool = False
 
 
-#: The tree parts, in the order of their blend-weight columns (after the network's).
+@dataclass
+class ColumnPart:
+    """A tree part that reads some of the tree-input columns (``columns``) only."""
+
+    part: Any
+    columns: np.ndarray
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        return self.part.predict_proba(np.asarray(x)[:, self.columns])
+
+    def to_dict(self) -> dict:
+        return {**self.part.to_dict(), "columns": np.asarray(self.columns, np.int64).tolist()}
+
+    @classmethod
+    def loader(cls, load: Callable[[dict], Any]) -> Callable[[dict], ColumnPart]:
+        """``load`` for the inner part, as a loader of the column part."""
+        return lambda d: cls(load({k: v for k, v in d.items() if k != "columns"}), np.asarray(d["columns"], np.int64))
+
+
+#: The tree parts, in the order of their blend-weight columns (after the network's). ``lcboost``: boosted trees on
+#: the light-curve features (:mod:`skysift.features.lightcurve`) and the context only, as the feature peers grow
+#: them (a model with ``lc_part``).
 TREE_PARTS: tuple[TreePart, ...] = (
     TreePart("boost", 1, False, lambda x, y, seed: fit_boosted(x, y, seed=seed), BoostedTrees.from_dict),
     TreePart("forest", 2, True, lambda x, y, seed: fit_forest(x, y, seed=seed), ForestTrees.from_dict),
+    TreePart("lcboost", 3, False, lambda x, y, seed: fit_boosted(x, y, seed=seed),
+             ColumnPart.loader(BoostedTrees.from_dict), some_columns=True),
 )
 N_PARTS = 1 + len(TREE_PARTS)
 
 
-def grow_parts(sets: Sequence[Any], wanted: dict[str, bool], seed: int) -> dict[str, Any]:
+def grow_parts(sets: Sequence[Any], wanted: dict[str, bool], seed: int,
+               columns: dict[str, Sequence[int]] | None = None) -> dict[str, Any]:
     """The tree parts named in ``wanted`` grown on the labelled ``sets`` (each with ``values``,
     ``lengths``, ``context``, ``y``): whole light curves, and for a part with ``prefixes`` also each
-    light curve's first n observations (:data:`BOOST_PREFIXES`); None for a part not wanted."""
+    light curve's first n observations (:data:`BOOST_PREFIXES`); None for a part not wanted. A part with
+    ``some_columns`` reads the tree-input columns ``columns[name]`` only."""
     whole_x, whole_y, all_x, all_y = [], [], [], []
     for d in sets:
         whole_x.append(tree_inputs(d.values, d.lengths, d.context))
@@ -116,8 +144,32 @@ def grow_parts(sets: Sequence[Any], wanted: dict[str, bool], seed: int) -> dict[
             out[part.name] = None
             continue
         xs, ys = (all_x, all_y) if part.prefixes else (whole_x, whole_y)
-        out[part.name] = part.grow(np.concatenate(xs), np.concatenate(ys), int(seed))
+        x = np.concatenate(xs)
+        if part.some_columns:
+            cols = np.asarray((columns or {})[part.name], np.int64)
+            out[part.name] = ColumnPart(part.grow(x[:, cols], np.concatenate(ys), int(seed)), cols)
+        else:
+            out[part.name] = part.grow(x, np.concatenate(ys), int(seed))
     return out
+
+
+def weight_grid(present: Sequence[bool], rest: int = 2) -> list[tuple[float, ...]]:
+    """Every weight vector in steps of 0.1 that sums to 1 with 0 for each part not ``present`` (network first);
+    column ``rest`` (the forest) takes what the others leave, the others run in column order (the order in
+    which ties are kept)."""
+    steps = np.linspace(0, 1, 11)
+    free = [k for k in range(len(present)) if k != rest]
+    grid = []
+    for combo in itertools.product(*[steps if present[k] else (0.0,) for k in free]):
+        left = 1.0 - sum(combo)
+        if left < -1e-9 or (not present[rest] and left > 1e-9):
+            continue
+        w = [0.0] * len(present)
+        for k, v in zip(free, combo):
+            w[k] = float(v)
+        w[rest] = max(round(left, 10), 0.0) + 0.0
+        grid.append(tuple(w))
+    return grid
 
 
 def choose_blend(y: np.ndarray, views: list, n_classes: int, present: dict[str, bool],
@@ -127,13 +179,10 @@ def choose_blend(y: np.ndarray, views: list, n_classes: int, present: dict[str, 
     first, None for an absent part). The score is the mean Hand & Till AUC over the views; the
     weights are one row for every n, or one per range of n (:data:`BLEND_BUCKETS`, each chosen on the
     validation rows of its range), whichever scores better. Returns (score, rule, table (5, parts))."""
-    boost, forest = bool(present.get("boost")), bool(present.get("forest"))
-    grid = [(a, b, max(round(1.0 - a - b, 10), 0.0) + 0.0) for a in np.linspace(0, 1, 11)
-            for b in np.linspace(0, 1, 11)
-            if a + b <= 1.0 + 1e-9 and (boost or b == 0) and (forest or a + b >= 1.0 - 1e-9)]
+    grid = weight_grid([True] + [bool(present.get(p.name)) for p in TREE_PARTS])
     n_buckets = len(BLEND_BUCKETS) + 1
 
-    def blend(w: np.ndarray, probs: list, rule: str) -> np.ndarray:  # w: (n_rows, 3)
+    def blend(w: np.ndarray, probs: list, rule: str) -> np.ndarray:  # w: (n_rows, N_PARTS)
         return pool_probabilities(w, probs, rule)
 
     def score(table: np.ndarray, rule: str) -> float:  # mean AUC over the views

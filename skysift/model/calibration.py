@@ -57,7 +57,7 @@ class CalibrationMixin:
         cv = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=int(self.seed))
         try:
             for fit_idx, pred_idx in cv.split(np.zeros(len(val.y)), val.y):
-                self._set_parts(grow_parts([train, val.take(fit_idx)], have, int(self.seed)))
+                self._set_parts(grow_parts([train, val.take(fit_idx)], have, int(self.seed), self.part_columns()))
                 for out, ln in zip(outs, views):
                     out[pred_idx] = self._proba(val.first(ln).take(pred_idx))
         finally:

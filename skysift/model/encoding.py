@@ -43,7 +43,8 @@ class EncodingMixin:
         hp = self.hyperparameters()
         seq = (self.sequence if self.sequence is not None
                else SequenceConfig(max_length=int(hp["max_length"]), stats=bool(hp["stats"]),
-                                   band_stats=bool(hp["band_stats"])))
+                                   band_stats=bool(hp["band_stats"]),
+                                   lc_features=bool(hp["lc_features"]) and bool(hp["stats"])))
         if isinstance(seq, dict):
             seq = SequenceConfig(**seq)
         seq = replace(seq, bands=list(seq.bands) if seq.bands is not None else None)

@@ -127,6 +127,10 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, Encoding
         scores better; a part whose weight is 0 everywhere is dropped from the model.
     band_stats: with ``stats`` and a multi-band training set, also the statistics of each band
         (:data:`skysift.features.statistics.BAND_STAT_NAMES`: count, colour, amplitude, last point, recency).
+    lc_features: with ``stats``, also the light-curve package's features of the points so far
+        (:mod:`skysift.features.lightcurve`: Stetson K, eta, skew, periodogram, ...; O(max_length) per step).
+    lc_part: with ``lc_features``, also grow boosted trees on those features and the context alone (as the
+        feature peers do: ``lcboost``), a part of the blend like ``boost`` and ``forest``.
     blend: how the parts' probabilities are combined (:func:`pool_probabilities`): ``"geometric"``
         (a weighted product, renormalised), ``"arithmetic"`` (a weighted mean), or ``"auto"``: both
         are tried with the weights and the one with the better mean validation AUC is kept
@@ -205,6 +209,8 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, Encoding
         host_prior: float | None = None,
         context_mix: float | None = None,
         galactic: bool | None = None,
+        lc_features: bool | None = None,
+        lc_part: bool | None = None,
     ) -> None:
         self.rnn = rnn
         self.rnn_units = rnn_units
@@ -244,6 +250,8 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, Encoding
         self.host_prior = host_prior
         self.context_mix = context_mix
         self.galactic = galactic
+        self.lc_features = lc_features
+        self.lc_part = lc_part
 
     # ------------------------------------------------------------------ sklearn protocol
     def get_params(self, deep: bool = False) -> dict[str, Any]:
@@ -397,8 +405,9 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, Encoding
             if hp[part] and not seq_cfg.n_stats and getattr(self, part) is True:
                 raise InputError(f"{part}=True needs the light-curve statistics (stats=True, or a sequence "
                                  "config with stats=True)")
-        if (hp["boost"] or hp["forest"]) and seq_cfg.n_stats:  # the preset's trees need the statistics
-            self._fit_trees(d_fit, d_va, boost=bool(hp["boost"]), forest=bool(hp["forest"]))
+        if (hp["boost"] or hp["forest"] or hp["lc_part"]) and seq_cfg.n_stats:  # the trees need the statistics
+            self._fit_trees(d_fit, d_va, boost=bool(hp["boost"]), forest=bool(hp["forest"]),
+                            lcboost=bool(hp["lc_part"]))
         self._finish_fit(d_fit, d_va)
         self._fit_novelty(d_tr)
         self.children_ = {}

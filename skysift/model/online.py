@@ -37,6 +37,7 @@ import pandas as pd
 import torch
 
 from skysift.errors import InputError, ModelMismatchError
+from skysift.features.lightcurve import curve_features
 from skysift.features.statistics import state_size
 from skysift.features.statistics import update as update_stats
 from skysift.io.detections import Detection
@@ -227,11 +228,12 @@ class IncrementalClassifier:
                                    for i in range(0, len(rows), _CHUNK)])
         return self._probs(self._fast.head(out, self._pool.ctx(rows), x), x, rows)
 
-    def _stats(self, rows, dt, mag, err, bands) -> np.ndarray | None:
+    def _stats(self, rows, dt, mag, err, bands, curves=None) -> np.ndarray | None:
         """Add one point to the light-curve statistics of the objects in ``rows`` (a slot or an
         array of slots; ``bands``: the points' band names); returns their statistics (n, n_stats),
         or None for a model without them. The values pass through float32 first, as the batch
-        path's sequence arrays do."""
+        path's sequence arrays do. ``curves``: each row's sequence so far, this point included ((dt, mag,
+        err) arrays, :meth:`_curves`), for a model with light-curve features (:mod:`skysift.features.lightcurve`)."""
         if not self._m.n_stats:
             return None
         rows = np.atleast_1d(np.asarray(rows, np.int64))
@@ -243,6 +245,20 @@ class IncrementalClassifier:
             codes = np.fromiter((bi[b] for b in np.atleast_1d(np.asarray(bands, dtype=object))), np.int64, len(rows))
         out = update_stats(acc, f32(dt), f32(mag), f32(err), codes)
         self._pool.acc[rows] = acc
+        if self._m.n_lc:
+            out = np.concatenate([out, curve_features(curves)], axis=1)
+        return out
+
+    def _curves(self, objs: list[ObjectState]) -> list | None:
+        """Each object's sequence after its newest point, a step (its first ``n_seq + 1`` usable points in
+        time order; dt from the first, days): what a model with light-curve features reads, else None."""
+        if not self._m.n_lc:
+            return None
+        out = []
+        for obj in objs:
+            pts = sorted((p for p in obj.points if self._usable(p[3])), key=lambda p: p[0])[: obj.n_seq + 1]
+            a = np.array([p[:3] for p in pts], np.float64)
+            out.append((a[:, 0] - a[0, 0], a[:, 1], a[:, 2]))
         return out
 
     # ------------------------------------------------------------------ one object
@@ -271,7 +287,7 @@ class IncrementalClassifier:
             if obj.n_seq == 0:
                 obj.first_mjd = mjd
             dt = mjd - obj.first_mjd
-            st = self._stats(obj.slot, dt, mag, err, [band])
+            st = self._stats(obj.slot, dt, mag, err, [band], self._curves([obj]))
             x = self._m.features(dt, mag, err, band, st)
             obj.probs = self._step(obj.slot, x)[0]
             obj.n_seq += 1
@@ -353,7 +369,8 @@ class IncrementalClassifier:
             dt.append(d.mjd - obj.first_mjd)
         rows = objs[0].slot if len(objs) == 1 else np.fromiter((o.slot for o in objs), np.int64, len(objs))
         mags, errs = [d.mag for d in recs], [d.mag_err for d in recs]
-        x = self._m.features_many(dt, mags, errs, [d.band for d in recs], self._stats(rows, dt, mags, errs, [d.band for d in recs]))
+        bands = [d.band for d in recs]
+        x = self._m.features_many(dt, mags, errs, bands, self._stats(rows, dt, mags, errs, bands, self._curves(objs)))
         probs = self._step(rows, x)
         for k, (obj, d) in enumerate(zip(objs, recs)):
             obj.probs = probs[k]
@@ -406,8 +423,10 @@ class IncrementalClassifier:
                 for t in range(t_max):
                     rows = np.flatnonzero(lengths > t)
                     r_dt, r_mag, r_err = raw[0, rows, t], raw[1, rows, t], raw[2, rows, t]
+                    curves = ([(raw[0, j, : t + 1], raw[1, j, : t + 1], raw[2, j, : t + 1]) for j in rows]
+                              if self._m.n_lc else None)
                     x = self._m.features_many(r_dt, r_mag, r_err, bands[rows, t],
-                                              self._stats(slots[rows], r_dt, r_mag, r_err, bands[rows, t]))
+                                              self._stats(slots[rows], r_dt, r_mag, r_err, bands[rows, t], curves))
                     out = self._step(slots[rows], x, head=False)
                     if self._novel:  # the novelty is an aggregate over every step: the head at each one
                         p_t = self._probs(self._fast.head(out, self._pool.ctx(slots[rows]), x), x, slots[rows])

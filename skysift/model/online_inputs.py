@@ -35,6 +35,7 @@ class OnlineInputs:
         self.band_index = {b: i for i, b in enumerate(self.bands or [])}
         self.n_features = int(cfg.n_features)
         self.n_stats = int(cfg.n_stats)
+        self.n_lc = int(cfg.n_lc)  # light-curve features: the last n_lc of the n_stats
         self.n_stat_bands = len(cfg.stat_bands or [])
         # the classifier's own last step (blend with the tree parts, temperature)
         self.finish = clf.finish

@@ -49,7 +49,7 @@ class PartsMixin:
     def _regrow_trees(self, sets: list[SequenceData]) -> None:
         have = {name: part is not None for name, part in self.tree_parts().items()}
         if any(have.values()):
-            self._set_parts(grow_parts(sets, have, int(self.seed)))
+            self._set_parts(grow_parts(sets, have, int(self.seed), self.part_columns()))
 
     def _settle_blend_rule(self) -> None:
         """With no tree left there is nothing to blend: an undecided ("auto") rule becomes the mean."""
@@ -77,12 +77,13 @@ class PartsMixin:
         self._fit_novelty(d_tr)
         return self
 
-    def _fit_trees(self, train: SequenceData, val: SequenceData, *, boost: bool, forest: bool) -> None:
+    def _fit_trees(self, train: SequenceData, val: SequenceData, *, boost: bool, forest: bool,
+                   lcboost: bool = False) -> None:
         """Grow the tree parts asked for (:data:`~skysift.model.blend.TREE_PARTS`) on the training
         objects, then choose the blend weights and rule on ``val``
         (:func:`~skysift.model.blend.choose_blend`). A part whose weight is 0 everywhere is dropped."""
-        wanted = {"boost": boost, "forest": forest}
-        grown = grow_parts([train], wanted, int(self.seed))
+        wanted = {"boost": boost, "forest": forest, "lcboost": lcboost and bool(self.sequence_config_.n_lc)}
+        grown = grow_parts([train], wanted, int(self.seed), self.part_columns())
         self._set_parts(grown)
         views = []  # per n: lengths, then the network's and each part's probabilities
         for n in VALIDATION_VIEWS:
@@ -92,6 +93,13 @@ class PartsMixin:
         _, self.blend_rule_, self.blend_weights_ = choose_blend(val.y, views, len(self.classes_), wanted, rules)
         self._set_parts({p.name: grown[p.name] if self.blend_weights_[:, p.column].max() > 0 else None
                          for p in TREE_PARTS})
+
+    def part_columns(self) -> dict[str, np.ndarray]:
+        """The tree-input columns of each part that reads some only: ``lcboost``, the light-curve features
+        (the last :attr:`~skysift.features.sequences.SequenceConfig.n_lc` step features) and the context."""
+        cfg = self.sequence_config_
+        n_f, n_c = int(cfg.n_features), len(self.context_columns_ or [])
+        return {"lcboost": np.arange(n_f - int(cfg.n_lc), n_f + n_c)}
 
     def tree_parts(self) -> dict[str, Any]:
         """The fitted tree parts by name (None for a part the model does not have)."""
@@ -113,4 +121,5 @@ class PartsMixin:
         """Blend weights (network, then each tree part of :data:`TREE_PARTS`) for each range of
         :data:`BLEND_BUCKETS`, (5, 1 + parts)."""
         w = np.asarray(getattr(self, "blend_weights_", (1.0,) + (0.0,) * len(TREE_PARTS)), float)
-        return np.tile(w, (len(BLEND_BUCKETS) + 1, 1)) if w.ndim == 1 else w
+        w = np.tile(w, (len(BLEND_BUCKETS) + 1, 1)) if w.ndim == 1 else w
+        return np.pad(w, ((0, 0), (0, 1 + len(TREE_PARTS) - w.shape[1])))  # a model from before a part was added

@@ -298,7 +298,7 @@ def test_default_preset_with_boosted_trees_equals_full_rerun(tiny_lcset):
 
     clf = Classifier(**{**tiny_params(), "boost": True, "forest": True}).fit(tiny_lcset)
     w = clf.blend_table()
-    assert w.shape == (len(BLEND_BUCKETS) + 1, 3) and w.min() >= 0
+    assert w.shape == (len(BLEND_BUCKETS) + 1, 4) and w.min() >= 0 and not w[:, 3].any()  # no lcboost asked for
     np.testing.assert_allclose(w.sum(axis=1), 1.0)
     d = clf.prepare_arrays(tiny_lcset, labels=True)
     # the blend reads the number of observations back from each step's own statistics
@@ -308,7 +308,7 @@ def test_default_preset_with_boosted_trees_equals_full_rerun(tiny_lcset):
     x = boost_inputs(d.values, d.lengths, d.context)
     clf.boost_, clf.forest_ = fit_boosted(x, d.y, max_iter=20), fit_forest(x, d.y, n_trees=20)
     clf.blend_weights_ = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.2, 0.3, 0.5], [0.0, 0.0, 1.0],
-                                   [0.4, 0.3, 0.3]])
+                                   [0.4, 0.3, 0.3]])  # three columns, as in a model file from before lcboost
     recs = lcset_records(tiny_lcset)
     for rule in ("geometric", "arithmetic"):
         clf.blend_rule_ = rule
@@ -320,3 +320,39 @@ def test_default_preset_with_boosted_trees_equals_full_rerun(tiny_lcset):
         np.testing.assert_allclose(got, proba(clf, tiny_lcset), atol=ATOL)
         np.testing.assert_allclose(prefix_rerun(clf, recs[:40]), np.stack(
             [p for p in IncrementalClassifier(clf).update_many(recs[:40])]), atol=ATOL)
+
+
+def test_light_curve_features_stream_equals_full_rerun(tiny_lcset, tmp_path):
+    """A model with the light-curve package's features (read over the points so far at each step, trees and
+    blend included): streaming, batched streaming, a rerun after an out-of-order point and predict_proba agree."""
+    from skysift.classifier import Classifier
+    from tests.stream.conftest import tiny_params
+
+    from skysift.model.blend import grow_parts
+
+    clf = Classifier(**{**tiny_params(), "boost": True, "forest": True, "lc_features": True,
+                        "lc_part": True}).fit(tiny_lcset)
+    assert clf.sequence_config_.n_lc > 0
+    assert any(n.startswith("lc_") for n in clf.sequence_config_.feature_names)
+    # on so little data validation may drop parts: grow all three and give each a weight
+    d = clf.prepare_arrays(tiny_lcset, labels=True)
+    clf._set_parts(grow_parts([d], {"boost": True, "forest": True, "lcboost": True}, 0, clf.part_columns()))
+    assert len(clf.lcboost_.columns) == clf.sequence_config_.n_lc + len(clf.context_columns_)
+    clf.blend_weights_ = np.array([[0.4, 0.2, 0.2, 0.2]] * 2 + [[0.1, 0.0, 0.0, 0.9]] * 3)
+    recs = lcset_records(tiny_lcset)
+    inc = IncrementalClassifier(clf)
+    inc.update_many(recs[: len(recs) // 2])
+    for r in recs[len(recs) // 2 :]:
+        inc.update(r.object_id, r.mjd, r.mag, r.mag_err, r.band, r.ra, r.dec)
+    np.testing.assert_allclose(inc.predict_proba(tiny_lcset.object_ids).to_numpy(), proba(clf, tiny_lcset),
+                               atol=ATOL)
+    np.testing.assert_allclose(prefix_rerun(clf, recs[:40]), np.stack(
+        [p for p in IncrementalClassifier(clf).update_many(recs[:40])]), atol=ATOL)
+    # the objects arriving newest point first: every point but the first is out of order (a rerun)
+    late = IncrementalClassifier(clf)
+    late.update_many(lcset_records(tiny_lcset, order="object")[::-1])
+    np.testing.assert_allclose(late.predict_proba(tiny_lcset.object_ids).to_numpy(), proba(clf, tiny_lcset),
+                               atol=ATOL)
+    # saved and loaded: the same model (the part's columns and the fourth blend column kept)
+    path = clf.save(tmp_path / "lc.skysift.pt")
+    np.testing.assert_allclose(proba(Classifier.load(path), tiny_lcset), proba(clf, tiny_lcset), atol=1e-7)

@@ -1,0 +1,116 @@
+"""Light-curve features of the points so far, from the ``light-curve`` package (as ALeRCE and the feature
+peers compute them), one row per step: the features of step k read points 0..k only.
+
+Unlike the running statistics (:mod:`skysift.features.statistics`) these need the points themselves, but
+only the at most ``max_length`` (30) points a model reads, so a stream's step stays bounded: O(max_length)
+per observation. The batch path (:func:`prefix_features`, every step of every sequence) and the stream
+(:func:`curve_features`, the newest step of each object) compute them with the same call on the same
+float32 values (time since the first point in days, magnitude and error in mag), so they are equal.
+
+All bands are read together (a multi-band light curve's colour is in the per-band statistics). A feature
+that needs more points than the curve has is 0 (its minimum: :data:`MIN_POINTS`); values pass through
+``asinh`` so that heavy tails (chi-square, periods) stay within a few units for the network, which trees do
+not mind (a monotone transform)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+
+from skysift.errors import InputError
+
+#: (minimum number of points, light-curve extractor names) of each feature group, in column order.
+_GROUPS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (1, ("amplitude", "inter_percentile_range_10", "median_absolute_deviation", "percent_amplitude")),
+    (2, ("beyond_1_std", "cusum", "eta", "eta_e", "maximum_slope", "chi2", "standard_deviation", "stetson_K")),
+    (3, ("linear_trend", "linear_trend_sigma", "linear_trend_noise", "skew")),
+    (4, ("kurtosis",)),
+    (5, ("periodogram_period_0", "periodogram_period_s_to_n_0")),
+)
+#: Names of the features (the ``lc_`` columns of a sequence, after the statistics).
+LC_FEATURE_NAMES: tuple[str, ...] = tuple(name for _, names in _GROUPS for name in names)
+N_LC_FEATURES = len(LC_FEATURE_NAMES)
+#: Fewest points each feature needs (0 below it).
+MIN_POINTS = np.array([k for k, names in _GROUPS for _ in names], np.int64)
+_INF_VALUE = 50.0  # asinh of an infinite value (a slope between same-time points)
+
+
+@lru_cache(maxsize=1)
+def _extractors() -> tuple:
+    """One light-curve extractor per group of :data:`_GROUPS` (each run only on curves with enough points)."""
+    try:
+        import light_curve as lc
+    except ImportError as exc:  # pragma: no cover - a core dependency
+        raise InputError("light-curve features need the light-curve package: pip install light-curve") from exc
+    groups = (
+        (lc.Amplitude(), lc.InterPercentileRange(0.1), lc.MedianAbsoluteDeviation(), lc.PercentAmplitude()),
+        (lc.BeyondNStd(1), lc.Cusum(), lc.Eta(), lc.EtaE(), lc.MaximumSlope(), lc.ReducedChi2(),
+         lc.StandardDeviation(), lc.StetsonK()),
+        (lc.LinearTrend(), lc.Skew()),
+        (lc.Kurtosis(),),
+        (lc.Periodogram(peaks=1, fast=True),),
+    )
+    out = tuple(lc.Extractor(*g) for g in groups)
+    names = tuple(n for e in out for n in e.names)
+    if names != LC_FEATURE_NAMES:  # pragma: no cover - a light-curve release renamed them
+        raise InputError(f"the light-curve package's features changed: {names}")
+    return out
+
+
+def curve_features(curves: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> np.ndarray:
+    """The features (n, :data:`N_LC_FEATURES`) float32 of each curve ``(dt, mag, err)`` (time-sorted arrays;
+    days, mag, mag): asinh of the light-curve package's values, 0 where a curve has too few points (beyond
+    the first group a time span is needed too: 0 for points all at one time; all 0 for a curve with a value
+    that is not finite in float32)."""
+    out = np.zeros((len(curves), N_LC_FEATURES), np.float64)
+    if not len(curves):
+        return out.astype(np.float32)
+    batch = [tuple(np.asarray(a, np.float32).astype(np.float64) for a in c) for c in curves]
+    batch = [(t, m, np.maximum(e, 1e-3)) for t, m, e in batch]
+    sizes = np.fromiter((len(c[0]) for c in batch), np.int64, len(batch))
+    spans = np.fromiter((c[0][-1] - c[0][0] if len(c[0]) else 0.0 for c in batch), np.float64, len(batch))
+    sizes[[not all(np.isfinite(a).all() for a in c) for c in batch]] = 0  # not a number (or beyond float32): none
+    col = 0
+    for (k, names), ext in zip(_GROUPS, _extractors()):
+        ok = np.flatnonzero((sizes >= k) & ((spans > 0) | (k == 1)))  # the library stops on a zero span
+        if len(ok):
+            out[ok, col : col + len(names)] = np.nan_to_num(np.arcsinh(_evaluate(ext, [batch[i] for i in ok])),
+                                                           nan=0.0, posinf=_INF_VALUE, neginf=-_INF_VALUE)
+        col += len(names)
+    return out.astype(np.float32)
+
+
+def _evaluate(ext, curves: list) -> np.ndarray:
+    """``ext`` on ``curves``; should the library stop on a curve (a Rust panic, which is no ``Exception``),
+    each curve is evaluated alone and the one that stops gets NaN: one odd light curve never stops a stream."""
+    try:
+        return ext.many(curves, fill_value=np.nan, sorted=True, check=False, n_jobs=1)
+    except (Exception, BaseException) as exc:  # noqa: BLE001 - pyo3's PanicException derives from BaseException
+        if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+            raise
+    out = np.full((len(curves), len(ext.names)), np.nan)
+    for i, c in enumerate(curves):
+        try:
+            out[i] = ext(*c, fill_value=np.nan, sorted=True, check=False)
+        except (Exception, BaseException) as exc:  # noqa: BLE001 - as above
+            if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+                raise
+    return out
+
+
+def prefix_features(dt: np.ndarray, mag: np.ndarray, err: np.ndarray, lengths: np.ndarray,
+                    out: np.ndarray | None = None) -> np.ndarray:
+    """The features of every prefix of every sequence: ``dt``, ``mag``, ``err`` (n, T) padded arrays (days,
+    mag, mag), ``lengths`` (n,) real steps; returns (n, T, :data:`N_LC_FEATURES`) float32 (zeros at padded
+    steps), written into ``out`` when given."""
+    dt, mag, err = (np.asarray(a, np.float32) for a in (dt, mag, err))
+    n, t_max = dt.shape
+    if out is None:
+        out = np.zeros((n, t_max, N_LC_FEATURES), np.float32)
+    lengths = np.asarray(lengths, np.int64)
+    rows, steps = np.nonzero(np.arange(t_max)[None, :] < lengths[:, None])
+    curves = [(dt[i, : k + 1], mag[i, : k + 1], err[i, : k + 1]) for i, k in zip(rows.tolist(), steps.tolist())]
+    out[rows, steps] = curve_features(curves)
+    return out
