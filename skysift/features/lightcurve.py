@@ -23,7 +23,8 @@ from skysift.errors import InputError
 
 #: (minimum number of points, light-curve extractor names) of each feature group, in column order.
 _GROUPS: tuple[tuple[int, tuple[str, ...]], ...] = (
-    (1, ("amplitude", "inter_percentile_range_10", "median_absolute_deviation", "percent_amplitude")),
+    (1, ("amplitude", "inter_percentile_range_10", "median_absolute_deviation", "percent_amplitude", "mean",
+         "median", "weighted_mean")),
     (2, ("beyond_1_std", "cusum", "eta", "eta_e", "maximum_slope", "chi2", "standard_deviation", "stetson_K")),
     (3, ("linear_trend", "linear_trend_sigma", "linear_trend_noise", "skew")),
     (4, ("kurtosis",)),
@@ -45,7 +46,8 @@ def _extractors() -> tuple:
     except ImportError as exc:  # pragma: no cover - a core dependency
         raise InputError("light-curve features need the light-curve package: pip install light-curve") from exc
     groups = (
-        (lc.Amplitude(), lc.InterPercentileRange(0.1), lc.MedianAbsoluteDeviation(), lc.PercentAmplitude()),
+        (lc.Amplitude(), lc.InterPercentileRange(0.1), lc.MedianAbsoluteDeviation(), lc.PercentAmplitude(),
+         lc.Mean(), lc.Median(), lc.WeightedMean()),
         (lc.BeyondNStd(1), lc.Cusum(), lc.Eta(), lc.EtaE(), lc.MaximumSlope(), lc.ReducedChi2(),
          lc.StandardDeviation(), lc.StetsonK()),
         (lc.LinearTrend(), lc.Skew()),
