@@ -171,9 +171,7 @@ def _us(times: list[float]) -> list[str]:
 
 
 def _seq_config(clf):
-    from skysift.stream.incremental import _sequence_config
-
-    return _sequence_config(clf)
+    return clf.sequence_config_
 
 
 # ---------------------------------------------------------------------------- 2. service, no HTTP

@@ -72,9 +72,8 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
                    help="use Galactic l and b as inputs (both presets: yes); --no-galactic when each class came from "
                         "its own survey and the sky position would give it away (docs/results.md, 'Galactic "
                         "coordinates out')")
-    g.add_argument("--lc-features", action=argparse.BooleanOptionalAction, default=None,
-                   help="also read the light-curve package's features of the points so far (Stetson K, eta, "
-                        "periodogram, ...) at each step (docs/results.md, 'Light-curve features')")
+    g.add_argument("--lc-features", action=argparse.BooleanOptionalAction, default=None, help="the light-curve "
+                   "package's features of the points so far at each step (preset skysift: yes; docs/results.md)")
     g.add_argument("--epochs", type=int, default=None, help="epochs (preset: 15 / 200)")
     g.add_argument("--batch-size", type=int, default=None, help="batch size (preset: 128)")
     g.add_argument("--lr", type=float, default=None, help="Adam learning rate (preset: 1e-3 cosine / 1e-4)")

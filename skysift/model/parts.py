@@ -95,14 +95,11 @@ class PartsMixin:
                          for p in TREE_PARTS})
 
     def part_columns(self) -> dict[str, np.ndarray]:
-        """The tree-input columns of each part that reads some only: ``lcboost``, the number of points and the
-        time span so far (as the feature peers count them), the light-curve features (the last
-        :attr:`~skysift.features.sequences.SequenceConfig.n_lc` step features) and the context."""
+        """The tree-input columns of each part that reads some only: ``lcboost``, the light-curve features
+        (the last :attr:`~skysift.features.sequences.SequenceConfig.n_lc` step features) and the context."""
         cfg = self.sequence_config_
-        names = list(cfg.feature_names)
         n_f, n_c = int(cfg.n_features), len(self.context_columns_ or [])
-        counts = [names.index(c) for c in ("stat_log_n", "stat_log_span_days") if c in names]
-        return {"lcboost": np.r_[counts, np.arange(n_f - int(cfg.n_lc), n_f + n_c)].astype(np.int64)}
+        return {"lcboost": np.arange(n_f - int(cfg.n_lc), n_f + n_c)}
 
     def tree_parts(self) -> dict[str, Any]:
         """The fitted tree parts by name (None for a part the model does not have)."""

@@ -24,7 +24,9 @@ PARAM_NAMES = (
 #: ``galactic=False`` (no Galactic l, b) transferred better across surveys on goto3_xs validation and test, but
 #: lost on the surveys a model is trained on and cost the novelty score 0.05 AUROC: measured, not the default
 #: (docs/results.md, "Galactic coordinates out"). ``galaxy_distance=False`` gives the previous default (no
-#: distance), ``context_mix=0`` the one before.
+#: distance), ``context_mix=0`` the one before. ``lc_features``: the light-curve package's features of the points so
+#: far at each step, kept for what they add across surveys on goto3_xs validation (docs/results.md, "Light-curve
+#: features"); ``lc_features=False`` gives the previous default; ``lc_part`` (their own trees) added nothing.
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {
         "rnn_units": 100, "dense_units": 100, "loss": "focal", "gamma": 2.0, "dropout": 0.4, "l2": 0.01,
@@ -40,7 +42,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "lr_schedule": "cosine", "max_length": 100, "boost": True, "forest": True, "band_stats": True,
         "blend": "auto", "final_trees": "all", "galaxy_distance": True,
         "calibration": "temperature", "min_steps": 1000, "host_prior": 0.0, "context_mix": 1.0, "galactic": True,
-        "lc_features": False, "lc_part": False,
+        "lc_features": True, "lc_part": False,
     },
 }
 

@@ -38,7 +38,8 @@ def novelty_text(clf, test) -> str:
 #: Where the benchmark results are (a source checkout's benchmarks/results).
 RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 #: The benchmark rounds whose four emulations a card quotes, newest first: (file prefix, what the models were).
-_ROUNDS = (("novelty_recipes5", "the context-mix default"), ("novelty_recipes4", "the context-mix default"),
+_ROUNDS = (("novelty_recipes7_lcfeat", "the default with light-curve features"),
+           ("novelty_recipes5", "the context-mix default"), ("novelty_recipes4", "the context-mix default"),
            ("novelty_recipes3", "an earlier default"))
 #: The same for models without Galactic l and b (Classifier(galactic=False)).
 _ROUNDS_NO_GALACTIC = (("novelty_recipes5_nogalactic", "the context-mix default without Galactic l and b"),)

@@ -196,7 +196,7 @@ Remake with `python -m skysift.study.pretrain {name}`.
   CRTS/SSS, CSS, ZTF BTS, MANTRA, SDSS Stripe 82 and MACHO light curves, see docs/datasets.md), split seed 0:
   train {len(train)} ({counts(train)}), validation {len(val)}, test {len(test)} ({counts(test)}).
 * **Inputs**: time since first observation (days), magnitude, error (mag) of the first {hp['max_length']}
-  observations, light-curve statistics updated at each observation{_context_text(clf)}.
+  observations, light-curve statistics updated at each observation{_lc_text(clf)}{_context_text(clf)}.
 * **Parts**: {_parts_text(clf, trees_on)}
 * **Calibration** (fitted on validation prefixes, per range of n 1, 2-3, 4-6, 7-10, more; columns: temperature,
   then the offset of each class {', '.join(clf.classes_)}): {json.dumps(np.round(clf.calibration_table(), 3).tolist()) if clf.calibration_table() is not None else 'none'}.
@@ -242,6 +242,14 @@ def _parts_text(clf, trees_on: str) -> str:
     return (f"the recurrent network{parts}, blended by their {rule} with weights (network, boosted trees, "
             f"forest, light-curve-feature trees) chosen on validation per range of n (1, 2-3, 4-6, 7-10, more): "
             f"{json.dumps(np.round(clf.blend_table(), 2).tolist())}{trees_on}.")
+
+
+def _lc_text(clf) -> str:
+    """The light-curve features among a model's inputs, in words (nothing for a model without them)."""
+    if not getattr(clf.sequence_config_, "n_lc", 0):
+        return ""
+    return (", the light-curve package's features of the points so far (Stetson K, eta, skew, kurtosis, "
+            "periodogram, ...; skysift.features.lightcurve)")
 
 
 def _context_text(clf) -> str:

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from skysift.features.lightcurve import N_LC_FEATURES
 from skysift.stats import N_BAND_STATS, N_STATS
 import pandas as pd
 import pytest
@@ -100,7 +101,7 @@ def test_fitted_attributes_and_outputs(fitted, data):
     assert len(clf.history_) == 3 and 1 <= clf.best_epoch_ <= 3
     assert set(clf.history_[0]) >= {"epoch", "train_loss", "val_loss", "val_auc", "seconds"}
     # the skysift preset: time, magnitude, error and the light-curve statistics at each step
-    assert clf.context_columns_ == ["gal_l", "gal_b"] and clf.n_context_ == 2 and clf.n_features_ == 3 + N_STATS
+    assert clf.context_columns_ == ["gal_l", "gal_b"] and clf.n_context_ == 2 and clf.n_features_ == 3 + N_STATS + N_LC_FEATURES
     assert clf.sequence_config_.bands is None  # single band stays single band
     assert len(clf.class_weights_) == 3
     p = clf.predict_proba(test)
@@ -209,7 +210,7 @@ def test_missing_context_column_and_unknown_band(tmp_path):
     clf = tiny(epochs=1, **NO_TREES).fit(train)
     assert clf.context_columns_ == ["gal_l", "gal_b", "host_z"]
     # 2 bands: the one-hot band code, the statistics, and each band's own statistics
-    assert clf.sequence_config_.bands == ["g", "r"] and clf.n_features_ == 5 + N_STATS + 2 * N_BAND_STATS
+    assert clf.sequence_config_.bands == ["g", "r"] and clf.n_features_ == 5 + N_STATS + 2 * N_BAND_STATS + N_LC_FEATURES
     no_col = from_frames(train.photometry, train.objects.drop(columns="host_z"))
     with pytest.raises(ModelMismatchError, match="host_z"):
         clf.predict_proba(no_col)

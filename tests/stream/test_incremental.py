@@ -338,7 +338,7 @@ def test_light_curve_features_stream_equals_full_rerun(tiny_lcset, tmp_path):
     # on so little data validation may drop parts: grow all three and give each a weight
     d = clf.prepare_arrays(tiny_lcset, labels=True)
     clf._set_parts(grow_parts([d], {"boost": True, "forest": True, "lcboost": True}, 0, clf.part_columns()))
-    assert len(clf.lcboost_.columns) == 2 + clf.sequence_config_.n_lc + len(clf.context_columns_)
+    assert len(clf.lcboost_.columns) == clf.sequence_config_.n_lc + len(clf.context_columns_)
     clf.blend_weights_ = np.array([[0.4, 0.2, 0.2, 0.2]] * 2 + [[0.1, 0.0, 0.0, 0.9]] * 3)
     recs = lcset_records(tiny_lcset)
     inc = IncrementalClassifier(clf)
