@@ -321,9 +321,9 @@ def test_final_trees_are_grown_again_on_training_and_validation_objects(data, tm
 
     grown = []
 
-    def spy(sets, wanted, seed):
+    def spy(sets, wanted, seed, columns=None):
         grown.append([len(d.lengths) for d in sets])
-        return est_grow(sets, wanted, seed)
+        return est_grow(sets, wanted, seed, columns)
 
     est_grow = parts.grow_parts
     import skysift.model.calibration as cal
