@@ -113,13 +113,20 @@ def prefix_features(dt: np.ndarray, mag: np.ndarray, err: np.ndarray, lengths: n
                     out: np.ndarray | None = None) -> np.ndarray:
     """The features of every prefix of every sequence: ``dt``, ``mag``, ``err`` (n, T) padded arrays (days,
     mag, mag), ``lengths`` (n,) real steps; returns (n, T, :data:`N_LC_FEATURES`) float32 (zeros at padded
-    steps), written into ``out`` when given."""
+    steps), written into ``out`` when given. The prefixes are evaluated :data:`_PREFIX_CHUNK` at a time, so
+    memory stays bounded however many and long the sequences are."""
     dt, mag, err = (np.asarray(a, np.float32) for a in (dt, mag, err))
     n, t_max = dt.shape
     if out is None:
         out = np.zeros((n, t_max, N_LC_FEATURES), np.float32)
     lengths = np.asarray(lengths, np.int64)
     rows, steps = np.nonzero(np.arange(t_max)[None, :] < lengths[:, None])
-    curves = [(dt[i, : k + 1], mag[i, : k + 1], err[i, : k + 1]) for i, k in zip(rows.tolist(), steps.tolist())]
-    out[rows, steps] = curve_features(curves)
+    for a in range(0, len(rows), _PREFIX_CHUNK):
+        r, k = rows[a : a + _PREFIX_CHUNK], steps[a : a + _PREFIX_CHUNK]
+        out[r, k] = curve_features([(dt[i, : j + 1], mag[i, : j + 1], err[i, : j + 1])
+                                    for i, j in zip(r.tolist(), k.tolist())])
     return out
+
+
+#: Prefixes evaluated together by :func:`prefix_features` (a few MB of float64 copies at most).
+_PREFIX_CHUNK = 4096

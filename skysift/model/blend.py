@@ -146,7 +146,9 @@ def grow_parts(sets: Sequence[Any], wanted: dict[str, bool], seed: int,
         xs, ys = (all_x, all_y) if part.prefixes else (whole_x, whole_y)
         x = np.concatenate(xs)
         if part.some_columns:
-            cols = np.asarray((columns or {})[part.name], np.int64)
+            if part.name not in (columns or {}):
+                raise InputError(f"the tree part {part.name!r} reads some columns only: give them (columns=)")
+            cols = np.asarray(columns[part.name], np.int64)
             out[part.name] = ColumnPart(part.grow(x[:, cols], np.concatenate(ys), int(seed)), cols)
         else:
             out[part.name] = part.grow(x, np.concatenate(ys), int(seed))

@@ -41,6 +41,11 @@ class EncodingMixin:
 
     def _resolve_configs(self, train: LightCurveSet) -> tuple[SequenceConfig, ContextConfig, GalaxyCatalog | None]:
         hp = self.hyperparameters()
+        if getattr(self, "lc_features", None) is True and not hp["stats"]:
+            raise InputError("lc_features=True needs the light-curve statistics (stats=True; the paper preset has "
+                             "none)")
+        if getattr(self, "lc_part", None) is True and not hp["lc_features"]:
+            raise InputError("lc_part=True needs the light-curve features (lc_features=True)")
         seq = (self.sequence if self.sequence is not None
                else SequenceConfig(max_length=int(hp["max_length"]), stats=bool(hp["stats"]),
                                    band_stats=bool(hp["band_stats"]),

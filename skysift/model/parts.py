@@ -57,12 +57,15 @@ class PartsMixin:
             self.blend_rule_ = "arithmetic"
 
     def refit_trees(self, train: LightCurveSet, val: LightCurveSet, *, boost: bool = True,
-                    forest: bool = True) -> "Classifier":  # noqa: F821
+                    forest: bool = True, lcboost: bool = False) -> "Classifier":  # noqa: F821
         """Grow the tree parts again on a fitted network (e.g. to measure what each part adds) and
         choose the blend weights on ``val``; the temperature and decision thresholds are fitted
         again too, and with ``final_trees="all"`` the trees are then grown on both sets.
-        ``boost``/``forest``: which parts to grow (neither: the network alone)."""
+        ``boost``/``forest``/``lcboost``: which parts to grow (none: the network alone; ``lcboost`` needs a model
+        with the light-curve features)."""
         self._check_fitted()
+        if lcboost and not self.sequence_config_.n_lc:
+            raise InputError("lcboost needs the light-curve features; this model has none (lc_features=False)")
         if not self.sequence_config_.n_stats and (boost or forest):
             raise InputError("the trees need the light-curve statistics; this model has none (stats=False)")
         d_tr = self.prepare_arrays(train, labels=True)
@@ -71,8 +74,8 @@ class PartsMixin:
         self.blend_weights_ = (1.0,) + (0.0,) * len(TREE_PARTS)
         self.blend_rule_ = str(self.hyperparameters()["blend"])
         d_fit = self._mixed(d_tr)
-        if boost or forest:
-            self._fit_trees(d_fit, d_va, boost=boost, forest=forest)
+        if boost or forest or lcboost:
+            self._fit_trees(d_fit, d_va, boost=boost, forest=forest, lcboost=lcboost)
         self._finish_fit(d_fit, d_va)
         self._fit_novelty(d_tr)
         return self

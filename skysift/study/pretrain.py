@@ -160,7 +160,7 @@ def refit_novelty(name: str = "goto3", out_dir: Path = MODELS_DIR, seed: int = 0
 def model_card(name, clf, lcset, train, val, test, metrics) -> str:
     counts = lambda s: ", ".join(f"{k} {v}" for k, v in s.class_counts().items())  # noqa: E731
     hp = clf.hyperparameters()
-    regrown = hp["final_trees"] == "all" and (clf.boost_ is not None or clf.forest_ is not None)
+    regrown = hp["final_trees"] == "all" and any(part is not None for part in clf.tree_parts().values())
     trees_on = ("; the trees were then grown again on the training and validation objects together (the "
                 "choices above kept)" if regrown else "")
     rows = "\n".join(

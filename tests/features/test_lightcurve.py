@@ -63,3 +63,31 @@ def test_sequences_carry_them_after_the_statistics():
 def test_they_need_the_statistics():
     with pytest.raises(InputError, match="lc_features needs stats=True"):
         SequenceConfig(stats=False, lc_features=True)
+
+
+def test_asking_for_them_without_what_they_need_is_refused():
+    from skysift.model.blend import grow_parts
+    from skysift.model.estimator import Classifier
+
+    tiny = synthetic_lcset(3, seed=2)
+    with pytest.raises(InputError, match="lc_features=True needs the light-curve statistics"):
+        Classifier(preset="paper", lc_features=True, epochs=1, progress=False).fit(tiny)
+    with pytest.raises(InputError, match="lc_part=True needs the light-curve features"):
+        Classifier(lc_features=False, lc_part=True, epochs=1, progress=False).fit(tiny)
+    from skysift.model.train import SequenceData
+
+    d = SequenceData(np.zeros((4, 2, 3)), np.full(4, 2), np.zeros((4, 0)), np.array([0, 1, 0, 1]))
+    with pytest.raises(InputError, match="reads some columns only"):
+        grow_parts([d], {"lcboost": True}, 0)
+
+
+def test_prefixes_in_chunks_equal_one_call(monkeypatch):
+    import skysift.features.lightcurve as lcmod
+
+    rng = np.random.default_rng(3)
+    dt = np.sort(rng.uniform(0, 100, (7, 9)), axis=1)
+    dt -= dt[:, :1]
+    mag, err, lengths = rng.normal(17, 0.3, (7, 9)), np.full((7, 9), 0.05), rng.integers(0, 10, 7)
+    whole = prefix_features(dt, mag, err, lengths)
+    monkeypatch.setattr(lcmod, "_PREFIX_CHUNK", 5)
+    np.testing.assert_array_equal(prefix_features(dt, mag, err, lengths), whole)

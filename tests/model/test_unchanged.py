@@ -46,3 +46,11 @@ def test_stream_probabilities_are_unchanged(reference):
         inc.update(r.object_id, r.mjd, r.mag, r.mag_err, r.band, o.ra, o.dec)
     got = inc.predict_proba(list(lc.object_ids)).to_numpy()
     np.testing.assert_allclose(got, ref["stream_first5"], atol=1e-6, rtol=0)
+
+
+def test_an_old_file_says_what_it_was_trained_with(reference):
+    """Settings added to the preset since a file was written read as the file was made, not as today's preset."""
+    _, _, clf = reference
+    hp = clf.hyperparameters()
+    assert hp["lc_features"] is False and hp["lc_part"] is False and clf.sequence_config_.n_lc == 0
+    assert clf.blend_table().shape[1] == 4 and not clf.blend_table()[:, 3].any()  # padded for the lcboost part
