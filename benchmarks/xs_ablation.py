@@ -104,6 +104,21 @@ def _galactic_patch(fold: bool):
     return unittest.mock.patch.object(context, "galactic_coordinates", reduced)
 
 
+def _lc_scaled_patch():
+    """A context manager under which a new model also standardises its light-curve features (the ``lc_`` columns;
+    skysift scales only the base features and the running statistics): a variant, measured before any change."""
+    import unittest.mock
+
+    from skysift.features.sequences import BASE_FEATURES, Standardizer
+    from skysift.model import estimator
+
+    def scaler(batch, config):
+        scaled = [n in BASE_FEATURES or n.startswith(("stat_", "lc_")) for n in config.feature_names]
+        return Standardizer.fit(batch.values[batch.mask], scaled)
+
+    return unittest.mock.patch.object(estimator, "fit_sequence_scaler", scaler)
+
+
 def _variants() -> dict[str, dict]:
     from skysift.features.context import ContextConfig
 
@@ -163,6 +178,8 @@ def _variants() -> dict[str, dict]:
         "lc_features+no_galactic": {"kw": {"lc_features": True, "context": ContextConfig(galactic=False)}},
         # ... and boosted trees on those features and the context alone, a fourth part of the blend (lcboost)
         "lc_part": {"kw": {"lc_features": True, "lc_part": True}},
+        # ... standardised like the statistics (they enter as asinh values otherwise)
+        "lc_features_scaled": {"kw": {"lc_features": True}, "patch": _lc_scaled_patch},
         # the damped host prior: the offsets times how unsure the light curve is (decisions.host_weight)
         **{f"no_gal_dist+dprior{odds}": {"kw": {"context": ContextConfig(galaxy_distance=False)}, "prior": odds,
                                          "damped": True}
