@@ -99,6 +99,7 @@ def _read_topic(servers: str, topic: str, n: int, timeout: float = 30.0) -> list
     return got
 
 
+@pytest.mark.slow  # 12.8 s on an idle 2-core machine (the tiny model's first fit included)
 def test_consume_stores_classifies_publishes_and_commits(mock_cluster, schema, tiny_model_path, tmp_path):
     producer, servers = mock_cluster
     topic, out_topic = _topic(), _topic()
