@@ -213,13 +213,12 @@ def _recipes() -> dict:
             out["lean-gap|all|ewm|u0.1|r0.5s8|-gdist"], latitude=lat)
     # seventh round (the default with the light-curve features, 2026-12-04): the chosen recipe reads them too (its
     # columns are the tree inputs less a list), or leaves them out (-lc), or keeps only the periodogram's (-lc+per)
-    from skysift.features.lightcurve import LC_FEATURE_NAMES
+    from skysift.model.novelty import LC_COLUMNS
 
     shipped = out["lean-gap|all|ewm|u0.1|r0.5s8|-gdist|lat-both"]
-    lc_cols = tuple(f"lc_{n}" for n in LC_FEATURE_NAMES)
-    out["lean-gap|all|ewm|u0.1|r0.5s8|-gdist|lat-both|-lc"] = dataclasses.replace(shipped, drop=shipped.drop + lc_cols)
+    out["lean-gap|all|ewm|u0.1|r0.5s8|-gdist|lat-both|-lc"] = dataclasses.replace(shipped, drop=shipped.drop + LC_COLUMNS)
     out["lean-gap|all|ewm|u0.1|r0.5s8|-gdist|lat-both|-lc+per"] = dataclasses.replace(
-        shipped, drop=shipped.drop + tuple(c for c in lc_cols if "periodogram" not in c))
+        shipped, drop=shipped.drop + tuple(c for c in LC_COLUMNS if "periodogram" not in c))
     return out
 
 

@@ -94,19 +94,26 @@ def _evaluate(ext, curves: list) -> np.ndarray:
     """``ext`` on ``curves``; should the library stop on a curve (a Rust panic, which is no ``Exception``),
     each curve is evaluated alone and the one that stops gets NaN: one odd light curve never stops a stream."""
     if len(curves) >= _BATCH_FROM:
-        try:
-            return ext.many(curves, fill_value=np.nan, sorted=True, check=False, n_jobs=1)
-        except (Exception, BaseException) as exc:  # noqa: BLE001 - pyo3's PanicException derives from BaseException
-            if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
-                raise
+        vals = _unless_it_stops(lambda: ext.many(curves, fill_value=np.nan, sorted=True, check=False, n_jobs=1))
+        if vals is not None:
+            return vals
     out = np.full((len(curves), len(ext.names)), np.nan)
     for i, c in enumerate(curves):
-        try:
-            out[i] = ext(*c, fill_value=np.nan, sorted=True, check=False)
-        except (Exception, BaseException) as exc:  # noqa: BLE001 - as above
-            if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
-                raise
+        vals = _unless_it_stops(lambda: ext(*c, fill_value=np.nan, sorted=True, check=False))
+        if vals is not None:
+            out[i] = vals
     return out
+
+
+def _unless_it_stops(call):
+    """``call()``, or None should the library stop in it (a Rust panic: pyo3's ``PanicException`` derives from
+    ``BaseException``, not ``Exception``); an interrupt or exit still propagates."""
+    try:
+        return call()
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException:  # noqa: BLE001 - see above
+        return None
 
 
 def prefix_features(dt: np.ndarray, mag: np.ndarray, err: np.ndarray, lengths: np.ndarray,

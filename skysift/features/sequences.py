@@ -193,9 +193,9 @@ def build_sequences(
     lengths = mask.sum(axis=1).astype(np.int64)
     if config.stats:
         n_bands = len(config.stat_bands)
-        end = config.n_features - config.n_lc
+        start, end = config.n_features - config.n_stats, config.n_features - config.n_lc  # statistics, then lc_
         cumulative_stats(values[:, :, 0], values[:, :, 1], values[:, :, 2], lengths, step_bands, n_bands,
-                         out=values[:, :, end - config.n_stats + config.n_lc : end])
+                         out=values[:, :, start:end])
         if config.n_lc:
             prefix_features(values[:, :, 0], values[:, :, 1], values[:, :, 2], lengths, out=values[:, :, end:])
     return SequenceBatch(values, mask, lengths, ids.to_numpy())

@@ -249,6 +249,11 @@ class IncrementalClassifier:
             out = np.concatenate([out, curve_features(curves)], axis=1)
         return out
 
+    def _sequence_points(self, obj: ObjectState) -> list[tuple]:
+        """The object's usable points in time order (stable: equal MJDs keep arrival order); the sequence is
+        their first ``max_length``."""
+        return sorted((p for p in obj.points if self._usable(p[3])), key=lambda p: p[0])
+
     def _curves(self, objs: list[ObjectState]) -> list | None:
         """Each object's sequence after its newest point, a step (its first ``n_seq + 1`` usable points in
         time order; dt from the first, days): what a model with light-curve features reads, else None."""
@@ -256,8 +261,7 @@ class IncrementalClassifier:
             return None
         out = []
         for obj in objs:
-            pts = sorted((p for p in obj.points if self._usable(p[3])), key=lambda p: p[0])[: obj.n_seq + 1]
-            a = np.array([p[:3] for p in pts], np.float64)
+            a = np.array([p[:3] for p in self._sequence_points(obj)[: obj.n_seq + 1]], np.float64)
             out.append((a[:, 0] - a[0, 0], a[:, 1], a[:, 2]))
         return out
 
@@ -403,9 +407,7 @@ class IncrementalClassifier:
             part = objs[start : start + chunk]
             seqs = []
             for obj in part:
-                pts = [p for p in obj.points if self._usable(p[3])]
-                pts.sort(key=lambda p: p[0])  # stable: equal MJDs keep arrival order
-                seqs.append(pts[:L])
+                seqs.append(self._sequence_points(obj)[:L])
             lengths = np.fromiter((len(s) for s in seqs), np.int64, len(seqs))
             slots = np.fromiter((o.slot for o in part), np.int64, len(part))
             self._pool.reset(slots)

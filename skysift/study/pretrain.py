@@ -231,14 +231,13 @@ Remake with `python -m skysift.study.pretrain {name}`.
 
 def _parts_text(clf, trees_on: str) -> str:
     """The model's parts and their blend, in words."""
-    lcboost = getattr(clf, "lcboost_", None)
-    if clf.boost_ is None and clf.forest_ is None and lcboost is None:
+    have = {name: part is not None for name, part in clf.tree_parts().items()}
+    if not any(have.values()):
         return ("the recurrent network alone (the tree parts transfer worst across surveys: docs/results.md, "
                 "\"goto3_xs: what transfers\").")
     rule = "weighted product (log-linear pool)" if clf.blend_rule_ == "geometric" else "weighted mean"
-    parts = "".join([", boosted trees" if clf.boost_ is not None else "",
-                     ", a balanced forest" if clf.forest_ is not None else "",
-                     ", boosted trees on the light-curve features and context alone" if lcboost is not None else ""])
+    parts = "".join([", boosted trees" if have["boost"] else "", ", a balanced forest" if have["forest"] else "",
+                     ", boosted trees on the light-curve features and context alone" if have["lcboost"] else ""])
     return (f"the recurrent network{parts}, blended by their {rule} with weights (network, boosted trees, "
             f"forest, light-curve-feature trees) chosen on validation per range of n (1, 2-3, 4-6, 7-10, more): "
             f"{json.dumps(np.round(clf.blend_table(), 2).tolist())}{trees_on}.")
