@@ -119,6 +119,28 @@ def _lc_scaled_patch():
     return unittest.mock.patch.object(estimator, "fit_sequence_scaler", scaler)
 
 
+def _macro_ap(y: np.ndarray, proba: np.ndarray) -> float:
+    """Mean over the classes of the one-vs-rest average precision (sklearn's step-wise AP)."""
+    from sklearn.metrics import average_precision_score
+
+    return float(np.mean([average_precision_score(y == k, proba[:, k]) for k in range(proba.shape[1])]))
+
+
+def _blend_score_patch(ap_weight: float):
+    """A context manager under which the blend weights are chosen on validation by
+    (1 - ap_weight) * Hand & Till AUC + ap_weight * macro average precision (the default: the AUC alone):
+    AP rewards the top of each class's ranking, where the decisions are made."""
+    import unittest.mock
+
+    from skysift.model import blend
+    from skysift.model.train import multiclass_auc
+
+    def score(y, proba):
+        return (1.0 - ap_weight) * multiclass_auc(y, proba) + ap_weight * _macro_ap(np.asarray(y), proba)
+
+    return unittest.mock.patch.object(blend, "multiclass_auc", score)
+
+
 def _variants() -> dict[str, dict]:
     from skysift.features.context import ContextConfig
 
@@ -180,6 +202,10 @@ def _variants() -> dict[str, dict]:
         "lc_part": {"kw": {"lc_features": True, "lc_part": True}},
         # ... standardised like the statistics (they enter as asinh values otherwise)
         "lc_features_scaled": {"kw": {"lc_features": True}, "patch": _lc_scaled_patch},
+        # the blend weights chosen on validation by the AUC and the macro average precision together (0.5), or
+        # by the average precision alone (1)
+        "blend_aucap": {"patch": lambda: _blend_score_patch(0.5)},
+        "blend_ap": {"patch": lambda: _blend_score_patch(1.0)},
         # the damped host prior: the offsets times how unsure the light curve is (decisions.host_weight)
         **{f"no_gal_dist+dprior{odds}": {"kw": {"context": ContextConfig(galaxy_distance=False)}, "prior": odds,
                                          "damped": True}

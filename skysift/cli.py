@@ -74,6 +74,9 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
                         "coordinates out')")
     g.add_argument("--lc-features", action=argparse.BooleanOptionalAction, default=None, help="the light-curve "
                    "package's features of the points so far at each step (preset skysift: yes; docs/results.md)")
+    g.add_argument("--min-network-weight", type=float, default=None, metavar="W", help="the network's least "
+                   "weight in the blend with the trees, 0-1 (preset: 0; higher transferred better to other surveys and cost the "
+                   "training surveys: docs/results.md)")
     g.add_argument("--epochs", type=int, default=None, help="epochs (preset: 15 / 200)")
     g.add_argument("--batch-size", type=int, default=None, help="batch size (preset: 128)")
     g.add_argument("--lr", type=float, default=None, help="Adam learning rate (preset: 1e-3 cosine / 1e-4)")
@@ -165,7 +168,7 @@ def _classifier_from_args(args: argparse.Namespace, galaxy_catalog):
         log_epochs=not sys.stderr.isatty(),
         galaxy_distance=wanted and galaxy_catalog is not None,  # no catalogue: trained without (warned)
         galaxy_catalog=galaxy_catalog if wanted else None, context_mix=mix, galactic=getattr(args, "galactic", None),
-        lc_features=getattr(args, "lc_features", None),
+        lc_features=getattr(args, "lc_features", None), min_network_weight=getattr(args, "min_network_weight", None),
     )
 
 

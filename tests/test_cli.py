@@ -236,3 +236,14 @@ def test_context_mix_reaches_the_model_only_with_the_galaxy_distance(capsys):
     # --no-galactic: Galactic l and b left out (the leakage warning's advice for the sky position)
     args = build_parser().parse_args(["train", "--data", "demo", "--no-galactic", "--out", "m.pt"])
     assert _classifier_from_args(args, catalog).hyperparameters()["galactic"] is False
+
+
+def test_min_network_weight_reaches_the_model():
+    from skysift.cli import _classifier_from_args, build_parser
+    from skysift.features.context import GalaxyCatalog
+
+    catalog = GalaxyCatalog([10.0], [20.0], name="one")
+    args = build_parser().parse_args(["train", "--data", "demo", "--min-network-weight", "0.3", "--out", "m.pt"])
+    assert _classifier_from_args(args, catalog).hyperparameters()["min_network_weight"] == 0.3
+    args = build_parser().parse_args(["train", "--data", "demo", "--out", "m.pt"])
+    assert _classifier_from_args(args, catalog).hyperparameters()["min_network_weight"] == 0.0  # the preset's

@@ -79,6 +79,8 @@ def variant_of(args: argparse.Namespace) -> tuple[dict, str]:
         parts.append(({"galactic": False}, "+nogalactic"))
     if args.lc_features:
         parts.append(({"lc_features": True}, "+lcfeat"))
+    if args.min_network_weight is not None:
+        parts.append(({"min_network_weight": args.min_network_weight}, f"+net{args.min_network_weight:g}"))
     return {k: v for change, _ in parts for k, v in change.items()}, "".join(name for _, name in parts)
 
 
@@ -102,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lc-features", action="store_true",
                    help="a variant with the light-curve package's features of the points so far (Classifier("
                         "lc_features=True)): method 'skysift+lcfeat', under variants/")
+    p.add_argument("--min-network-weight", type=float, default=None,
+                   help="a variant whose network keeps at least this weight in the blend (Classifier("
+                        "min_network_weight=...)): method 'skysift+netW', under variants/")
     args = p.parse_args(argv)
     method = "skysift" if args.preset == "skysift" else "skysift_paper"
     bd = load_benchmark_data(args.data, cache=args.cache or f"runs/{args.data}")

@@ -155,10 +155,10 @@ def grow_parts(sets: Sequence[Any], wanted: dict[str, bool], seed: int,
     return out
 
 
-def weight_grid(present: Sequence[bool], rest: int = 2) -> list[tuple[float, ...]]:
-    """Every weight vector in steps of 0.1 that sums to 1 with 0 for each part not ``present`` (network first);
-    column ``rest`` (the forest) takes what the others leave, the others run in column order (the order in
-    which ties are kept)."""
+def weight_grid(present: Sequence[bool], rest: int = 2, min_network: float = 0.0) -> list[tuple[float, ...]]:
+    """Every weight vector in steps of 0.1 that sums to 1 with 0 for each part not ``present`` (network first)
+    and the network's weight at least ``min_network``; column ``rest`` (the forest) takes what the others leave,
+    the others run in column order (the order in which ties are kept)."""
     steps = np.linspace(0, 1, 11)
     free = [k for k in range(len(present)) if k != rest]
     grid = []
@@ -170,18 +170,19 @@ def weight_grid(present: Sequence[bool], rest: int = 2) -> list[tuple[float, ...
         for k, v in zip(free, combo):
             w[k] = float(v)
         w[rest] = max(round(left, 10), 0.0) + 0.0
-        grid.append(tuple(w))
+        if w[0] >= min_network - 1e-9:
+            grid.append(tuple(w))
     return grid
 
 
 def choose_blend(y: np.ndarray, views: list, n_classes: int, present: dict[str, bool],
-                 rules: Sequence[str]) -> tuple[float, str, np.ndarray]:
-    """Blend weights (steps of 0.1) and rule chosen on validation: ``views`` holds, for each number of
-    observations shown (n = 1, 3, 6, 10, all), the rows' lengths and the parts' probabilities (network
-    first, None for an absent part). The score is the mean Hand & Till AUC over the views; the
-    weights are one row for every n, or one per range of n (:data:`BLEND_BUCKETS`, each chosen on the
-    validation rows of its range), whichever scores better. Returns (score, rule, table (5, parts))."""
-    grid = weight_grid([True] + [bool(present.get(p.name)) for p in TREE_PARTS])
+                 rules: Sequence[str], min_network: float = 0.0) -> tuple[float, str, np.ndarray]:
+    """Blend weights (steps of 0.1; the network's at least ``min_network``) and rule chosen on validation:
+    ``views`` holds, for each number of observations shown (n = 1, 3, 6, 10, all), the rows' lengths and the
+    parts' probabilities (network first, None for an absent part). The score is the mean Hand & Till AUC over
+    the views; the weights are one row for every n, or one per range of n (:data:`BLEND_BUCKETS`, each chosen
+    on the validation rows of its range), whichever scores better. Returns (score, rule, table (5, parts))."""
+    grid = weight_grid([True] + [bool(present.get(p.name)) for p in TREE_PARTS], min_network=min_network)
     n_buckets = len(BLEND_BUCKETS) + 1
 
     def blend(w: np.ndarray, probs: list, rule: str) -> np.ndarray:  # w: (n_rows, N_PARTS)

@@ -131,6 +131,7 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, Encoding
         (:mod:`skysift.features.lightcurve`: Stetson K, eta, skew, periodogram, ...; O(max_length) per step).
     lc_part: with ``lc_features``, also grow boosted trees on those features and the context alone (as the
         feature peers do: ``lcboost``), a part of the blend like ``boost`` and ``forest``.
+    min_network_weight: the network's least weight in the blend (0-1; the blend weights are chosen above it).
     blend: how the parts' probabilities are combined (:func:`pool_probabilities`): ``"geometric"``
         (a weighted product, renormalised), ``"arithmetic"`` (a weighted mean), or ``"auto"``: both
         are tried with the weights and the one with the better mean validation AUC is kept
@@ -211,6 +212,7 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, Encoding
         galactic: bool | None = None,
         lc_features: bool | None = None,
         lc_part: bool | None = None,
+        min_network_weight: float | None = None,
     ) -> None:
         self.rnn = rnn
         self.rnn_units = rnn_units
@@ -252,6 +254,7 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, Encoding
         self.galactic = galactic
         self.lc_features = lc_features
         self.lc_part = lc_part
+        self.min_network_weight = min_network_weight
 
     # ------------------------------------------------------------------ sklearn protocol
     def get_params(self, deep: bool = False) -> dict[str, Any]:
@@ -312,6 +315,8 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, Encoding
             raise InputError(f"calibration must be one of {', '.join(CALIBRATIONS)}, got {hp['calibration']!r}")
         if hp["final_trees"] not in FINAL_TREES:
             raise InputError(f"final_trees must be one of {', '.join(FINAL_TREES)}, got {hp['final_trees']!r}")
+        if not 0.0 <= float(hp["min_network_weight"]) <= 1.0:
+            raise InputError(f"min_network_weight must be within 0-1, got {hp['min_network_weight']!r}")
         self.blend_rule_ = str(hp["blend"])
         if val is None:
             train, val = holdout(train, 0.3, int(self.seed))

@@ -93,7 +93,8 @@ class PartsMixin:
             ln = np.minimum(val.lengths, n) if n else val.lengths
             views.append((ln, self.part_probabilities(val.first(ln), grown)))
         rules = BLEND_RULES if self.blend_rule_ == "auto" else (self.blend_rule_,)
-        _, self.blend_rule_, self.blend_weights_ = choose_blend(val.y, views, len(self.classes_), wanted, rules)
+        _, self.blend_rule_, self.blend_weights_ = choose_blend(
+            val.y, views, len(self.classes_), wanted, rules, float(self.hyperparameters()["min_network_weight"]))
         self._set_parts({p.name: grown[p.name] if self.blend_weights_[:, p.column].max() > 0 else None
                          for p in TREE_PARTS})
 

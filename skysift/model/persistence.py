@@ -147,6 +147,7 @@ def classifier_from_blob(cls: type, blob: dict, path: str | Path) -> Any:
         params.setdefault("galactic", True)  # files written before it: Galactic l and b (a saved context config decides itself)
         params.setdefault("lc_features", False)  # files written before them: no light-curve features
         params.setdefault("lc_part", False)
+        params.setdefault("min_network_weight", 0.0)  # files written before it: the blend chosen freely
         if params.get("sequence") is not None:
             params["sequence"] = SequenceConfig(**params["sequence"])
         if params.get("context") is not None:

@@ -297,6 +297,23 @@ def test_pool_probabilities_geometric_and_arithmetic():
         tiny(epochs=1, blend="median").fit(toy_set(6))
 
 
+def test_the_network_keeps_its_least_weight_in_the_blend(data):
+    """min_network_weight: every candidate weight vector gives the network at least that share (a
+    floor of 1 leaves the network alone); a fitted model's blend respects it; a value outside 0-1 is refused."""
+    from skysift.model.blend import weight_grid
+
+    full = weight_grid([True, True, True, False])
+    floored = weight_grid([True, True, True, False], min_network=0.6)
+    assert set(floored) == {w for w in full if w[0] >= 0.6 - 1e-9} and len(floored) == 15
+    assert weight_grid([True, True, True, False], min_network=1.0) == [(1.0, 0.0, 0.0, 0.0)]
+    assert all(abs(sum(w) - 1) < 1e-9 for w in floored)
+    train, val, _ = data
+    clf = tiny(epochs=2, boost=True, forest=True, min_network_weight=0.7).fit(train, val)
+    assert np.all(clf.blend_table()[:, 0] >= 0.7 - 1e-9)
+    with pytest.raises(InputError, match="min_network_weight"):
+        tiny(epochs=1, min_network_weight=1.5).fit(toy_set(6))
+
+
 @pytest.mark.slow
 def test_final_trees_are_grown_again_on_training_and_validation_objects(data, tmp_path):
     train, val, test = data

@@ -53,4 +53,5 @@ def test_an_old_file_says_what_it_was_trained_with(reference):
     _, _, clf = reference
     hp = clf.hyperparameters()
     assert hp["lc_features"] is False and hp["lc_part"] is False and clf.sequence_config_.n_lc == 0
+    assert hp["min_network_weight"] == 0.0  # its blend was chosen with no floor on the network's weight
     assert clf.blend_table().shape[1] == 4 and not clf.blend_table()[:, 3].any()  # padded for the lcboost part
