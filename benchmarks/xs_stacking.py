@@ -84,6 +84,7 @@ def cache_parts(rotation: int, seed_index: int) -> Path:
             arrays[f"{crit}_{i}_lengths"] = np.asarray(data.lengths)
             for name, p in zip(PART_NAMES, clf.part_probabilities(data, grown)):
                 arrays[f"{crit}_{i}_{name}"] = p
+            arrays[f"{crit}_{i}_novelty"] = clf.novelty_score(s, max_observations=n)
     CACHE.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, **arrays)
     return path
@@ -191,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         done = {(r["rotation"], r["seed"]) for r in map(json.loads, out.read_text().splitlines()) if r}
     for k in (int(x) for x in args.seeds.split(",")):
         for r in (int(x) for x in args.rotations.split(",")):
-            if (r, r + 10 * k) in done:
+            if (r, r + 10 * k) in done and not args.cache_only:
                 continue
             print(f"{time.strftime('%H:%M:%S')} rotation {r} seed {r + 10 * k}", file=sys.stderr, flush=True)
             path = cache_parts(r, k)
