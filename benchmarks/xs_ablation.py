@@ -206,9 +206,7 @@ def _variants() -> dict[str, dict]:
         # by the average precision alone (1)
         "blend_aucap": {"patch": lambda: _blend_score_patch(0.5)},
         "blend_ap": {"patch": lambda: _blend_score_patch(1.0)},
-        # the network alone for the validation share of objects least like the training objects (Classifier(
-        # network_gate=share), skysift.model.gate)
-        **{f"gate{share:g}": {"kw": {"network_gate": share}} for share in (0.1, 0.25)},
+        # (gate0.1, gate0.25 in xs_gate.jsonl: Classifier(network_gate=...) of commit df11f87, measured and removed)
         # the damped host prior: the offsets times how unsure the light curve is (decisions.host_weight)
         **{f"no_gal_dist+dprior{odds}": {"kw": {"context": ContextConfig(galaxy_distance=False)}, "prior": odds,
                                          "damped": True}

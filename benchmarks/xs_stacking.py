@@ -16,7 +16,10 @@ weights fitted on ``val`` (``skysift.model.decisions.fit_class_weights``), Hand 
 * ``stack`` -- a multinomial logistic regression on the parts' log-probabilities and the range of n, class-balanced,
   fitted on ``val`` (5-fold out-of-fold predictions for ``val``; the model fitted on all of ``val`` for
   ``inner_xs``); ``stack+lc`` with the fourth part;
-* each part alone.
+* each part alone;
+* ``blend, network alone past novelty q``: the blend, but the network alone for the objects whose novelty score
+  (the model's own) is above the ``q`` quantile of the validation objects' at the same n (caches made since the
+  novelty score was added to them).
 
 One JSON line per (rotation, seed) in ``benchmarks/results/xs_stacking.jsonl`` (resumable).
 
@@ -46,6 +49,9 @@ PART_NAMES = ("network", "boost", "forest", "lcboost")
 CRITERIA = ("val", "inner_xs")
 #: The network's least weights in the blend tried (``Classifier(min_network_weight=...)``).
 NETWORK_FLOORS = (0.4, 0.5, 0.6, 0.7, 0.8, 1.0)
+#: Quantiles of the validation objects' novelty score (the model's own, :meth:`Classifier.novelty_score`) past which
+#: the network alone is taken (a gate that reads the blend's probabilities: measured here, not buildable as is).
+NOVELTY_GATES = (0.75, 0.9)
 
 
 def cache_parts(rotation: int, seed_index: int) -> Path:
@@ -146,6 +152,12 @@ def evaluate(path: Path) -> dict:
                        "inner_xs": [other[i * ni:(i + 1) * ni] for i in range(len(xi))]}
     for j, part in enumerate(PART_NAMES):
         probs[part] = {c: [pv[j] for _, pv in views[c]] for c in CRITERIA}
+    if "val_0_novelty" in z.files:  # the blend, but the network alone past the q quantile of val's novelty score
+        for q in NOVELTY_GATES:
+            taus = [np.quantile(z[f"val_{i}_novelty"], q) for i in range(len(N_OBS))]
+            probs[f"blend, network alone past novelty q{q:g}"] = {
+                c: [np.where((z[f"{c}_{i}_novelty"] > taus[i])[:, None], probs["network"][c][i], probs["blend"][c][i])
+                    for i in range(len(N_OBS))] for c in CRITERIA}
     out: dict = {}
     for name, pc in probs.items():
         out[name] = {}

@@ -132,8 +132,6 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, Encoding
     lc_part: with ``lc_features``, also grow boosted trees on those features and the context alone (as the
         feature peers do: ``lcboost``), a part of the blend like ``boost`` and ``forest``.
     min_network_weight: the network's least weight in the blend (0-1; the blend weights are chosen above it).
-    network_gate: the share (0-1) of validation objects, those least like the training objects, classified by the
-        network alone (:mod:`skysift.model.gate`; 0: off).
     blend: how the parts' probabilities are combined (:func:`pool_probabilities`): ``"geometric"``
         (a weighted product, renormalised), ``"arithmetic"`` (a weighted mean), or ``"auto"``: both
         are tried with the weights and the one with the better mean validation AUC is kept
@@ -215,7 +213,6 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, Encoding
         lc_features: bool | None = None,
         lc_part: bool | None = None,
         min_network_weight: float | None = None,
-        network_gate: float | None = None,
     ) -> None:
         self.rnn = rnn
         self.rnn_units = rnn_units
@@ -258,7 +255,6 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, Encoding
         self.lc_features = lc_features
         self.lc_part = lc_part
         self.min_network_weight = min_network_weight
-        self.network_gate = network_gate
 
     # ------------------------------------------------------------------ sklearn protocol
     def get_params(self, deep: bool = False) -> dict[str, Any]:
@@ -319,9 +315,8 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, Encoding
             raise InputError(f"calibration must be one of {', '.join(CALIBRATIONS)}, got {hp['calibration']!r}")
         if hp["final_trees"] not in FINAL_TREES:
             raise InputError(f"final_trees must be one of {', '.join(FINAL_TREES)}, got {hp['final_trees']!r}")
-        for name in ("min_network_weight", "network_gate"):
-            if not 0.0 <= float(hp[name]) <= 1.0:
-                raise InputError(f"{name} must be within 0-1, got {hp[name]!r}")
+        if not 0.0 <= float(hp["min_network_weight"]) <= 1.0:
+            raise InputError(f"min_network_weight must be within 0-1, got {hp['min_network_weight']!r}")
         self.blend_rule_ = str(hp["blend"])
         if val is None:
             train, val = holdout(train, 0.3, int(self.seed))
@@ -476,8 +471,6 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, Encoding
                 counts = n_obs
             w = table[blend_bucket(n_obs)]
             x = np.concatenate([step_inputs, np.asarray(context, np.float32)], axis=1)
-            if getattr(self, "gate_", None) is not None:  # the network alone past the gate
-                w = np.where(self.gate_.outside(x, n_obs)[:, None], np.eye(1, w.shape[1]), w)
             parts: list[np.ndarray | None] = [p] + [None] * len(TREE_PARTS)
             for k, t in trees:
                 parts[k] = t.predict_proba(x)

@@ -25,9 +25,6 @@ from skysift.model.blend import (
     tree_inputs,
 )
 from skysift.model.calibration import VALIDATION_VIEWS
-from skysift.model.gate import fit_gate
-from skysift.model.novelty import NoveltyRecipe
-from skysift.model.novelty_stats import novelty_columns
 from skysift.model.train import SequenceData
 from skysift.numeric import softmax
 
@@ -74,7 +71,6 @@ class PartsMixin:
         d_tr = self.prepare_arrays(train, labels=True)
         d_va = self.prepare_arrays(val, labels=True)
         self._set_parts({})
-        self.gate_ = None
         self.blend_weights_ = (1.0,) + (0.0,) * len(TREE_PARTS)
         self.blend_rule_ = str(self.hyperparameters()["blend"])
         d_fit = self._mixed(d_tr)
@@ -101,12 +97,6 @@ class PartsMixin:
             val.y, views, len(self.classes_), wanted, rules, float(self.hyperparameters()["min_network_weight"]))
         self._set_parts({p.name: grown[p.name] if self.blend_weights_[:, p.column].max() > 0 else None
                          for p in TREE_PARTS})
-        share = float(self.hyperparameters()["network_gate"])
-        names = tuple(self.sequence_config_.feature_names) + tuple(self.context_columns_ or ())
-        self.gate_ = None if share <= 0 else fit_gate(
-            tree_inputs(train.values, train.lengths, train.context),
-            [(ln, tree_inputs(val.values, ln, val.context)) for ln, _ in views], share, int(self.seed),
-            novelty_columns(names, NoveltyRecipe().drop))
 
     def part_columns(self) -> dict[str, np.ndarray]:
         """The tree-input columns of each part that reads some only: ``lcboost``, the light-curve features

@@ -17,7 +17,6 @@ from skysift.features.sequences import (
     Standardizer,
 )
 from skysift.model.blend import BLEND_RULES, TREE_PARTS
-from skysift.model.gate import NetworkGate
 from skysift.model.network import LightCurveRNN
 from skysift.model.novelty import NoveltyRecipe
 from skysift.model.novelty_scorer import NoveltyScorer
@@ -97,9 +96,6 @@ def classifier_blob(clf: Any) -> dict:
     for part in TREE_PARTS:
         fitted = getattr(clf, part.name + "_", None)
         blob[part.name] = None if fitted is None else fitted.to_dict()
-    gate = getattr(clf, "gate_", None)
-    if gate is not None:  # absent in files written before it and in models without one
-        blob["network_gate"] = gate.to_dict()
     nov = getattr(clf, "novelty_", None)
     if nov is not None:  # absent in files written before it (and for models without statistics)
         state = nov.to_state()
@@ -152,7 +148,6 @@ def classifier_from_blob(cls: type, blob: dict, path: str | Path) -> Any:
         params.setdefault("lc_features", False)  # files written before them: no light-curve features
         params.setdefault("lc_part", False)
         params.setdefault("min_network_weight", 0.0)  # files written before it: the blend chosen freely
-        params.setdefault("network_gate", 0.0)  # files written before it: no gate
         if params.get("sequence") is not None:
             params["sequence"] = SequenceConfig(**params["sequence"])
         if params.get("context") is not None:
@@ -203,7 +198,6 @@ def classifier_from_blob(cls: type, blob: dict, path: str | Path) -> Any:
             clf.blend_weights_ = np.array([a, 1.0 - a, 0.0])
         model = LightCurveRNN(**blob["model_config"])
         model.load_state_dict(blob["state_dict"])
-        clf.gate_ = None if blob.get("network_gate") is None else NetworkGate.from_dict(blob["network_gate"])
         nov = blob.get("novelty")
         clf.novelty_ = None if nov is None else NoveltyScorer.from_state(nov)  # (it takes the tensors as they are)
         clf.novelty_recipe_ = NoveltyRecipe.from_dict(None if nov is None else nov.get("recipe"))  # absent: legacy

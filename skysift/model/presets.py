@@ -11,7 +11,6 @@ PARAM_NAMES = (
     "preset", "stats", "prefix_augment", "lr_schedule", "max_length", "num_threads", "log_epochs", "calibrate",
     "target_fpr", "boost", "forest", "band_stats", "blend", "final_trees", "galaxy_distance", "calibration",
     "min_steps", "host_prior", "context_mix", "galactic", "lc_features", "lc_part", "min_network_weight",
-    "network_gate",
 )
 
 #: Hyperparameters of each preset; a constructor argument left at None takes its preset's value.
@@ -30,8 +29,7 @@ PARAM_NAMES = (
 #: features"); ``lc_features=False`` gives the previous default; ``lc_part`` (their own trees) added nothing.
 #: ``min_network_weight`` (the network's least share of the blend) transferred better to held-out surveys on goto3_xs
 #: validation at 0.5-0.8 but cost the surveys a model is trained on (goto3, bts_types): an option, not the default
-#: (docs/results.md, "The network's share of the blend"); ``network_gate`` (the network alone for the objects least
-#: like the training objects, :mod:`skysift.model.gate`) likewise, measured on validation only so far.
+#: (docs/results.md, "The network's share of the blend").
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {
         "rnn_units": 100, "dense_units": 100, "loss": "focal", "gamma": 2.0, "dropout": 0.4, "l2": 0.01,
@@ -39,7 +37,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "lr_schedule": "constant", "max_length": 30, "boost": False, "forest": False, "band_stats": False,
         "blend": "arithmetic", "final_trees": "train", "galaxy_distance": True,
         "calibration": "temperature", "min_steps": 0, "host_prior": 0.0, "context_mix": 0.0, "galactic": True,
-        "lc_features": False, "lc_part": False, "min_network_weight": 0.0, "network_gate": 0.0,
+        "lc_features": False, "lc_part": False, "min_network_weight": 0.0,
     },
     "skysift": {
         "rnn_units": 100, "dense_units": 100, "loss": "wce", "gamma": 2.0, "dropout": 0.4, "l2": 0.01,
@@ -47,7 +45,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "lr_schedule": "cosine", "max_length": 100, "boost": True, "forest": True, "band_stats": True,
         "blend": "auto", "final_trees": "all", "galaxy_distance": True,
         "calibration": "temperature", "min_steps": 1000, "host_prior": 0.0, "context_mix": 1.0, "galactic": True,
-        "lc_features": True, "lc_part": False, "min_network_weight": 0.0, "network_gate": 0.0,
+        "lc_features": True, "lc_part": False, "min_network_weight": 0.0,
     },
 }
 

@@ -315,34 +315,6 @@ def test_the_network_keeps_its_least_weight_in_the_blend(data):
 
 
 @pytest.mark.slow
-def test_the_network_gate_sends_the_least_familiar_rows_to_the_network(data, tmp_path):
-    """network_gate: about that share of the validation objects is past the gate, a row past it gets the
-    network alone (the blend with weight 1 on the network), the gate is saved, and it is refused outside 0-1."""
-    from skysift.model.blend import tree_inputs
-
-    train, val, test = data
-    clf = tiny(epochs=2, boost=True, forest=True, network_gate=0.3, calibrate=False).fit(train, val)
-    assert clf.gate_ is not None and clf.gate_.thresholds.shape == (len(clf.blend_table()),)
-    d = clf.prepare_arrays(val)
-    x = tree_inputs(d.values, d.lengths, d.context)
-    past = clf.gate_.outside(x, d.lengths)
-    assert 0.1 <= past.mean() <= 0.5
-    p = clf.predict_proba_arrays(d)
-    gate, clf.gate_ = clf.gate_, None
-    blend = clf.predict_proba_arrays(d)
-    saved = clf.blend_weights_
-    clf.blend_weights_ = np.eye(1, clf.blend_table().shape[1])[0]
-    network = clf.predict_proba_arrays(d)
-    clf.blend_weights_, clf.gate_ = saved, gate
-    np.testing.assert_allclose(p[past], network[past], atol=1e-9)
-    np.testing.assert_allclose(p[~past], blend[~past], atol=1e-9)
-    loaded = Classifier.load(clf.save(tmp_path / "gate.pt"))
-    np.testing.assert_array_equal(loaded.predict_proba(test), clf.predict_proba(test))
-    with pytest.raises(InputError, match="network_gate"):
-        tiny(epochs=1, network_gate=-0.1).fit(toy_set(6))
-
-
-@pytest.mark.slow
 def test_final_trees_are_grown_again_on_training_and_validation_objects(data, tmp_path):
     train, val, test = data
     on_train = tiny(epochs=2, final_trees="train", **TREES).fit(train, val)

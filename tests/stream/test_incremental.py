@@ -357,25 +357,3 @@ def test_light_curve_features_stream_equals_full_rerun(tiny_lcset, tmp_path):
     # saved and loaded: the same model (the part's columns and the fourth blend column kept)
     path = clf.save(tmp_path / "lc.skysift.pt")
     np.testing.assert_allclose(proba(Classifier.load(path), tiny_lcset), proba(clf, tiny_lcset), atol=1e-7)
-
-
-@pytest.mark.slow
-def test_network_gate_stream_equals_full_rerun(tiny_lcset):
-    """A model with the network gate (the network alone for rows past it): the stream after each point equals a
-    rerun of the points so far, and the gate does send some steps to the network."""
-    from skysift.classifier import Classifier
-    from skysift.model.blend import grow_parts, tree_inputs
-    from skysift.model.gate import fit_gate
-    from tests.stream.conftest import tiny_params
-
-    clf = Classifier(**{**tiny_params(), "boost": True, "forest": True}).fit(tiny_lcset)
-    d = clf.prepare_arrays(tiny_lcset, labels=True)
-    clf._set_parts(grow_parts([d], {"boost": True, "forest": True}, 0))
-    clf.blend_weights_ = np.array([[0.2, 0.4, 0.4, 0.0]] * 5)
-    x = tree_inputs(d.values, d.lengths, d.context)
-    clf.gate_ = fit_gate(x, [(np.minimum(d.lengths, n), tree_inputs(d.values, np.minimum(d.lengths, n), d.context))
-                             for n in (1, 3, 6)], share=0.4)
-    recs = lcset_records(tiny_lcset)[:60]
-    streamed = np.stack([p for p in IncrementalClassifier(clf).update_many(recs)])
-    np.testing.assert_allclose(streamed, prefix_rerun(clf, recs), atol=ATOL)
-    assert clf.gate_.outside(x, d.lengths).any()
