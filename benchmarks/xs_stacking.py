@@ -25,6 +25,7 @@ One JSON line per (rotation, seed) in ``benchmarks/results/xs_stacking.jsonl`` (
 
     OMP_NUM_THREADS=1 python benchmarks/xs_stacking.py --rotations 0,1,2 --seeds 0,1,2
     python benchmarks/xs_stacking.py --table
+    python benchmarks/xs_stacking.py --out benchmarks/results/xs_stacking_gate.jsonl   # caches with the novelty score
 """
 
 from __future__ import annotations
