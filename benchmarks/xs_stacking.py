@@ -171,8 +171,15 @@ def evaluate(path: Path) -> dict:
                                   "f1": f1_score(y[c], weighted_decision(pc[c][i], w), labels=np.arange(k),
                                                  average=None, zero_division=0).round(4).tolist()}
                               for c in CRITERIA}
-    return {"rotation": int(path.stem[1:].split("_")[0]), "seed": seed, "classes": z["classes"].tolist(),
-            "combiners": out}
+    rec = {"rotation": int(path.stem[1:].split("_")[0]), "seed": seed, "classes": z["classes"].tolist(),
+           "combiners": out}
+    if "val_0_novelty" in z.files:  # how well the novelty score tells inner_xs objects from val objects
+        from sklearn.metrics import roc_auc_score
+
+        rec["novelty_auroc_inner_xs_vs_val"] = [
+            float(roc_auc_score(np.r_[np.zeros(len(y["val"])), np.ones(len(y["inner_xs"]))],
+                                np.r_[z[f"val_{i}_novelty"], z[f"inner_xs_{i}_novelty"]])) for i in range(len(N_OBS))]
+    return rec
 
 
 def table(path: Path) -> str:
