@@ -385,15 +385,17 @@ def run_variant(bd, name: str, spec: dict, rotation: int, n_gal: int, seed_index
     return rec
 
 
-def finished(path: Path) -> set[tuple[str, int, int]]:
-    """(variant, rotation, seed) of every record of ``path``."""
+def finished(path: Path, variant: bool = True) -> set[tuple]:
+    """(variant, rotation, seed) of every record of ``path``; (rotation, seed) with ``variant=False`` (the
+    benchmarks whose lines hold one run each: xs_feature_part.py, xs_stacking.py)."""
     if not path.exists():
         return set()
     done = set()
     for line in path.read_text().splitlines():
         if line.strip():
             r = json.loads(line)
-            done.add((r["variant"], int(r["rotation"]), int(r.get("seed", r["rotation"]))))
+            run = (int(r["rotation"]), int(r.get("seed", r["rotation"])))
+            done.add((r["variant"], *run) if variant else run)
     return done
 
 

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "benchmarks" / "peers"))
 from features_baseline import fit_baseline, predict_proba  # noqa: E402
 from peerlib import load_benchmark_data  # noqa: E402
 from protocol import truncate  # noqa: E402
-from xs_ablation import auc_and_macro_f1, inner_sets  # noqa: E402
+from xs_ablation import auc_and_macro_f1, finished, inner_sets  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results" / "xs_feature_part.jsonl"
 N_OBS = (1, 3, 6, None)
@@ -102,9 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.summary:
         print(summary(out))
         return 0
-    done = set()
-    if out.exists():
-        done = {(r["rotation"], r["seed"]) for r in map(json.loads, out.read_text().splitlines()) if r}
+    done = finished(out, variant=False)
     bd = load_benchmark_data("goto3_xs", cache=ROOT / "runs" / "goto3_xs")
     bd.name = "goto3_xs"
     for si in (int(s) for s in args.seeds.split(",")):

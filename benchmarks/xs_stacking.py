@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "benchmarks" / "peers"))
 
-from xs_ablation import INNER_XS_LEFT_OUT, N_OBS, inner_sets  # noqa: E402
+from xs_ablation import INNER_XS_LEFT_OUT, N_OBS, finished, inner_sets  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results" / "xs_stacking.jsonl"
 CACHE = ROOT / "runs" / "xs_parts"
@@ -137,10 +137,10 @@ def evaluate(path: Path) -> dict:
                                                                  for m in NETWORK_FLOORS]
     for name, with_lc, floor in blends:
         present = {"boost": True, "forest": True, "lcboost": with_lc}
-        vv = [(ln, pv if with_lc else pv[:3] + [None]) for ln, pv in views["val"]]
-        _, rule, table = choose_blend(y["val"], vv, k, present, BLEND_RULES, min_network=floor)
-        probs[name] = {c: [pool_probabilities(table[blend_bucket(ln)], pv if with_lc else pv[:3] + [None], rule)
-                           for ln, pv in views[c]] for c in CRITERIA}
+        used = {c: [(ln, pv if with_lc else pv[:3] + [None]) for ln, pv in views[c]] for c in CRITERIA}
+        _, rule, table = choose_blend(y["val"], used["val"], k, present, BLEND_RULES, min_network=floor)
+        probs[name] = {c: [pool_probabilities(table[blend_bucket(ln)], pv, rule) for ln, pv in used[c]]
+                       for c in CRITERIA}
     seed = int(path.stem.split("_s")[1])
     for name, used in (("stack", 3), ("stack+lc", 4)):
         # one stacker for every n: the rows of all views of val stacked (each view's out-of-fold rows kept apart)
@@ -185,12 +185,13 @@ def evaluate(path: Path) -> dict:
 def table(path: Path) -> str:
     recs = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
     names = list(recs[0]["combiners"])
-    lines = ["| combiner | criterion | AUC n = 1 / 3 / 6 / all | macro F1 n = 1 / 3 / 6 / all | runs |", "|---|---|---|---|---|"]
+    lines = ["| combiner | criterion | AUC n = 1 / 3 / 6 / all | macro F1 n = 1 / 3 / 6 / all | runs |",
+             "|---|---|---|---|---|"]
     for name in names:
         for c in CRITERIA:
             rs = [r for r in recs if c == "val" or r["rotation"] not in INNER_XS_LEFT_OUT]
-            cells = [" / ".join(f"{np.mean([r['combiners'][name][n][c][m] for r in rs]):.3f}" for n in ("1", "3", "6", "all"))
-                     for m in ("auc", "macro_f1")]
+            cells = [" / ".join(f"{np.mean([r['combiners'][name][n][c][m] for r in rs]):.3f}"
+                                for n in ("1", "3", "6", "all")) for m in ("auc", "macro_f1")]
             lines.append(f"| {name} | {c} | {cells[0]} | {cells[1]} | {len(rs)} |")
     return "\n".join(lines)
 
@@ -207,9 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.table:
         print(table(out))
         return 0
-    done = set()
-    if out.exists():
-        done = {(r["rotation"], r["seed"]) for r in map(json.loads, out.read_text().splitlines()) if r}
+    done = finished(out, variant=False)
     for k in (int(x) for x in args.seeds.split(",")):
         for r in (int(x) for x in args.rotations.split(",")):
             if (r, r + 10 * k) in done and not args.cache_only:

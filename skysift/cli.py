@@ -75,8 +75,8 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--lc-features", action=argparse.BooleanOptionalAction, default=None, help="the light-curve "
                    "package's features of the points so far at each step (preset skysift: yes; docs/results.md)")
     g.add_argument("--min-network-weight", type=float, default=None, metavar="W", help="the network's least "
-                   "weight in the blend with the trees, 0-1 (preset: 0; higher transferred better to other surveys and cost the "
-                   "training surveys: docs/results.md)")
+                   "weight in the blend with the trees, 0-1 (preset: 0; higher transferred better to other surveys "
+                   "and cost the training surveys: docs/results.md)")
     g.add_argument("--epochs", type=int, default=None, help="epochs (preset: 15 / 200)")
     g.add_argument("--batch-size", type=int, default=None, help="batch size (preset: 128)")
     g.add_argument("--lr", type=float, default=None, help="Adam learning rate (preset: 1e-3 cosine / 1e-4)")
