@@ -54,7 +54,10 @@ MAG_PLACEHOLDERS = (99.0, -99.0, 99.99, -99.99, 999.0, -999.0)
 #: Magnitude errors (mag) from which on an error is a placeholder for "unknown" (MACHO writes 9.999).
 ERR_PLACEHOLDER_MIN = 9.0
 OBJECTS_REQUIRED = ("object_id", "ra", "dec")
-RESERVED_OBJECT_COLUMNS = ("object_id", "ra", "dec", "label", "fine_label")
+#: Object column naming the survey (or other origin) of each object: never an input; it lets ``fit`` hold out whole
+#: sources to choose how the parts are blended (``Classifier(min_network_weight="auto")``).
+SOURCE_COLUMN = "source"
+RESERVED_OBJECT_COLUMNS = ("object_id", "ra", "dec", "label", "fine_label", SOURCE_COLUMN)
 #: File name of a set's own galaxy catalogue (ra, dec in degrees) in a saved set's directory.
 GALAXIES_FILE = "galaxies.parquet"
 
@@ -473,7 +476,7 @@ def validate_objects(
         rows, lines = _where(out, dup)
         raise InputError("duplicate object_id", source=out.attrs.get("source", "objects table"),
                          column="object_id", rows=rows, line_numbers=lines)
-    for col in ("label", "fine_label"):
+    for col in ("label", "fine_label", SOURCE_COLUMN):
         if col in out:
             nolab = out[col].isna().to_numpy()
             if col == "label" and labels_required:
