@@ -74,9 +74,9 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
                         "coordinates out')")
     g.add_argument("--lc-features", action=argparse.BooleanOptionalAction, default=None, help="the light-curve "
                    "package's features of the points so far at each step (preset skysift: yes; docs/results.md)")
-    g.add_argument("--min-network-weight", type=_share_or_auto, default=None, metavar="W", help="the network's "
-                   "least weight in the blend with the trees, 0-1, or 'auto': chosen on whole surveys held out (the "
-                   "objects table's 'source' column) (preset: 0; docs/results.md)")
+    g.add_argument("--min-network-weight", type=float, default=None, metavar="W", help="the network's least "
+                   "weight in the blend with the trees, 0-1 (preset: 0; higher transferred better to other surveys "
+                   "and cost the training surveys: docs/results.md)")
     g.add_argument("--epochs", type=int, default=None, help="epochs (preset: 15 / 200)")
     g.add_argument("--batch-size", type=int, default=None, help="batch size (preset: 128)")
     g.add_argument("--lr", type=float, default=None, help="Adam learning rate (preset: 1e-3 cosine / 1e-4)")
@@ -86,16 +86,6 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--early-stopping", type=int, default=None, metavar="EPOCHS",
                    help="stop after this many epochs without a better validation AUC (default: off)")
     g.add_argument("--device", default="auto", help="cpu, cuda or auto (default: auto)")
-
-
-def _share_or_auto(text: str) -> float | str:
-    """``--min-network-weight``: a share (0-1) or ``auto``."""
-    if text == "auto":
-        return text
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"a number within 0-1 or 'auto', got {text!r}") from None
 
 
 def _load(args: argparse.Namespace, warn_no_context: bool = False, labels_required: bool = True):

@@ -1,5 +1,4 @@
-"""Seeded, stratified train / validation / test splits (the paper's 70/30, then 30% of train for validation), and
-the sources (surveys) a class can hold out."""
+"""Seeded, stratified train / validation / test splits (the paper's 70/30, then 30% of train for validation)."""
 
 from __future__ import annotations
 
@@ -89,24 +88,3 @@ def holdout(lcset: LightCurveSet, fraction: float, seed: int) -> tuple[LightCurv
     ids = lcset.object_ids.astype(str)
     return (lcset.subset(ids[np.sort(tr)], name=f"{lcset.name}-train"),
             lcset.subset(ids[np.sort(va)], name=f"{lcset.name}-validation"))
-
-
-def class_sources(labels: np.ndarray, sources: np.ndarray) -> dict[str, list[str]]:
-    """Per class, its sources ordered by number of objects (most first; ties by name)."""
-    labels, sources = np.asarray(labels).astype(str), np.asarray(sources).astype(str)
-    out = {}
-    for cls in sorted(set(labels.tolist())):
-        names, counts = np.unique(sources[labels == cls], return_counts=True)
-        out[cls] = [str(names[i]) for i in sorted(range(names.size), key=lambda i: (-counts[i], names[i]))]
-    return out
-
-
-def held_out_sources(labels: np.ndarray, sources: np.ndarray, rotation: int) -> dict[str, str]:
-    """The source each class holds out in rotation ``rotation``: the ``rotation``-th of its sources by size
-    (:func:`class_sources`), cyclically. Every class needs at least 2 sources."""
-    per = class_sources(labels, sources)
-    single = [c for c, s in per.items() if len(s) < 2]
-    if single:
-        raise InputError(f"a source-held-out split needs at least 2 sources per class; {', '.join(single)} "
-                         "has only one")
-    return {c: s[int(rotation) % len(s)] for c, s in per.items()}

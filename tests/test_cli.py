@@ -247,7 +247,3 @@ def test_min_network_weight_reaches_the_model():
     assert _classifier_from_args(args, catalog).hyperparameters()["min_network_weight"] == 0.3
     args = build_parser().parse_args(["train", "--data", "demo", "--out", "m.pt"])
     assert _classifier_from_args(args, catalog).hyperparameters()["min_network_weight"] == 0.0  # the preset's
-    args = build_parser().parse_args(["train", "--data", "demo", "--min-network-weight", "auto", "--out", "m.pt"])
-    assert _classifier_from_args(args, catalog).hyperparameters()["min_network_weight"] == "auto"
-    with pytest.raises(SystemExit):  # neither a number nor 'auto': argparse's one-line error
-        build_parser().parse_args(["train", "--data", "demo", "--min-network-weight", "most", "--out", "m.pt"])

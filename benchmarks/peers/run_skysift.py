@@ -65,8 +65,7 @@ def run_one(bd, seed: int, preset: str, method: str, **overrides) -> Path:
         print(f"wrote {write_pretrained('goto3', clf, bd.lcset, train, val, test)}", file=sys.stderr)
     return save_predictions(bd.name, method, seed, clf.classes_, val.object_ids, val.labels, test.object_ids,
                             test.labels, pv, pt, preset=preset, best_epoch=clf.best_epoch_,
-                            train_seconds=seconds, hyperparameters=clf.hyperparameters(), overrides=overrides,
-                            network_floor_choice=getattr(clf, "network_floor_choice_", None))
+                            train_seconds=seconds, hyperparameters=clf.hyperparameters(), overrides=overrides)
 
 
 def variant_of(args: argparse.Namespace) -> tuple[dict, str]:
@@ -81,8 +80,7 @@ def variant_of(args: argparse.Namespace) -> tuple[dict, str]:
     if args.lc_features:
         parts.append(({"lc_features": True}, "+lcfeat"))
     if args.min_network_weight is not None:
-        floor = args.min_network_weight if args.min_network_weight == "auto" else float(args.min_network_weight)
-        parts.append(({"min_network_weight": floor}, f"+net{floor:g}" if floor != "auto" else "+netauto"))
+        parts.append(({"min_network_weight": args.min_network_weight}, f"+net{args.min_network_weight:g}"))
     return {k: v for change, _ in parts for k, v in change.items()}, "".join(name for _, name in parts)
 
 
@@ -106,21 +104,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lc-features", action="store_true",
                    help="a variant with the light-curve package's features of the points so far (Classifier("
                         "lc_features=True)): method 'skysift+lcfeat', under variants/")
-    p.add_argument("--min-network-weight", default=None,
+    p.add_argument("--min-network-weight", type=float, default=None,
                    help="a variant whose network keeps at least this weight in the blend (Classifier("
-                        "min_network_weight=...)): method 'skysift+netW', under variants/; 'auto': chosen on "
-                        "held-out sources (the objects' survey, from their ids on goto3 and goto3_xs): "
-                        "'skysift+netauto'")
+                        "min_network_weight=...)): method 'skysift+netW', under variants/")
     args = p.parse_args(argv)
     method = "skysift" if args.preset == "skysift" else "skysift_paper"
     bd = load_benchmark_data(args.data, cache=args.cache or f"runs/{args.data}")
     bd.name = args.data
     overrides = {} if args.epochs is None else {"epochs": args.epochs}
     changes, suffix = variant_of(args)
-    if changes.get("min_network_weight") == "auto" and bd.name in (*XS_SETS, "goto3"):
-        from skysift.benchsets.goto3_xs import object_sources
-
-        bd.lcset.objects["source"] = object_sources(bd.lcset)  # each object's survey (its id's prefix), not an input
     if suffix:
         overrides.update(changes)
         method += suffix

@@ -17,10 +17,30 @@ from sklearn.model_selection import train_test_split
 from skysift.benchsets.goto3_xs import object_sources
 from skysift.errors import InputError
 from skysift.io.tables import LightCurveSet
-from skysift.splits import Split, class_sources, held_out_sources  # noqa: F401 - re-exported
+from skysift.splits import Split
 
 #: Rotations of the protocol (the "split seeds" of goto3_xs).
 XS_ROTATIONS: tuple[int, ...] = (0, 1, 2)
+
+
+def class_sources(labels: np.ndarray, sources: np.ndarray) -> dict[str, list[str]]:
+    """Per class, its sources ordered by number of objects (most first; ties by name)."""
+    labels, sources = np.asarray(labels).astype(str), np.asarray(sources).astype(str)
+    out = {}
+    for cls in sorted(set(labels.tolist())):
+        names, counts = np.unique(sources[labels == cls], return_counts=True)
+        out[cls] = [str(names[i]) for i in sorted(range(names.size), key=lambda i: (-counts[i], names[i]))]
+    return out
+
+
+def held_out_sources(labels: np.ndarray, sources: np.ndarray, rotation: int) -> dict[str, str]:
+    """The source each class holds out in this rotation (module docstring)."""
+    per = class_sources(labels, sources)
+    single = [c for c, s in per.items() if len(s) < 2]
+    if single:
+        raise InputError(f"a source-held-out split needs at least 2 sources per class; {', '.join(single)} "
+                         "has only one")
+    return {c: s[int(rotation) % len(s)] for c, s in per.items()}
 
 
 def source_held_out_split(labels: np.ndarray, sources: np.ndarray, rotation: int = 0,

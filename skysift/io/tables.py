@@ -54,8 +54,9 @@ MAG_PLACEHOLDERS = (99.0, -99.0, 99.99, -99.99, 999.0, -999.0)
 #: Magnitude errors (mag) from which on an error is a placeholder for "unknown" (MACHO writes 9.999).
 ERR_PLACEHOLDER_MIN = 9.0
 OBJECTS_REQUIRED = ("object_id", "ra", "dec")
-#: Object column naming the survey (or other origin) of each object: never an input; it lets ``fit`` hold out whole
-#: sources to choose how the parts are blended (``Classifier(min_network_weight="auto")``).
+#: Object column naming the survey (or other origin) of each object: text, kept with the set and never a model input
+#: (an input that names the survey gives the classes away when each class came from its own survey;
+#: :mod:`skysift.evaluate.leakage` warns about it).
 SOURCE_COLUMN = "source"
 RESERVED_OBJECT_COLUMNS = ("object_id", "ra", "dec", "label", "fine_label", SOURCE_COLUMN)
 #: File name of a set's own galaxy catalogue (ra, dec in degrees) in a saved set's directory.

@@ -19,7 +19,6 @@ from skysift.errors import InputError
 from skysift.model.boost import BoostedTrees, fit_boosted
 from skysift.model.forest import ForestTrees, fit_forest
 from skysift.model.train import multiclass_auc, softmax
-from skysift.numeric import hand_till_auc
 
 BOOST_PREFIXES = (1, 2, 3, 4, 6, 8, 10, 15, 20)
 #: Upper ends of the ranges of the number of observations with their own blend weights (1, 2-3,
@@ -176,15 +175,6 @@ def weight_grid(present: Sequence[bool], rest: int = 2, min_network: float = 0.0
     return grid
 
 
-def blend_score(y: np.ndarray, views: list, table: np.ndarray, rule: str, require_all: bool = True) -> float:
-    """The mean Hand & Till AUC over ``views`` (as :func:`choose_blend` takes them) of the blend with ``table``'s
-    weights (one row per range of n) and ``rule``; ``require_all=False``: over the classes present in ``y``."""
-    y = np.asarray(y, np.int64)
-    return float(np.mean([hand_till_auc(y, np.asarray(pool_probabilities(table[blend_bucket(ln)], pv, rule),
-                                                      np.float64), pv[0].shape[1], require_all=require_all)
-                          for ln, pv in views]))
-
-
 def choose_blend(y: np.ndarray, views: list, n_classes: int, present: dict[str, bool],
                  rules: Sequence[str], min_network: float = 0.0) -> tuple[float, str, np.ndarray]:
     """Blend weights (steps of 0.1; the network's at least ``min_network``) and rule chosen on validation:
@@ -199,7 +189,8 @@ def choose_blend(y: np.ndarray, views: list, n_classes: int, present: dict[str, 
         return pool_probabilities(w, probs, rule)
 
     def score(table: np.ndarray, rule: str) -> float:  # mean AUC over the views
-        return blend_score(y, views, table, rule)
+        return float(np.mean([multiclass_auc(y, blend(table[blend_bucket(ln)], pv, rule))
+                              for ln, pv in views]))
 
     def best_row(pairs: list, rule: str) -> tuple[float, ...] | None:  # pairs: (y, probs) pooled
         if not pairs:

@@ -62,7 +62,6 @@ from skysift.model.persistence import (  # noqa: F401
     load_classifier,
     save_classifier,
 )
-from skysift.model.source_floor import choose_network_floor
 from skysift.model.presets import CALIBRATIONS, FINAL_TREES, PARAM_NAMES, PRESET_KEYS, PRESETS  # noqa: F401 - re-exported
 from skysift.model.train import (
     SequenceData,
@@ -132,9 +131,7 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, Encoding
         (:mod:`skysift.features.lightcurve`: Stetson K, eta, skew, periodogram, ...; O(max_length) per step).
     lc_part: with ``lc_features``, also grow boosted trees on those features and the context alone (as the
         feature peers do: ``lcboost``), a part of the blend like ``boost`` and ``forest``.
-    min_network_weight: the network's least weight in the blend (0-1; the blend weights are chosen above it), or
-        ``"auto"``: chosen on whole sources held out of an auxiliary fit (objects need a ``source`` column;
-        :mod:`skysift.model.source_floor`; ``network_floor_choice_``).
+    min_network_weight: the network's least weight in the blend (0-1; the blend weights are chosen above it).
     blend: how the parts' probabilities are combined (:func:`pool_probabilities`): ``"geometric"``
         (a weighted product, renormalised), ``"arithmetic"`` (a weighted mean), or ``"auto"``: both
         are tried with the weights and the one with the better mean validation AUC is kept
@@ -318,8 +315,8 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, Encoding
             raise InputError(f"calibration must be one of {', '.join(CALIBRATIONS)}, got {hp['calibration']!r}")
         if hp["final_trees"] not in FINAL_TREES:
             raise InputError(f"final_trees must be one of {', '.join(FINAL_TREES)}, got {hp['final_trees']!r}")
-        if hp["min_network_weight"] != "auto" and not 0.0 <= _number(hp["min_network_weight"]) <= 1.0:
-            raise InputError(f"min_network_weight must be within 0-1 or 'auto', got {hp['min_network_weight']!r}")
+        if not 0.0 <= float(hp["min_network_weight"]) <= 1.0:
+            raise InputError(f"min_network_weight must be within 0-1, got {hp['min_network_weight']!r}")
         self.blend_rule_ = str(hp["blend"])
         if val is None:
             train, val = holdout(train, 0.3, int(self.seed))
@@ -329,12 +326,6 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, Encoding
         if is_hierarchical(train.labels):  # class paths: level 1 here, the subtypes in children_
             tree_sets = (train, val)
             train, val = level1(train), level1(val)
-        self.network_floor_choice_ = None
-        if hp["min_network_weight"] == "auto":  # chosen on held-out sources by an auxiliary fit
-            self.network_floor_choice_ = choose_network_floor(self, train, val).to_dict()
-            if self.network_floor_choice_["reason"] and self.min_network_weight == "auto":  # asked for, not the preset's
-                warnings.warn(f"min_network_weight='auto' left at 0: {self.network_floor_choice_['reason']}",
-                              stacklevel=2)
         seq_cfg, ctx_cfg, catalog = self._resolve_configs(train)
 
         classes = sorted({str(c) for c in np.asarray(train.labels).astype(str)})
@@ -609,11 +600,3 @@ def _same(a: Any, b: Any) -> bool:
         return bool(a == b)
     except Exception:  # noqa: BLE001 - any parameter's __eq__ (e.g. an array's) may raise: compare identity
         return a is b
-
-
-def _number(value: Any) -> float:
-    """``value`` as a float, NaN when it is not a number (so that a range check refuses it)."""
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return float("nan")

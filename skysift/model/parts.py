@@ -94,17 +94,9 @@ class PartsMixin:
             views.append((ln, self.part_probabilities(val.first(ln), grown)))
         rules = BLEND_RULES if self.blend_rule_ == "auto" else (self.blend_rule_,)
         _, self.blend_rule_, self.blend_weights_ = choose_blend(
-            val.y, views, len(self.classes_), wanted, rules, self.network_floor())
+            val.y, views, len(self.classes_), wanted, rules, float(self.hyperparameters()["min_network_weight"]))
         self._set_parts({p.name: grown[p.name] if self.blend_weights_[:, p.column].max() > 0 else None
                          for p in TREE_PARTS})
-
-    def network_floor(self) -> float:
-        """The network's least blend weight: ``min_network_weight``, or with ``"auto"`` the floor chosen on
-        held-out sources (``network_floor_choice_``, :mod:`skysift.model.source_floor`; 0 when none was)."""
-        value = self.hyperparameters()["min_network_weight"]
-        if value == "auto":
-            return float((getattr(self, "network_floor_choice_", None) or {}).get("floor", 0.0))
-        return float(value)
 
     def part_columns(self) -> dict[str, np.ndarray]:
         """The tree-input columns of each part that reads some only: ``lcboost``, the light-curve features

@@ -92,7 +92,6 @@ def classifier_blob(clf: Any) -> dict:
         "decision_weights": _plain(getattr(clf, "decision_weights_", None)),
         "blend_weights": clf.blend_table().tolist(),
         "blend_rule": getattr(clf, "blend_rule_", "arithmetic"),
-        "network_floor_choice": _plain(getattr(clf, "network_floor_choice_", None)),  # min_network_weight="auto"
     }
     for part in TREE_PARTS:
         fitted = getattr(clf, part.name + "_", None)
@@ -189,7 +188,6 @@ def classifier_from_blob(cls: type, blob: dict, path: str | Path) -> Any:
         clf.decision_weights_ = list(blob.get("decision_weights") or [1.0] * n_classes)
         for part in TREE_PARTS:
             setattr(clf, part.name + "_", None if blob.get(part.name) is None else part.load(blob[part.name]))
-        clf.network_floor_choice_ = blob.get("network_floor_choice")  # files written before it: none
         clf.blend_rule_ = str(blob.get("blend_rule", "arithmetic"))  # files written before it: the mean
         if clf.blend_rule_ not in BLEND_RULES:
             raise ValueError(f"unknown blend rule {clf.blend_rule_!r}")
