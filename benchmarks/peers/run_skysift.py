@@ -2,7 +2,9 @@
 
 Trained on the training objects, the epoch chosen on the validation objects; validation and test
 probabilities after the first n = 1, 3, 6, 10 and all observations are written for
-:mod:`protocol` (method ``skysift``). ``--preset paper`` runs the paper's model instead
+:mod:`protocol` (method ``skysift``). The validation probabilities are those of the model that is scored: with the
+preset's final trees grown on training + validation objects, the cross-fitted ones its decisions were fitted on
+(``Classifier.validation_proba_``). ``--preset paper`` runs the paper's model instead
 (method ``skysift_paper``).
 
     python benchmarks/peers/run_skysift.py --data goto3 --seeds 0,1,2
@@ -21,6 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/ablat
 from peerlib import XS_SETS, load_benchmark_data, split_sets  # noqa: E402
 import protocol  # noqa: E402
 from protocol import N_OBS, n_key, save_predictions  # noqa: E402
+
+from skysift.model.calibration import VALIDATION_VIEWS  # noqa: E402
+
+assert tuple(VALIDATION_VIEWS) == tuple(N_OBS), "the model's validation views are the protocol's n"
 
 ABLATION_DIR = Path(__file__).resolve().parents[1] / "results"
 
@@ -56,6 +62,9 @@ def run_one(bd, seed: int, preset: str, method: str, **overrides) -> Path:
         t0 = time.perf_counter()
         clf.grow_final_trees(train, val)
         seconds += time.perf_counter() - t0
+        # the validation probabilities of the model that is scored (its decisions were fitted on them): cross-fitted
+        # for the regrown trees and calibrated as it is, not the train-only trees' of the fit above
+        pv = {n_key(n): p for n, p in zip(VALIDATION_VIEWS, clf.validation_proba_)}
     pt = {n_key(n): clf.predict_proba(test, max_observations=n) for n in N_OBS}
     if bd.name == "goto3" and seed == 0 and preset == "skysift" and not overrides:
         # the shipped pretrained model is this very run (python -m skysift.study.pretrain goto3 remakes it);

@@ -83,7 +83,10 @@ def _cv_auc(x: np.ndarray, y: np.ndarray, n_classes: int, seed: int, categorical
     proba = np.zeros((len(y), n_classes))
     folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=seed)
     for tr, te in folds.split(x, y):
+        # leaves no larger than a third of the smallest class (scikit-learn's 20 leaves a small set unsplit)
+        leaf = int(np.clip(np.bincount(y[tr], minlength=n_classes).min() // 3, 1, 20))
         model = HistGradientBoostingClassifier(max_iter=50, random_state=seed, class_weight="balanced",
+                                               min_samples_leaf=leaf,
                                                categorical_features=np.ones(x.shape[1], bool) if categorical else None)
         model.fit(x[tr], y[tr])
         proba[np.ix_(te, model.classes_)] = model.predict_proba(x[te])

@@ -164,7 +164,8 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, Encoding
     Attributes set by :meth:`fit` (and :meth:`load`): ``classes_``, ``model_``, ``history_``,
     ``best_epoch_``, ``best_val_auc_``, ``train_seconds_``, ``sequence_config_``,
     ``context_config_``, ``seq_scaler_``, ``ctx_scaler_``, ``context_columns_``,
-    ``n_features_``, ``n_context_``, ``class_weights_``, ``catalog_``, ``validation_ids_``,
+    ``n_features_``, ``n_context_``, ``class_weights_``, ``catalog_``, ``validation_ids_``, ``validation_proba_``
+    (:meth:`fit` only: the validation probabilities the decisions were fitted on),
     ``temperature_``, ``fpr_thresholds_``, ``decision_weights_``, ``novelty_`` (:meth:`novelty_score`),
     ``children_`` (training labels given as class paths ``"SN/Ia"`` make the model a tree:
     :mod:`skysift.model.hierarchy`).
@@ -445,9 +446,11 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, Encoding
         self.host_offsets_ = None
         views = self._validation_views(train, val, regrow)
         self._fit_decisions(val, views)
-        raw = views[-1][1]
-        # the model's own validation AUC, out of sample (cross-fitted when the trees are regrown)
-        self.val_auc_ = multiclass_auc(val.y, self._calibrated(raw, None, val.lengths, val.host))
+        # the validation probabilities the decisions were fitted on, calibrated, after n = 1, 3, 6, 10, all
+        # observations (cross-fitted when the trees are regrown; not saved); the last gives the model's own
+        # validation AUC, out of sample
+        self.validation_proba_ = [self._calibrated(p, None, ln, val.host) for ln, p in views]
+        self.val_auc_ = multiclass_auc(val.y, self.validation_proba_[-1])
         if regrow:
             self._regrow_trees([train, val])
 

@@ -424,3 +424,26 @@ def test_galactic_false_leaves_the_sky_position_out_and_is_saved(data, tmp_path)
     back = Classifier.load(tmp_path / "old.pt")
     assert back.hyperparameters()["galactic"] is True
     np.testing.assert_allclose(back.predict_proba(test), with_sky.predict_proba(test), atol=1e-6)
+
+
+def test_validation_probabilities_are_those_the_decisions_were_fitted_on(data):
+    """validation_proba_: per n = 1, 3, 6, 10, all, the calibrated validation probabilities; with the trees on the
+    training objects they are the model's own predictions, with the trees grown again on both sets they are the
+    cross-fitted ones (not the regrown trees' in-sample output), and the last gives val_auc_."""
+    from skysift.model.calibration import VALIDATION_VIEWS
+    from skysift.model.train import multiclass_auc
+
+    train, val, _ = data
+    on_train = tiny(epochs=2, final_trees="train", **TREES).fit(train, val)
+    assert len(on_train.validation_proba_) == len(VALIDATION_VIEWS)
+    for n, p in zip(VALIDATION_VIEWS, on_train.validation_proba_):
+        np.testing.assert_allclose(p, on_train.predict_proba(val, max_observations=n), rtol=1e-6, atol=1e-9)
+    y = on_train._encode_labels(val.labels, "val")
+    assert on_train.val_auc_ == multiclass_auc(y, on_train.validation_proba_[-1])
+    on_all = tiny(epochs=2, final_trees="all", **TREES).fit(train, val)
+    assert on_all.val_auc_ == multiclass_auc(y, on_all.validation_proba_[-1])
+    def log(p):
+        return np.log(np.maximum(p, 1e-300))
+
+    # cross-fitted, not the regrown trees' in-sample output (compared in log: the toy classes are far apart)
+    assert np.abs(log(on_all.validation_proba_[-1]) - log(on_all.predict_proba(val))).max() > 1e-3
