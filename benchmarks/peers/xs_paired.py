@@ -10,6 +10,7 @@ tell the two apart at that n.
 
     python benchmarks/peers/xs_paired.py                       # the default against every peer
     python benchmarks/peers/xs_paired.py --method skysift+net0.6
+    python benchmarks/peers/xs_paired.py --data bts_types --peers features_brf   # another set's split seeds
 """
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ ROTATIONS = (0, 1, 2)
 PEERS = ("features_brf", "features_hgb", "supernnova", "skysift_paper")
 
 
-def _load(method: str, rotation: int) -> dict | None:
+def _load(method: str, rotation: int, data: str = "goto3_xs") -> dict | None:
     for base in (PREDICTIONS, VARIANTS):
-        path = Path(base) / "goto3_xs" / method / f"seed{rotation}.npz"
+        path = Path(base) / data / method / f"seed{rotation}.npz"
         if path.exists():
             return dict(np.load(path))
     return None
@@ -46,12 +47,13 @@ def _decisions(z: dict, key: str) -> np.ndarray:
     return weighted_decision(z[f"test_{key}"], fit_class_weights(y_val, z[f"val_{key}"]))
 
 
-def paired(method: str, peer: str, n_boot: int = 1000, seed: int = 0) -> dict | None:
-    """{n: {metric: [mean difference, ci low, ci high]}} of ``method`` - ``peer`` over the rotations."""
+def paired(method: str, peer: str, n_boot: int = 1000, seed: int = 0, data: str = "goto3_xs") -> dict | None:
+    """{n: {metric: [mean difference, ci low, ci high]}} of ``method`` - ``peer`` over the rotations (split seeds of
+    another set ``data``)."""
     from skysift.numeric import bootstrap_values, hand_till_auc, percentile_interval
     from protocol import _macro_f1
 
-    runs = [(_load(method, r), _load(peer, r)) for r in ROTATIONS]
+    runs = [(_load(method, r, data), _load(peer, r, data)) for r in ROTATIONS]
     if any(a is None or b is None for a, b in runs):
         return None
     out = {}
@@ -85,14 +87,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--method", default="skysift")
     p.add_argument("--peers", default=",".join(PEERS))
     p.add_argument("--n-boot", type=int, default=1000)
+    p.add_argument("--data", default="goto3_xs", help="another set's split seeds 0, 1, 2 instead (keys get its name)")
     args = p.parse_args(argv)
     results = json.loads(OUT.read_text()) if OUT.exists() else {}
     for peer in args.peers.split(","):
-        res = paired(args.method, peer, args.n_boot)
+        res = paired(args.method, peer, args.n_boot, data=args.data)
         if res is None:
             print(f"{args.method} - {peer}: predictions missing, skipped", file=sys.stderr)
             continue
-        results[f"{args.method} - {peer}"] = res
+        results[f"{args.method} - {peer}" + ("" if args.data == "goto3_xs" else f" ({args.data})")] = res
         for n, m in res.items():
             print(f"{args.method} - {peer:14s} n = {n:>3}: AUC {m['hand_till_auc'][0]:+.3f} "
                   f"[{m['hand_till_auc'][1]:+.3f}, {m['hand_till_auc'][2]:+.3f}]  macro F1 {m['macro_f1'][0]:+.3f} "
