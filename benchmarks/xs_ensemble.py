@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "benchmarks" / "peers"))
 
 from xs_ablation import INNER_XS_LEFT_OUT, N_OBS  # noqa: E402
-from xs_stacking import CACHE, CRITERIA, PART_NAMES  # noqa: E402
+from xs_stacking import CACHE, CRITERIA, PART_NAMES, scores  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results" / "xs_ensemble.json"
 SEED_INDICES = (0, 1, 2)
@@ -50,23 +50,6 @@ def blend_probabilities(path: Path, floor: float | None) -> dict[str, list[np.nd
     present = {"boost": True, "forest": True, "lcboost": False}
     _, rule, table = choose_blend(z["val_y"], views["val"], len(z["classes"]), present, BLEND_RULES, min_network=floor)
     return {c: [pool_probabilities(table[blend_bucket(ln)], pv, rule) for ln, pv in views[c]] for c in CRITERIA}
-
-
-def scores(y: dict, probs: dict, k: int) -> dict:
-    """{n: {criterion: {auc, macro_f1}}} with class weights fitted on val at each n."""
-    from sklearn.metrics import f1_score
-
-    from skysift.model.decisions import fit_class_weights, weighted_decision
-    from skysift.numeric import hand_till_auc
-
-    out = {}
-    for i, n in enumerate(N_OBS):
-        w = fit_class_weights(y["val"], probs["val"][i])
-        out["all" if n is None else str(n)] = {
-            c: {"auc": float(hand_till_auc(y[c], probs[c][i], k)),
-                "macro_f1": float(f1_score(y[c], weighted_decision(probs[c][i], w), labels=np.arange(k),
-                                           average="macro", zero_division=0))} for c in CRITERIA}
-    return out
 
 
 def rotation_record(rotation: int) -> dict | None:

@@ -119,13 +119,30 @@ def _stack(y_val, x_val, x_other, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return oof, model().fit(x_val, y_val).predict_proba(x_other)
 
 
-def evaluate(path: Path) -> dict:
-    """Every combiner's AUC and macro F1 at each n on val and inner_xs, from a cache file."""
+def scores(y: dict, probs: dict, k: int) -> dict:
+    """{n: {criterion: {auc, macro_f1, f1 per class}}} of one combiner's probabilities (``probs``: criterion -> per n
+    of :data:`N_OBS`; ``y``: criterion -> class codes), the class weights fitted on ``val`` at each n."""
     from sklearn.metrics import f1_score
 
-    from skysift.model.blend import BLEND_RULES, choose_blend, blend_bucket, pool_probabilities
     from skysift.model.decisions import fit_class_weights, weighted_decision
     from skysift.numeric import hand_till_auc
+
+    out = {}
+    for i, n in enumerate(N_OBS):
+        w = fit_class_weights(y["val"], probs["val"][i])
+        out["all" if n is None else str(n)] = {
+            c: {"auc": float(hand_till_auc(y[c], probs[c][i], k)),
+                "macro_f1": float(f1_score(y[c], weighted_decision(probs[c][i], w), labels=np.arange(k),
+                                           average="macro", zero_division=0)),
+                "f1": f1_score(y[c], weighted_decision(probs[c][i], w), labels=np.arange(k), average=None,
+                               zero_division=0).round(4).tolist()}
+            for c in CRITERIA}
+    return out
+
+
+def evaluate(path: Path) -> dict:
+    """Every combiner's AUC and macro F1 at each n on val and inner_xs, from a cache file."""
+    from skysift.model.blend import BLEND_RULES, choose_blend, blend_bucket, pool_probabilities
 
     z = np.load(path)
     k = len(z["classes"])
@@ -159,20 +176,8 @@ def evaluate(path: Path) -> dict:
             probs[f"blend, network alone past novelty q{q:g}"] = {
                 c: [np.where((z[f"{c}_{i}_novelty"] > taus[i])[:, None], probs["network"][c][i], probs["blend"][c][i])
                     for i in range(len(N_OBS))] for c in CRITERIA}
-    out: dict = {}
-    for name, pc in probs.items():
-        out[name] = {}
-        for i, n in enumerate(N_OBS):
-            key = "all" if n is None else str(n)
-            w = fit_class_weights(y["val"], pc["val"][i])
-            out[name][key] = {c: {"auc": float(hand_till_auc(y[c], pc[c][i], k)),
-                                  "macro_f1": float(f1_score(y[c], weighted_decision(pc[c][i], w), labels=np.arange(k),
-                                                             average="macro", zero_division=0)),
-                                  "f1": f1_score(y[c], weighted_decision(pc[c][i], w), labels=np.arange(k),
-                                                 average=None, zero_division=0).round(4).tolist()}
-                              for c in CRITERIA}
     rec = {"rotation": int(path.stem[1:].split("_")[0]), "seed": seed, "classes": z["classes"].tolist(),
-           "combiners": out}
+           "combiners": {name: scores(y, pc, k) for name, pc in probs.items()}}
     if "val_0_novelty" in z.files:  # how well the novelty score tells inner_xs objects from val objects
         from sklearn.metrics import roc_auc_score
 

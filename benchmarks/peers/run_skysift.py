@@ -35,16 +35,15 @@ def run_one(bd, seed: int, preset: str, method: str, **overrides) -> Path:
     from skysift.classifier import Classifier
 
     _, train, val, test = split_sets(bd.lcset, seed)
-    # fitted with its trees on the training objects first, so that the validation probabilities (and
-    # the ablation rows) are out of sample; then, as Classifier(**overrides).fit(train, val) does when
-    # the preset grows its final trees on training + validation objects, the trees are grown again
+    # fitted with its trees on the training objects first, so that the ablation rows are out of sample; then, as
+    # Classifier(**overrides).fit(train, val) does when the preset grows its final trees on training + validation
+    # objects, the trees are grown again
     final = Classifier(preset=preset, **overrides).hyperparameters()["final_trees"]
     clf = Classifier(preset=preset, galaxy_catalog=bd.galaxy_catalog, seed=seed, progress=False, log_epochs=True,
                      **{**overrides, "final_trees": "train"})
     t0 = time.perf_counter()
     clf.fit(train, val)
     seconds = time.perf_counter() - t0
-    pv = {n_key(n): clf.predict_proba(val, max_observations=n) for n in N_OBS}
     if preset == "skysift" and not overrides and bd.name not in XS_SETS:
         # (not on the cross-survey sets: benchmarks/ablation.py runs their ablation on its own)
         # the ablation of the parts grown after the network, on validation objects, from this very fit
@@ -62,9 +61,9 @@ def run_one(bd, seed: int, preset: str, method: str, **overrides) -> Path:
         t0 = time.perf_counter()
         clf.grow_final_trees(train, val)
         seconds += time.perf_counter() - t0
-        # the validation probabilities of the model that is scored (its decisions were fitted on them): cross-fitted
-        # for the regrown trees and calibrated as it is, not the train-only trees' of the fit above
-        pv = {n_key(n): p for n, p in zip(VALIDATION_VIEWS, clf.validation_proba_)}
+    # the validation probabilities of the model that is scored, those its decisions were fitted on: cross-fitted for
+    # regrown trees (not the train-only trees' of the fit above), the model's own predictions otherwise
+    pv = {n_key(n): p for n, p in zip(VALIDATION_VIEWS, clf.validation_proba_)}
     pt = {n_key(n): clf.predict_proba(test, max_observations=n) for n in N_OBS}
     if bd.name == "goto3" and seed == 0 and preset == "skysift" and not overrides:
         # the shipped pretrained model is this very run (python -m skysift.study.pretrain goto3 remakes it);

@@ -442,6 +442,7 @@ def test_validation_probabilities_are_those_the_decisions_were_fitted_on(data):
     assert on_train.val_auc_ == multiclass_auc(y, on_train.validation_proba_[-1])
     on_all = tiny(epochs=2, final_trees="all", **TREES).fit(train, val)
     assert on_all.val_auc_ == multiclass_auc(y, on_all.validation_proba_[-1])
+
     def log(p):
         return np.log(np.maximum(p, 1e-300))
 
