@@ -119,6 +119,17 @@ def _lc_scaled_patch():
     return unittest.mock.patch.object(estimator, "fit_sequence_scaler", scaler)
 
 
+def _forest_patch(**settings):
+    """The forest part grown with other settings of :func:`skysift.model.forest.fit_forest` (criterion,
+    min_samples_leaf, n_trees) for the whole run."""
+    import functools
+    import unittest.mock
+
+    from skysift.model import blend, forest
+
+    return unittest.mock.patch.object(blend, "fit_forest", functools.partial(forest.fit_forest, **settings))
+
+
 def _macro_ap(y: np.ndarray, proba: np.ndarray) -> float:
     """Mean over the classes of the one-vs-rest average precision (sklearn's step-wise AP)."""
     from sklearn.metrics import average_precision_score
@@ -206,6 +217,18 @@ def _variants() -> dict[str, dict]:
         # by the average precision alone (1)
         "blend_aucap": {"patch": lambda: _blend_score_patch(0.5)},
         "blend_ap": {"patch": lambda: _blend_score_patch(1.0)},
+        # the forest part grown as the feature peer's balanced forest is (entropy, leaves of one object, 500 trees),
+        # or with one of those settings alone
+        "forest_peer": {"patch": lambda: _forest_patch(criterion="entropy", min_samples_leaf=1, n_trees=500)},
+        "forest_leaf1": {"patch": lambda: _forest_patch(min_samples_leaf=1)},
+        "forest_entropy": {"patch": lambda: _forest_patch(criterion="entropy")},
+        # the galaxy distance read as it is (no copies) behind the host gate (Classifier(host_gate=t),
+        # skysift.model.host_gate; benchmarks/xs_host_gate.py measured the gate outside the model first)
+        **{f"host_gate{t:g}": {"kw": {"galaxy_distance": True, "context_mix": 0.0, "host_gate": t}}
+           for t in (0.1, 0.2, 0.3, 0.5)},
+        # ... with half the context copies (a far reading that has seen supernovae far from galaxies)
+        **{f"ctxmix0.5+host_gate{t:g}": {"kw": {"galaxy_distance": True, "context_mix": 0.5, "host_gate": t}}
+           for t in (0.2, 0.3)},
         # (gate0.1, gate0.25 in xs_gate.jsonl: Classifier(network_gate=...) of commit df11f87, measured and removed)
         # the damped host prior: the offsets times how unsure the light curve is (decisions.host_weight)
         **{f"no_gal_dist+dprior{odds}": {"kw": {"context": ContextConfig(galaxy_distance=False)}, "prior": odds,

@@ -77,6 +77,9 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--min-network-weight", type=float, default=None, metavar="W", help="the network's least "
                    "weight in the blend with the trees, 0-1 (preset: 0; higher transferred better to other surveys "
                    "and cost the training surveys: docs/results.md)")
+    g.add_argument("--host-gate", type=float, default=None, metavar="T", help="the galaxy distance may move a verdict "
+                   "only to a class the model gives at least T with no galaxy near, 0-1 (preset: 0; docs/results.md, "
+                   "'The host gate')")
     g.add_argument("--epochs", type=int, default=None, help="epochs (preset: 15 / 200)")
     g.add_argument("--batch-size", type=int, default=None, help="batch size (preset: 128)")
     g.add_argument("--lr", type=float, default=None, help="Adam learning rate (preset: 1e-3 cosine / 1e-4)")
@@ -169,6 +172,7 @@ def _classifier_from_args(args: argparse.Namespace, galaxy_catalog):
         galaxy_distance=wanted and galaxy_catalog is not None,  # no catalogue: trained without (warned)
         galaxy_catalog=galaxy_catalog if wanted else None, context_mix=mix, galactic=getattr(args, "galactic", None),
         lc_features=getattr(args, "lc_features", None), min_network_weight=getattr(args, "min_network_weight", None),
+        host_gate=getattr(args, "host_gate", None),
     )
 
 

@@ -89,6 +89,9 @@ def variant_of(args: argparse.Namespace) -> tuple[dict, str]:
         parts.append(({"lc_features": True}, "+lcfeat"))
     if args.min_network_weight is not None:
         parts.append(({"min_network_weight": args.min_network_weight}, f"+net{args.min_network_weight:g}"))
+    if args.host_gate is not None:  # the gate reads the galaxy distance as it is: no context copies
+        parts.append(({"galaxy_distance": True, "context_mix": 0.0, "host_gate": args.host_gate},
+                      f"+gate{args.host_gate:g}"))
     return {k: v for change, _ in parts for k, v in change.items()}, "".join(name for _, name in parts)
 
 
@@ -115,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--min-network-weight", type=float, default=None,
                    help="a variant whose network keeps at least this weight in the blend (Classifier("
                         "min_network_weight=...)): method 'skysift+netW', under variants/")
+    p.add_argument("--host-gate", type=float, default=None,
+                   help="a variant with the galaxy distance read without context copies and this host gate (Classifier("
+                        "galaxy_distance=True, context_mix=0, host_gate=...)): method 'skysift+gateT', under variants/")
     args = p.parse_args(argv)
     method = "skysift" if args.preset == "skysift" else "skysift_paper"
     bd = load_benchmark_data(args.data, cache=args.cache or f"runs/{args.data}")

@@ -52,6 +52,7 @@ from skysift.model.decisions import weighted_decision
 from skysift.model.calibration import MIN_CALIBRATION_ROWS, CalibrationMixin  # noqa: F401 - re-exported
 from skysift.model.encoding import EncodingMixin
 from skysift.model.hierarchy import TreeMixin, is_hierarchical, level1
+from skysift.model.host_gate import HostGateMixin, gate_rows
 from skysift.model.losses import canonical_loss_name, class_weights, make_loss
 from skysift.model.network import LightCurveRNN
 from skysift.model.novelty import NoveltyMixin
@@ -69,7 +70,6 @@ from skysift.model.train import (
     multiclass_auc,
     predict_logits,
     resolve_device,
-    softmax,
     train,
 )
 from skysift.splits import holdout
@@ -78,7 +78,7 @@ from skysift.splits import holdout
 PREDICT_BATCH_SIZE = 512
 
 
-class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, EncodingMixin):
+class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, HostGateMixin, EncodingMixin):
     """Recurrent light-curve classifier (Burhanudin et al. 2021), scikit-learn style.
 
     Parameters
@@ -132,6 +132,9 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, Encoding
     lc_part: with ``lc_features``, also grow boosted trees on those features and the context alone (as the
         feature peers do: ``lcboost``), a part of the blend like ``boost`` and ``forest``.
     min_network_weight: the network's least weight in the blend (0-1; the blend weights are chosen above it).
+    host_gate: with the nearest-galaxy distance among the context, a threshold t in (0, 1): the distance may move an
+        object's verdict only to a class that the same model gives at least t with no galaxy near
+        (:mod:`skysift.model.host_gate`; 0: no gate).
     blend: how the parts' probabilities are combined (:func:`pool_probabilities`): ``"geometric"``
         (a weighted product, renormalised), ``"arithmetic"`` (a weighted mean), or ``"auto"``: both
         are tried with the weights and the one with the better mean validation AUC is kept
@@ -214,6 +217,7 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, Encoding
         lc_features: bool | None = None,
         lc_part: bool | None = None,
         min_network_weight: float | None = None,
+        host_gate: float | None = None,
     ) -> None:
         self.rnn = rnn
         self.rnn_units = rnn_units
@@ -256,6 +260,7 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, Encoding
         self.lc_features = lc_features
         self.lc_part = lc_part
         self.min_network_weight = min_network_weight
+        self.host_gate = host_gate
 
     # ------------------------------------------------------------------ sklearn protocol
     def get_params(self, deep: bool = False) -> dict[str, Any]:
@@ -361,6 +366,7 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, Encoding
             self.ctx_scaler_ = Standardizer.fit(raw_tr.to_numpy(np.float64)) if self.n_context_ else None
         else:
             self.context_columns_, self.n_context_, self.ctx_scaler_ = [], 0, None
+        self._check_host_gate(self.host_gate)
         self.model_ = None
         ctx_tr = self._scaled_context(train.objects)
         ctx_va = self._scaled_context(val.objects)
@@ -455,29 +461,20 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, Encoding
             self._regrow_trees([train, val])
 
     def finish(self, logits: np.ndarray, step_inputs: np.ndarray | None, context: np.ndarray,
-               lengths: np.ndarray | None = None, host: np.ndarray | None = None) -> np.ndarray:
+               lengths: np.ndarray | None = None, host: np.ndarray | None = None,
+               far_logits: np.ndarray | None = None) -> np.ndarray:
         """Probabilities from the network's logits, the last step's scaled inputs and the scaled
         context: the blend with the trees (if any; weights by the number of observations: the
-        sequences' ``lengths`` when given, else read from the step's own statistics), then the
+        sequences' ``lengths`` when given, else read from the step's own statistics), the host gate (a model
+        with one; ``far_logits``: the network's logits for :meth:`far_context`), then the
         calibration (:meth:`calibration_table`) and the host prior (``host``: nearest-galaxy bins, a model
         with one). The batch and the real-time (incremental) paths both end here."""
-        p = softmax(np.asarray(logits, np.float64))
-        table = self.blend_table()
-        weighs = table.max(axis=0) > 0
-        trees = [(part.column, getattr(self, part.name + "_", None)) for part in TREE_PARTS]
-        trees = [(k, t) for k, t in trees if t is not None and weighs[k]]
-        counts = lengths
-        if trees:
-            step_inputs = np.asarray(step_inputs, np.float32)
-            n_obs = self._observation_count(step_inputs, lengths)
-            if lengths is None:  # read back from the statistics once, for the blend and the calibration
-                counts = n_obs
-            w = table[blend_bucket(n_obs)]
-            x = np.concatenate([step_inputs, np.asarray(context, np.float32)], axis=1)
-            parts: list[np.ndarray | None] = [p] + [None] * len(TREE_PARTS)
-            for k, t in trees:
-                parts[k] = t.predict_proba(x)
-            p = pool_probabilities(w, parts, getattr(self, "blend_rule_", "arithmetic"))
+        p, counts = self._blended(logits, step_inputs, context, lengths)
+        gate = self.host_gate_threshold()
+        if gate:
+            if far_logits is None:
+                raise ValueError("a model with a host gate needs the logits with no galaxy near (far_logits)")
+            p = gate_rows(p, self._blended(far_logits, step_inputs, self.far_context(context), lengths)[0], gate)
         return self._calibrated(p, step_inputs, counts, host)
 
     def _observation_count(self, step_inputs: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
@@ -493,8 +490,11 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, Encoding
         return count if lengths is None else np.where(np.asarray(lengths) > 0, lengths, count)
 
     def _proba(self, data: SequenceData) -> np.ndarray:
+        far = None
+        if self.host_gate_threshold():
+            far = self._run(SequenceData(data.values, data.lengths, self.far_context(data.context)))
         return self.finish(self._run(data), last_step(data.values, data.lengths), data.context, data.lengths,
-                           data.host)
+                           data.host, far)
 
     # ------------------------------------------------------------------ prediction
     def _device(self) -> torch.device:

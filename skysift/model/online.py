@@ -77,6 +77,8 @@ class IncrementalClassifier:
         self._novel = getattr(clf, "novelty_", None) is not None and bool(self._m.keep_x)
         #: whether the classifier applies a host prior (each object's nearest-galaxy bin kept in the pool)
         self._hosted = bool(getattr(clf, "has_host_prior", lambda: False)())
+        #: whether the classifier has a host gate (each step's head also read with no galaxy near)
+        self._gated = bool(getattr(clf, "host_gate_threshold", lambda: 0.0)())
         self.reset()
         self._warm_up()
 
@@ -89,9 +91,10 @@ class IncrementalClassifier:
             one = np.ones(1)
             update_stats(np.zeros((1, state_size(self._m.n_stat_bands))), one, one, one, np.zeros(1, np.int64))
         if self._m.finish is not None and self._m.keep_x:
-            self._m.finish(np.zeros((1, len(self.classes)), np.float32), np.zeros((1, self._m.n_features), np.float32),
+            zero = np.zeros((1, len(self.classes)), np.float32)
+            self._m.finish(zero, np.zeros((1, self._m.n_features), np.float32),
                            np.zeros((1, self._n_context), np.float32), None,
-                           np.zeros(1, np.int64) if self._hosted else None)
+                           np.zeros(1, np.int64) if self._hosted else None, zero if self._gated else None)
 
     @property
     def fast(self) -> bool:
@@ -213,20 +216,23 @@ class IncrementalClassifier:
             pool.last_x[rows] = x
         if not head:
             return out
-        return self._probs(self._fast.head(out, pool.ctx(rows), x), x, rows)
+        return self._probs(out, x, rows)
 
-    def _probs(self, logits: np.ndarray, x: np.ndarray | None, rows) -> np.ndarray:
-        """Probabilities from the head's logits: the classifier's own ``finish`` (blend, temperature, host
-        prior)."""
+    def _probs(self, out: np.ndarray, x: np.ndarray | None, rows) -> np.ndarray:
+        """Probabilities from the recurrent summaries ``out``: the head (read twice for a model with a host
+        gate: as the object is and with no galaxy near), then the classifier's own ``finish`` (blend, gate,
+        temperature, host prior)."""
+        ctx = self._pool.ctx(rows)
+        far = self._fast.head(out, self._m.far_context(ctx), x) if self._gated else None
         host = np.atleast_1d(self._pool.host[rows]) if self._hosted else None
-        return self._m.finish(logits, x, self._pool.ctx(rows), None, host).astype(np.float32)
+        return self._m.finish(self._fast.head(out, ctx, x), x, ctx, None, host, far).astype(np.float32)
 
     def _head(self, out: np.ndarray, rows) -> np.ndarray:
         x = self._pool.last_x[rows] if self._m.keep_x else None
         if len(rows) > _CHUNK:
             return np.concatenate([self._head(out[i : i + _CHUNK], rows[i : i + _CHUNK])
                                    for i in range(0, len(rows), _CHUNK)])
-        return self._probs(self._fast.head(out, self._pool.ctx(rows), x), x, rows)
+        return self._probs(out, x, rows)
 
     def _stats(self, rows, dt, mag, err, bands, curves=None) -> np.ndarray | None:
         """Add one point to the light-curve statistics of the objects in ``rows`` (a slot or an
@@ -431,7 +437,7 @@ class IncrementalClassifier:
                                               self._stats(slots[rows], r_dt, r_mag, r_err, bands[rows, t], curves))
                     out = self._step(slots[rows], x, head=False)
                     if self._novel:  # the novelty is an aggregate over every step: the head at each one
-                        p_t = self._probs(self._fast.head(out, self._pool.ctx(slots[rows]), x), x, slots[rows])
+                        p_t = self._probs(out, x, slots[rows])
                         nov[rows] = self._novelty_steps(slots[rows], x, p_t, None if t == 0 else nov[rows], t + 1)
                     if final is None:
                         final = np.zeros((len(part), out.shape[1]), np.float32)

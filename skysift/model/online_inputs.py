@@ -39,6 +39,7 @@ class OnlineInputs:
         self.n_stat_bands = len(cfg.stat_bands or [])
         # the classifier's own last step (blend with the tree parts, temperature)
         self.finish = clf.finish
+        self.far_context = getattr(clf, "far_context", None)
         self.keep_x = bool(self.n_stats or any(part is not None for part in clf.tree_parts().values()))
         scaler = clf.seq_scaler_
         self.mean = np.asarray(scaler.mean, np.float32)

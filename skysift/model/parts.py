@@ -4,7 +4,7 @@ blend weights on validation, growing them again (``final_trees="all"``) and read
 
 A mixin: the host class (:class:`~skysift.model.estimator.Classifier`) provides the network (``_run``),
 ``prepare_arrays``, ``hyperparameters``, ``_check_fitted``, ``_finish_fit``, ``_fit_novelty``, ``seed``,
-``classes_``, ``context_columns_``, ``sequence_config_`` and ``blend_rule_``."""
+``classes_``, ``context_columns_``, ``sequence_config_``, ``blend_rule_`` and ``_observation_count``."""
 
 from __future__ import annotations
 
@@ -20,8 +20,10 @@ from skysift.model.blend import (
     BLEND_BUCKETS,
     BLEND_RULES,
     TREE_PARTS,
+    blend_bucket,
     choose_blend,
     grow_parts,
+    pool_probabilities,
     tree_inputs,
 )
 from skysift.model.calibration import VALIDATION_VIEWS
@@ -97,6 +99,28 @@ class PartsMixin:
             val.y, views, len(self.classes_), wanted, rules, float(self.hyperparameters()["min_network_weight"]))
         self._set_parts({p.name: grown[p.name] if self.blend_weights_[:, p.column].max() > 0 else None
                          for p in TREE_PARTS})
+
+    def _blended(self, logits: np.ndarray, step_inputs: np.ndarray | None, context: np.ndarray,
+                 lengths: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+        """The blend of :meth:`finish` and the observation counts it read (None: not needed)."""
+        p = softmax(np.asarray(logits, np.float64))
+        table = self.blend_table()
+        weighs = table.max(axis=0) > 0
+        trees = [(part.column, getattr(self, part.name + "_", None)) for part in TREE_PARTS]
+        trees = [(k, t) for k, t in trees if t is not None and weighs[k]]
+        counts = lengths
+        if trees:
+            step_inputs = np.asarray(step_inputs, np.float32)
+            n_obs = self._observation_count(step_inputs, lengths)
+            if lengths is None:  # read back from the statistics once, for the blend and the calibration
+                counts = n_obs
+            w = table[blend_bucket(n_obs)]
+            x = np.concatenate([step_inputs, np.asarray(context, np.float32)], axis=1)
+            parts: list[np.ndarray | None] = [p] + [None] * len(TREE_PARTS)
+            for k, t in trees:
+                parts[k] = t.predict_proba(x)
+            p = pool_probabilities(w, parts, getattr(self, "blend_rule_", "arithmetic"))
+        return p, counts
 
     def part_columns(self) -> dict[str, np.ndarray]:
         """The tree-input columns of each part that reads some only: ``lcboost``, the light-curve features

@@ -148,6 +148,7 @@ def classifier_from_blob(cls: type, blob: dict, path: str | Path) -> Any:
         params.setdefault("lc_features", False)  # files written before them: no light-curve features
         params.setdefault("lc_part", False)
         params.setdefault("min_network_weight", 0.0)  # files written before it: the blend chosen freely
+        params.setdefault("host_gate", 0.0)  # files written before it: no host gate
         if params.get("sequence") is not None:
             params["sequence"] = SequenceConfig(**params["sequence"])
         if params.get("context") is not None:

@@ -11,6 +11,7 @@ PARAM_NAMES = (
     "preset", "stats", "prefix_augment", "lr_schedule", "max_length", "num_threads", "log_epochs", "calibrate",
     "target_fpr", "boost", "forest", "band_stats", "blend", "final_trees", "galaxy_distance", "calibration",
     "min_steps", "host_prior", "context_mix", "galactic", "lc_features", "lc_part", "min_network_weight",
+    "host_gate",
 )
 
 #: Hyperparameters of each preset; a constructor argument left at None takes its preset's value.
@@ -37,7 +38,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "lr_schedule": "constant", "max_length": 30, "boost": False, "forest": False, "band_stats": False,
         "blend": "arithmetic", "final_trees": "train", "galaxy_distance": True,
         "calibration": "temperature", "min_steps": 0, "host_prior": 0.0, "context_mix": 0.0, "galactic": True,
-        "lc_features": False, "lc_part": False, "min_network_weight": 0.0,
+        "lc_features": False, "lc_part": False, "min_network_weight": 0.0, "host_gate": 0.0,
     },
     "skysift": {
         "rnn_units": 100, "dense_units": 100, "loss": "wce", "gamma": 2.0, "dropout": 0.4, "l2": 0.01,
@@ -45,7 +46,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "lr_schedule": "cosine", "max_length": 100, "boost": True, "forest": True, "band_stats": True,
         "blend": "auto", "final_trees": "all", "galaxy_distance": True,
         "calibration": "temperature", "min_steps": 1000, "host_prior": 0.0, "context_mix": 1.0, "galactic": True,
-        "lc_features": True, "lc_part": False, "min_network_weight": 0.0,
+        "lc_features": True, "lc_part": False, "min_network_weight": 0.0, "host_gate": 0.0,
     },
 }
 
