@@ -226,9 +226,11 @@ def _variants() -> dict[str, dict]:
         # skysift.model.host_gate; benchmarks/xs_host_gate.py measured the gate outside the model first)
         **{f"host_gate{t:g}": {"kw": {"galaxy_distance": True, "context_mix": 0.0, "host_gate": t}}
            for t in (0.1, 0.2, 0.3, 0.5)},
-        # ... with half the context copies (a far reading that has seen supernovae far from galaxies)
-        **{f"ctxmix0.5+host_gate{t:g}": {"kw": {"galaxy_distance": True, "context_mix": 0.5, "host_gate": t}}
-           for t in (0.2, 0.3)},
+        # ... with copies at the "no galaxy" distance (with a gate, context_mix makes those: the far reading learns
+        # what the light curve says when the galaxy is not known; before, ctxmix0.5+host_gate0.2 / 0.3 had copies at
+        # another class's distance: xs_host_gate_option.jsonl, docs/results.md)
+        **{f"hide{f:g}+host_gate{t:g}": {"kw": {"galaxy_distance": True, "context_mix": f, "host_gate": t}}
+           for f in (0.5, 1.0) for t in (0.1, 0.25, 0.5)},
         # (gate0.1, gate0.25 in xs_gate.jsonl: Classifier(network_gate=...) of commit df11f87, measured and removed)
         # the damped host prior: the offsets times how unsure the light curve is (decisions.host_weight)
         **{f"no_gal_dist+dprior{odds}": {"kw": {"context": ContextConfig(galaxy_distance=False)}, "prior": odds,

@@ -89,8 +89,8 @@ def variant_of(args: argparse.Namespace) -> tuple[dict, str]:
         parts.append(({"lc_features": True}, "+lcfeat"))
     if args.min_network_weight is not None:
         parts.append(({"min_network_weight": args.min_network_weight}, f"+net{args.min_network_weight:g}"))
-    if args.host_gate is not None:  # the gate reads the galaxy distance as it is: no context copies
-        parts.append(({"galaxy_distance": True, "context_mix": 0.0, "host_gate": args.host_gate},
+    if args.host_gate is not None:  # no context copies unless --context-mix asks (with a gate: at no galaxy)
+        parts.append(({"galaxy_distance": True, "context_mix": args.context_mix or 0.0, "host_gate": args.host_gate},
                       f"+gate{args.host_gate:g}"))
     return {k: v for change, _ in parts for k, v in change.items()}, "".join(name for _, name in parts)
 

@@ -10,7 +10,8 @@ another class, light curve and label unchanged: the distance stays informative, 
 can tell the copies from the originals, so the model has to read both. Validation objects are never
 copied. The network trains for the same number of optimizer steps as without the copies (its epochs are
 scaled by n / (n + copies)); the final trees grown on training + validation objects (``final_trees="all"``)
-get the training objects' copies, not copies of the validation objects.
+get the training objects' copies, not copies of the validation objects. A model with a host gate
+(:mod:`skysift.model.host_gate`) makes its copies at the "no galaxy" distance instead (:func:`hide_context`).
 """
 
 from __future__ import annotations
@@ -70,3 +71,28 @@ def mix_context(data: SequenceData, column: int, fraction: float, seed: int, dir
     host = None if data.host is None else np.concatenate([data.host, data.host[donors]])
     return SequenceData(np.concatenate([data.values, copies.values]), np.concatenate([data.lengths, copies.lengths]),
                         np.concatenate([data.context, copies.context]), np.concatenate([data.y, copies.y]), host)
+
+
+def hide_context(data: SequenceData, column: int, value: float, fraction: float, seed: int,
+                 host_value: int | None = None) -> SequenceData:
+    """``data`` followed by copies of a random ``fraction`` (0..1) of its objects whose context column ``column``
+    is ``value`` (the scaled "no galaxy within the match radius" distance) and host bin ``host_value`` (when the
+    arrays carry bins); sequences, lengths and labels unchanged. A model with a host gate
+    (:mod:`skysift.model.host_gate`) reads every object again at that value: the copies teach it what the light
+    curve says when the galaxy is not known. Deterministic for a ``seed``; ``fraction`` 0 returns ``data``."""
+    fraction = float(fraction)
+    if not 0.0 <= fraction <= 1.0:
+        raise InputError(f"context_mix must be in [0, 1], got {fraction}")
+    n_copies = round(fraction * len(data))
+    if n_copies == 0:
+        return data
+    rng = np.random.default_rng([int(seed), 0x41DE])
+    rows = np.sort(rng.choice(len(data), size=n_copies, replace=False))
+    copies = data.take(rows)
+    copies.context[:, column] = value
+    host = None
+    if data.host is not None:
+        host = np.concatenate([data.host, np.full(n_copies, int(host_value if host_value is not None else 0))])
+    y = None if data.y is None else np.concatenate([data.y, copies.y])
+    return SequenceData(np.concatenate([data.values, copies.values]), np.concatenate([data.lengths, copies.lengths]),
+                        np.concatenate([data.context, copies.context]), y, host)

@@ -15,7 +15,9 @@ least ``t``. The gate acts on the blended probabilities before the calibration, 
 probabilities; the batch, the stream and the novelty's steps all pass through
 :meth:`~skysift.model.estimator.Classifier.finish`, so they agree. The recurrent layers read the light curve
 only (the context enters the dense head), so the second reading costs one more head (and tree) evaluation per
-step in the stream.
+step in the stream. With a gate, ``context_mix``'s training copies are made at the "no galaxy" distance
+(:func:`skysift.model.augment.hide_context`) rather than at another class's, so that the far reading learns what a
+light curve says when its galaxy is not known.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import pytest
 
 from skysift.errors import InputError
 from skysift.features.context import ContextConfig
-from skysift.model.augment import mix_context, other_class_donors
+from skysift.model.augment import hide_context, mix_context, other_class_donors
 from skysift.model.train import SequenceData
 from tests.model.test_estimator import NO_TREES, TREES, tiny, toy_set
 from tests.model.test_host_prior import sets_and_catalog  # noqa: F401 - the fixture
@@ -132,3 +132,20 @@ def test_nearer_copies_only_bring_another_class_galaxy_closer():
         [int(np.flatnonzero((d.values == v).all(axis=(1, 2)))[0]) for v in everything.values[n:]]])
     with pytest.raises(InputError, match="direction"):
         mix_context(d, column=1, fraction=1.0, seed=3, direction="farther")
+
+
+def test_hidden_copies_take_the_no_galaxy_value_and_keep_the_rest():
+    """With a host gate the copies are read at the "no galaxy" distance (hide_context)."""
+    d = _arrays()
+    out = hide_context(d, column=1, value=-7.0, fraction=0.5, seed=3, host_value=4)
+    n = len(d)
+    assert len(out) == n + 30
+    np.testing.assert_array_equal(out.context[:n], d.context)  # the originals first, unchanged
+    match = [int(np.flatnonzero((d.values == v).all(axis=(1, 2)))[0]) for v in out.values[n:]]
+    np.testing.assert_array_equal(out.y[n:], d.y[match])
+    np.testing.assert_array_equal(out.lengths[n:], d.lengths[match])
+    np.testing.assert_array_equal(out.context[n:, 0], d.context[match, 0])
+    assert np.all(out.context[n:, 1] == -7.0) and np.all(out.host[n:] == 4)
+    assert hide_context(d, 1, -7.0, 0.0, 3) is d
+    with pytest.raises(InputError, match="context_mix"):
+        hide_context(d, 1, -7.0, 1.5, 3)

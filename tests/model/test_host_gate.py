@@ -104,6 +104,21 @@ def test_same_after_saving_in_the_stream_and_in_the_novelty(fitted, sets_and_cat
     np.testing.assert_allclose(np.array([last[i] for i in range(len(p))]), p, atol=1e-5)
 
 
+def test_with_a_gate_the_context_copies_are_read_with_no_galaxy_near(fitted, sets_and_catalog):  # noqa: F811
+    (train, _, _), _ = sets_and_catalog
+    d = fitted.prepare_arrays(train, labels=True)
+    j = fitted.context_columns_.index(GALAXY_DISTANCE_COLUMN)
+    far = fitted.far_context(d.context[:1])[0, j]
+    fitted.context_mix = 1.0
+    try:
+        mixed = fitted._mixed(d)
+    finally:
+        fitted.context_mix = 0.0
+    assert len(mixed) == 2 * len(d)
+    np.testing.assert_array_equal(mixed.context[: len(d)], d.context)
+    np.testing.assert_allclose(mixed.context[len(d):, j], far)
+
+
 def test_without_the_distance_there_is_no_gate(sets_and_catalog):  # noqa: F811
     (train, val, test), _ = sets_and_catalog
     with pytest.warns(UserWarning, match="host_gate needs the nearest-galaxy distance"):
