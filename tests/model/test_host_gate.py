@@ -81,7 +81,7 @@ def test_the_host_moves_a_verdict_only_to_a_class_the_far_reading_allows(fitted,
     assert np.all(q[moved, p_gate[moved].argmax(1)] >= GATE)
 
 
-def test_same_after_saving_in_the_stream_and_in_the_novelty(fitted, sets_and_catalog, tmp_path):  # noqa: F811
+def test_same_after_saving_in_the_stream_the_novelty_and_the_partition_table(fitted, sets_and_catalog, tmp_path):  # noqa: F811
     from skysift.model.estimator import Classifier
     from skysift.model.online import IncrementalClassifier
 
@@ -102,6 +102,14 @@ def test_same_after_saving_in_the_stream_and_in_the_novelty(fitted, sets_and_cat
         for i, r in enumerate(live):
             last[int(r)] = probs[i]
     np.testing.assert_allclose(np.array([last[i] for i in range(len(p))]), p, atol=1e-5)
+    # the Dask engine's table, with the distance from its own crossmatch
+    from skysift.scale.predict import predictions_frame
+
+    o = test.objects
+    dist = back.catalog_.nearest_distance(o["ra"].to_numpy(float), o["dec"].to_numpy(float))
+    out = predictions_frame(back, test, dist, first_n=(), version="v", novelty=False)
+    for j, c in enumerate(back.classes_):
+        np.testing.assert_allclose(out[f"p_{c}"].to_numpy(), p[:, j], atol=1e-6)
 
 
 def test_with_a_gate_the_context_copies_are_read_with_no_galaxy_near(fitted, sets_and_catalog):  # noqa: F811
