@@ -40,6 +40,8 @@ CONFIGS: dict[str, dict] = {
     "no_context_mix": {"context_mix": 0.0},
     "no_gal_dist": {"galaxy_distance": False},
     "no_galactic": {"galactic": False},
+    # the distance read without copies behind the host gate (skysift.model.host_gate)
+    "host_gate0.1": {"context_mix": 0.0, "host_gate": 0.1},
 }
 N_OBS = (1, 3, 6, 10, None)
 

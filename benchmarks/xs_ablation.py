@@ -226,6 +226,9 @@ def _variants() -> dict[str, dict]:
         # skysift.model.host_gate; benchmarks/xs_host_gate.py measured the gate outside the model first)
         **{f"host_gate{t:g}": {"kw": {"galaxy_distance": True, "context_mix": 0.0, "host_gate": t}}
            for t in (0.1, 0.2, 0.3, 0.5)},
+        # ... with the network's least blend weight 0.6 (the floor that transferred best, "The network's share")
+        "host_gate0.1+net0.6": {"kw": {"galaxy_distance": True, "context_mix": 0.0, "host_gate": 0.1,
+                                       "min_network_weight": 0.6}},
         # ... with copies at the "no galaxy" distance (with a gate, context_mix makes those: the far reading learns
         # what the light curve says when the galaxy is not known; before, ctxmix0.5+host_gate0.2 / 0.3 had copies at
         # another class's distance: xs_host_gate_option.jsonl, docs/results.md)
