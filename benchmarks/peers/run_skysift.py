@@ -119,8 +119,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="a variant whose network keeps at least this weight in the blend (Classifier("
                         "min_network_weight=...)): method 'skysift+netW', under variants/")
     p.add_argument("--host-gate", type=float, default=None,
-                   help="a variant with the galaxy distance read without context copies and this host gate (Classifier("
-                        "galaxy_distance=True, context_mix=0, host_gate=...)): method 'skysift+gateT', under variants/")
+                   help="a variant with the galaxy distance and this host gate (Classifier(galaxy_distance=True, "
+                        "host_gate=...), no context copies unless --context-mix): method 'skysift+gateT', under variants/")
     args = p.parse_args(argv)
     method = "skysift" if args.preset == "skysift" else "skysift_paper"
     bd = load_benchmark_data(args.data, cache=args.cache or f"runs/{args.data}")

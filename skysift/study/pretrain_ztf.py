@@ -158,6 +158,9 @@ def ztf_card(clf, metrics: dict, goto3_test: LightCurveSet) -> str:
 
     sn = clf.children_["SN"]
     s = metrics["sizes"]
+    gate = sn.host_gate_threshold()
+    gate_text = (f"; the nearest-galaxy distance read behind the\n  host gate (host_gate {gate:g}, no context copies; "
+                 "chosen on bts_types validation)") if gate else ""
     vs_text = "* **VS types**: none shipped (`python -m skysift.study.pretrain_ztf --vs-types` trains them)."
     if VS_RESULTS.exists():  # measured when they were trained (benchmarks/results/ztf_vs_types.json)
         v = json.loads(VS_RESULTS.read_text())["scores"]["all"]
@@ -182,8 +185,7 @@ docs/output_schema.md), P(parent/type) = P(parent) P(type | parent). Remake with
   training data; ZTF g and R (r) are mapped onto its band by the band rule.
 * **SN types** ({', '.join(sn.classes_)}): trained on `bts_types` (real ZTF BTS light curves, g and R as
   observed; split seed 0: train {s['bts_train']}, validation {s['bts_val']}, test {s['bts_test']}), reading
-  bands {', '.join(sn.train_bands_)}; best epoch {sn.best_epoch_}; the nearest-galaxy distance read behind the
-  host gate (host_gate {sn.host_gate_threshold():g}, no context copies; chosen on bts_types validation).
+  bands {', '.join(sn.train_bands_)}; best epoch {sn.best_epoch_}{gate_text}.
 {vs_text}
 * **AGN**: no types (18 blazars in goto3: too few).
 {novelty_text(clf, goto3_test)}
