@@ -52,25 +52,17 @@ def mix_context(data: SequenceData, column: int, fraction: float, seed: int, dir
     own (the column must grow with the distance). Deterministic for a ``seed``; ``fraction`` 0 returns ``data``."""
     if direction not in DIRECTIONS:
         raise InputError(f"context mix direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
-    fraction = float(fraction)
-    if not 0.0 <= fraction <= 1.0:
-        raise InputError(f"context_mix must be in [0, 1], got {fraction}")
+    rng, rows = _copied_rows(len(data), fraction, seed, 0x5C1F)
     if data.y is None:
         raise InputError("context_mix needs labelled training arrays")
-    n_copies = round(fraction * len(data))
-    if n_copies == 0:
+    if rows.size == 0:
         return data
-    rng = np.random.default_rng([int(seed), 0x5C1F])
-    rows = np.sort(rng.choice(len(data), size=n_copies, replace=False))
     donors = other_class_donors(data.y, rows, rng)
     if direction == "nearer":
         keep = data.context[donors, column] < data.context[rows, column]
         rows, donors = rows[keep], donors[keep]
-    copies = data.take(rows)
-    copies.context[:, column] = data.context[donors, column]
-    host = None if data.host is None else np.concatenate([data.host, data.host[donors]])
-    return SequenceData(np.concatenate([data.values, copies.values]), np.concatenate([data.lengths, copies.lengths]),
-                        np.concatenate([data.context, copies.context]), np.concatenate([data.y, copies.y]), host)
+    return _with_copies(data, rows, column, data.context[donors, column],
+                        None if data.host is None else data.host[donors])
 
 
 def hide_context(data: SequenceData, column: int, value: float, fraction: float, seed: int,
@@ -80,19 +72,29 @@ def hide_context(data: SequenceData, column: int, value: float, fraction: float,
     arrays carry bins); sequences, lengths and labels unchanged. A model with a host gate
     (:mod:`skysift.model.host_gate`) reads every object again at that value: the copies teach it what the light
     curve says when the galaxy is not known. Deterministic for a ``seed``; ``fraction`` 0 returns ``data``."""
+    _, rows = _copied_rows(len(data), fraction, seed, 0x41DE)
+    if rows.size == 0:
+        return data
+    return _with_copies(data, rows, column, value, np.full(rows.size, int(host_value if host_value is not None else 0)))
+
+
+def _copied_rows(n: int, fraction: float, seed: int, salt: int) -> tuple[np.random.Generator, np.ndarray]:
+    """The generator (seeded by ``seed`` and ``salt``) and the sorted rows, a ``fraction`` (0..1) of ``n``, that are
+    copied (none for 0)."""
     fraction = float(fraction)
     if not 0.0 <= fraction <= 1.0:
         raise InputError(f"context_mix must be in [0, 1], got {fraction}")
-    n_copies = round(fraction * len(data))
-    if n_copies == 0:
-        return data
-    rng = np.random.default_rng([int(seed), 0x41DE])
-    rows = np.sort(rng.choice(len(data), size=n_copies, replace=False))
+    rng = np.random.default_rng([int(seed), salt])
+    n_copies = round(fraction * n)
+    return rng, np.sort(rng.choice(n, size=n_copies, replace=False)) if n_copies else np.empty(0, np.int64)
+
+
+def _with_copies(data: SequenceData, rows: np.ndarray, column: int, values, host_values) -> SequenceData:
+    """``data`` followed by copies of its ``rows`` whose context column ``column`` is ``values`` and host bin
+    ``host_values`` (used when the arrays carry bins); sequences, lengths and labels are the originals'."""
     copies = data.take(rows)
-    copies.context[:, column] = value
-    host = None
-    if data.host is not None:
-        host = np.concatenate([data.host, np.full(n_copies, int(host_value if host_value is not None else 0))])
+    copies.context[:, column] = values
+    host = None if data.host is None else np.concatenate([data.host, host_values])
     y = None if data.y is None else np.concatenate([data.y, copies.y])
     return SequenceData(np.concatenate([data.values, copies.values]), np.concatenate([data.lengths, copies.lengths]),
                         np.concatenate([data.context, copies.context]), y, host)

@@ -52,6 +52,7 @@ from skysift.model.decisions import weighted_decision
 from skysift.model.calibration import MIN_CALIBRATION_ROWS, CalibrationMixin  # noqa: F401 - re-exported
 from skysift.model.encoding import EncodingMixin
 from skysift.model.hierarchy import TreeMixin, is_hierarchical, level1
+from skysift.model.inference import FrozenNetwork
 from skysift.model.host_gate import HostGateMixin, gate_rows
 from skysift.model.losses import canonical_loss_name, class_weights, make_loss
 from skysift.model.network import LightCurveRNN
@@ -490,11 +491,13 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, HostGate
         return count if lengths is None else np.where(np.asarray(lengths) > 0, lengths, count)
 
     def _proba(self, data: SequenceData) -> np.ndarray:
-        far = None
-        if self.host_gate_threshold():
-            far = self._run(SequenceData(data.values, data.lengths, self.far_context(data.context)))
-        return self.finish(self._run(data), last_step(data.values, data.lengths), data.context, data.lengths,
-                           data.host, far)
+        last = last_step(data.values, data.lengths)
+        if not self.host_gate_threshold():
+            return self.finish(self._run(data), last, data.context, data.lengths, data.host)
+        # the gate's far reading shares the recurrent summaries: only the head is read again
+        logits, emb = self._run(data, embeddings=True)
+        far = FrozenNetwork(self.model_).head(emb["rnn"], self.far_context(data.context), last, twins=False)
+        return self.finish(logits, last, data.context, data.lengths, data.host, far)
 
     # ------------------------------------------------------------------ prediction
     def _device(self) -> torch.device:

@@ -45,14 +45,20 @@ class HostGateMixin:
         t = float(self.hyperparameters().get("host_gate") or 0.0)  # type: ignore[attr-defined]
         return t if t > 0 and GALAXY_DISTANCE_COLUMN in (getattr(self, "context_columns_", None) or []) else 0.0
 
-    def far_context(self, context: np.ndarray) -> np.ndarray:
-        """The scaled context (n, n_context) of the same objects with no galaxy within the match radius: the
-        distance column set to the scaled dummy value (arcsec, ``context_config_.dummy_distance_arcsec``)."""
+    def far_distance(self) -> tuple[int, float]:
+        """The distance's context column and its scaled value for "no galaxy within the match radius" (the dummy
+        distance, arcsec: ``context_config_.dummy_distance_arcsec``)."""
         j = list(self.context_columns_).index(GALAXY_DISTANCE_COLUMN)  # type: ignore[attr-defined]
         raw = np.zeros((1, len(self.context_columns_)))  # type: ignore[attr-defined]
         raw[0, j] = float(self.context_config_.dummy_distance_arcsec)  # type: ignore[attr-defined]
+        return j, float(self.ctx_scaler_.transform(raw)[0, j])  # type: ignore[attr-defined]
+
+    def far_context(self, context: np.ndarray) -> np.ndarray:
+        """The scaled context (n, n_context) of the same objects with no galaxy within the match radius (the
+        distance column at :meth:`far_distance`'s value)."""
+        j, far = self.far_distance()
         out = np.array(context, np.float32, copy=True)
-        out[:, j] = self.ctx_scaler_.transform(raw)[0, j]  # type: ignore[attr-defined]
+        out[:, j] = far
         return out
 
     def _check_host_gate(self, asked: float | None) -> None:

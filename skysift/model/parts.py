@@ -47,12 +47,11 @@ class PartsMixin:
                 return train
             raise InputError("context_mix needs the nearest-galaxy distance as context (galaxy_distance=True "
                              "and a galaxy_catalog)")
-        column = self.context_columns_.index(GALAXY_DISTANCE_COLUMN)
         if self.host_gate_threshold():  # the gate reads every object with no galaxy near: copies taught so
-            far = float(self.far_context(train.context[:1])[0, column]) if len(train) else 0.0
+            column, far = self.far_distance()
             return hide_context(train, column, far, fraction, int(self.seed),
                                 None if train.host is None else int(host_bins(np.array([np.nan]))[0]))
-        return mix_context(train, column, fraction, int(self.seed))
+        return mix_context(train, self.context_columns_.index(GALAXY_DISTANCE_COLUMN), fraction, int(self.seed))
 
     def _regrow_trees(self, sets: list[SequenceData]) -> None:
         have = {name: part is not None for name, part in self.tree_parts().items()}
