@@ -309,6 +309,18 @@ def scores(y: np.ndarray, proba: np.ndarray, classes: list[str], weights: np.nda
     return out
 
 
+def galaxy_test(near: np.ndarray, home: np.ndarray, lc: np.ndarray | None = None) -> dict:
+    """The galaxy test's figures from P(SN) of the same variable stars next to a galaxy (``near``) and at their own
+    positions (``home``); with ``lc`` (P(SN) from the light curve alone) also the share called SN against it."""
+    out = {"gal_p_sn_gt_0.5": float(np.mean(near > 0.5)), "gal_median_p_sn": float(np.median(near)),
+           # called SN next to the galaxy although at its own position P(SN) < 0.25
+           "gal_sn_against_home": float(np.mean((near > 0.5) & (home < 0.25))),
+           "home_p_sn_gt_0.5": float(np.mean(home > 0.5))}
+    if lc is not None:  # called SN although the light curve alone gives P(SN) < 0.25
+        out["gal_sn_against_lc"] = float(np.mean((near > 0.5) & (lc < 0.25)))
+    return out
+
+
 def auc_and_macro_f1(y: np.ndarray, proba: np.ndarray, weights: np.ndarray) -> dict:
     """Hand & Till AUC (skysift's :func:`~skysift.model.train.multiclass_auc`) and macro F1 of the decisions at class
     ``weights`` (fitted on validation), of class codes ``y`` and probabilities (n, K)."""
@@ -402,13 +414,7 @@ def run_variant(bd, name: str, spec: dict, rotation: int, n_gal: int, seed_index
             pv, pi, pg, ph = prior(pv, b_val, n), prior(pi, b_in, n), prior(pg, b_gal, n), prior(ph, b_home, n)
         w = fit_class_weights(y_val, pv)
         rec["by_n"][key] = {"val": scores(y_val, pv, classes, w), "inner_xs": scores(y_in, pi, classes, w),
-                            "gal_p_sn_gt_0.5": float(np.mean(pg[:, sn] > 0.5)),
-                            "gal_median_p_sn": float(np.median(pg[:, sn])),
-                            # called SN although the light curve alone gives P(SN) < 0.25
-                            "gal_sn_against_lc": float(np.mean((pg[:, sn] > 0.5) & (pg_lc[:, sn] < 0.25))),
-                            # called SN next to the galaxy although at its own position P(SN) < 0.25
-                            "gal_sn_against_home": float(np.mean((pg[:, sn] > 0.5) & (ph[:, sn] < 0.25))),
-                            "home_p_sn_gt_0.5": float(np.mean(ph[:, sn] > 0.5))}
+                            **galaxy_test(pg[:, sn], ph[:, sn], pg_lc[:, sn])}
     rec["seconds"] = round(time.perf_counter() - t0, 1)
     return rec
 

@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "benchmarks" / "peers"))
 
 from peerlib import load_benchmark_data  # noqa: E402
-from xs_ablation import N_OBS, inner_sets, near_galaxy_set, scores  # noqa: E402
+from xs_ablation import N_OBS, galaxy_test, inner_sets, near_galaxy_set, scores  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results" / "xs_host_gate.jsonl"
 GATES = (0.1, 0.25, 0.5)
@@ -88,11 +88,8 @@ def run(bd, rotation: int, seed_index: int) -> dict:
         out = {}
         for name, p in probs.items():
             w = fit_class_weights(y_val, p["val"])
-            pg, ph = p["gal"][:, sn], p["home"][:, sn]
             out[name] = {"val": scores(y_val, p["val"], classes, w), "inner_xs": scores(y_in, p["inner"], classes, w),
-                         "gal_p_sn_gt_0.5": float(np.mean(pg > 0.5)), "home_p_sn_gt_0.5": float(np.mean(ph > 0.5)),
-                         "gal_sn_against_home": float(np.mean((pg > 0.5) & (ph < 0.25))),
-                         "gal_sn_against_lc": float(np.mean((pg > 0.5) & (probs["lc"]["gal"][:, sn] < 0.25)))}
+                         **galaxy_test(p["gal"][:, sn], p["home"][:, sn], probs["lc"]["gal"][:, sn])}
         rec["by_n"]["all" if n is None else str(n)] = out
     rec["seconds"] = round(time.perf_counter() - t0, 1)
     return rec

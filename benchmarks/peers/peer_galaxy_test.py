@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from features_baseline import fit_baseline, predict_proba  # noqa: E402
 from peerlib import load_benchmark_data  # noqa: E402
 from protocol import prefix_copies, truncate  # noqa: E402
-from xs_ablation import N_OBS, inner_sets, near_galaxy_set, scores  # noqa: E402
+from xs_ablation import N_OBS, galaxy_test, inner_sets, near_galaxy_set, scores  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results" / "peer_galaxy_test.jsonl"
 
@@ -61,9 +61,7 @@ def run_peer(bd, kind: str, rotation: int, n_gal: int) -> dict:
         w = fit_class_weights(y_val, pv)
         rec["by_n"]["all" if n is None else str(n)] = {
             "val": scores(y_val, pv, classes, w), "inner_xs": scores(y_in, pi, classes, w),
-            "gal_p_sn_gt_0.5": float(np.mean(pg[:, sn] > 0.5)), "gal_median_p_sn": float(np.median(pg[:, sn])),
-            "gal_sn_against_home": float(np.mean((pg[:, sn] > 0.5) & (ph[:, sn] < 0.25))),
-            "home_p_sn_gt_0.5": float(np.mean(ph[:, sn] > 0.5))}
+            **galaxy_test(pg[:, sn], ph[:, sn])}
     rec["seconds"] = round(time.perf_counter() - t0, 1)
     return rec
 
