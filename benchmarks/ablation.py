@@ -42,6 +42,7 @@ CONFIGS: dict[str, dict] = {
     "no_galactic": {"galactic": False},
     # the distance read without copies behind the host gate (skysift.model.host_gate)
     "host_gate0.1": {"context_mix": 0.0, "host_gate": 0.1},
+    "host_gate0.1_hidden_copies": {"host_gate": 0.1},  # the preset's copies, made at no galaxy under the gate
 }
 N_OBS = (1, 3, 6, 10, None)
 

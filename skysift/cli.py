@@ -78,8 +78,8 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
                    "weight in the blend with the trees, 0-1 (preset: 0; higher transferred better to other surveys "
                    "and cost the training surveys: docs/results.md)")
     g.add_argument("--host-gate", type=float, default=None, metavar="T", help="the galaxy distance may move a verdict "
-                   "only to a class the model gives at least T with no galaxy near, 0-1 (preset: 0; docs/results.md, "
-                   "'The host behind the light curve')")
+                   "only to a class the model gives at least T with no galaxy near, 0-1 (preset: 0.1 when every class "
+                   "is a supernova type, else 0; docs/results.md, 'The host behind the light curve')")
     g.add_argument("--epochs", type=int, default=None, help="epochs (preset: 15 / 200)")
     g.add_argument("--batch-size", type=int, default=None, help="batch size (preset: 128)")
     g.add_argument("--lr", type=float, default=None, help="Adam learning rate (preset: 1e-3 cosine / 1e-4)")

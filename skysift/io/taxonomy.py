@@ -100,3 +100,11 @@ def child(path: str) -> str | None:
     """The level-2 name of a path (``"SN/Ia"`` -> ``"Ia"``), None for a level-1 path."""
     parts = str(path).split(SEP, 1)
     return parts[1] if len(parts) == 2 else None
+
+
+def all_supernova_types(classes: Iterable[str]) -> bool:
+    """Whether every class names a supernova type (``"Ia"``, ``"SN Ia"``, ``"SNIbc"``, ``"SN/II"``): a set
+    of classes that all live in galaxies. False for an empty list."""
+    names = [str(c) for c in classes]
+    return bool(names) and all(
+        (parent(c) == "SN" and child(c) is not None) or subtype(c, "SN") is not None for c in names)

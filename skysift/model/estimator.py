@@ -135,7 +135,8 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, HostGate
     min_network_weight: the network's least weight in the blend (0-1; the blend weights are chosen above it).
     host_gate: with the nearest-galaxy distance among the context, a threshold t in (0, 1): the distance may move an
         object's verdict only to a class that the same model gives at least t with no galaxy near
-        (:mod:`skysift.model.host_gate`; 0: no gate). With a gate, ``context_mix``'s copies are made at no galaxy.
+        (:mod:`skysift.model.host_gate`; 0: no gate; ``"auto"``, the default preset's: 0.1 for a model whose classes
+        are all supernova types, else none). With a gate, ``context_mix``'s copies are made at no galaxy.
     blend: how the parts' probabilities are combined (:func:`pool_probabilities`): ``"geometric"``
         (a weighted product, renormalised), ``"arithmetic"`` (a weighted mean), or ``"auto"``: both
         are tried with the weights and the one with the better mean validation AUC is kept
@@ -218,7 +219,7 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, HostGate
         lc_features: bool | None = None,
         lc_part: bool | None = None,
         min_network_weight: float | None = None,
-        host_gate: float | None = None,
+        host_gate: float | str | None = None,
     ) -> None:
         self.rnn = rnn
         self.rnn_units = rnn_units

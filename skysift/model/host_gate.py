@@ -18,13 +18,27 @@ only (the context enters the dense head), so the second reading costs one more h
 step in the stream. With a gate, ``context_mix``'s training copies are made at the "no galaxy" distance
 (:func:`skysift.model.augment.hide_context`) rather than at another class's, so that the far reading learns what a
 light curve says when its galaxy is not known.
+
+``host_gate="auto"`` (the default preset) gives a gate of :data:`AUTO_HOST_GATE` to a model whose classes are all
+supernova types and none to any other. Where a class lives outside galaxies (a variable star), copies at another
+class's distance keep the host from making it a supernova (the galaxy test); where every class is a supernova type,
+every object has a host, and those copies only scramble what the host says between the types (a superluminous
+supernova's faint dwarf host, a Ia's elliptical one). There the copies are made at no galaxy and the host is read
+behind the gate (bts_types validation, docs/results.md "The host behind the light curve").
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
+from skysift.errors import InputError
 from skysift.features.context import GALAXY_DISTANCE_COLUMN
+from skysift.io.taxonomy import all_supernova_types
+
+#: The gate ``host_gate="auto"`` gives a model whose classes are all supernova types.
+AUTO_HOST_GATE = 0.1
 
 
 def gate_rows(p: np.ndarray, q: np.ndarray, threshold: float) -> np.ndarray:
@@ -36,13 +50,26 @@ def gate_rows(p: np.ndarray, q: np.ndarray, threshold: float) -> np.ndarray:
     return np.where(keep[:, None], p, q)
 
 
+def resolve_host_gate(value: float | str | None, classes: Sequence[str]) -> float:
+    """The gate's threshold for the ``host_gate`` setting ``value`` (a number, None for none, or ``"auto"``:
+    :data:`AUTO_HOST_GATE` when every class of ``classes`` is a supernova type, else 0)."""
+    if isinstance(value, str):
+        if value != "auto":
+            raise InputError(f"host_gate must be a number within [0, 1) or 'auto', got {value!r}")
+        return AUTO_HOST_GATE if all_supernova_types(classes) else 0.0
+    return float(value or 0.0)
+
+
 class HostGateMixin:
     """The host gate of :class:`~skysift.model.estimator.Classifier` (see the module docstring)."""
 
     def host_gate_threshold(self) -> float:
         """The gate's threshold ``t`` (0: no gate -- none asked for, or the model does not read the
         nearest-galaxy distance)."""
-        t = float(self.hyperparameters().get("host_gate") or 0.0)  # type: ignore[attr-defined]
+        t = getattr(self, "host_gate_", None)  # fixed at fit time (and read back from the file)
+        if t is None:
+            t = resolve_host_gate(self.hyperparameters().get("host_gate"),  # type: ignore[attr-defined]
+                                  getattr(self, "classes_", None) or [])
         return t if t > 0 and GALAXY_DISTANCE_COLUMN in (getattr(self, "context_columns_", None) or []) else 0.0
 
     def far_distance(self) -> tuple[int, float]:
@@ -61,16 +88,17 @@ class HostGateMixin:
         out[:, j] = far
         return out
 
-    def _check_host_gate(self, asked: float | None) -> None:
-        """At fit time, once the context columns are known: the threshold within [0, 1), and a warning when a
-        gate was asked for (``asked``, the constructor argument) but the model reads no galaxy distance."""
+    def _check_host_gate(self, asked: float | str | None) -> None:
+        """At fit time, once the classes and the context columns are known: the threshold (``host_gate_``;
+        within [0, 1)), and a warning when a gate was asked for by number (``asked``, the constructor argument)
+        but the model reads no galaxy distance."""
         import warnings
 
-        from skysift.errors import InputError
-
-        t = float(self.hyperparameters()["host_gate"] or 0.0)  # type: ignore[attr-defined]
+        t = resolve_host_gate(self.hyperparameters()["host_gate"], self.classes_)  # type: ignore[attr-defined]
         if not 0.0 <= t < 1.0:
             raise InputError(f"host_gate must be within [0, 1), got {t!r}")
-        if float(asked or 0.0) > 0 and not self.host_gate_threshold():
+        self.host_gate_ = t
+        self.host_gate_ = self.host_gate_threshold()  # 0 where the model reads no galaxy distance
+        if not isinstance(asked, str) and float(asked or 0.0) > 0 and not self.host_gate_:
             warnings.warn("host_gate needs the nearest-galaxy distance among the context (a galaxy_catalog and "
                           "galaxy_distance=True): the model is fitted without the gate", stacklevel=3)

@@ -92,6 +92,7 @@ def classifier_blob(clf: Any) -> dict:
         "decision_weights": _plain(getattr(clf, "decision_weights_", None)),
         "blend_weights": clf.blend_table().tolist(),
         "blend_rule": getattr(clf, "blend_rule_", "arithmetic"),
+        "host_gate": float(clf.host_gate_threshold()),  # the threshold in force ("auto" resolved at fit time)
     }
     for part in TREE_PARTS:
         fitted = getattr(clf, part.name + "_", None)
@@ -189,6 +190,10 @@ def classifier_from_blob(cls: type, blob: dict, path: str | Path) -> Any:
         clf.decision_weights_ = list(blob.get("decision_weights") or [1.0] * n_classes)
         for part in TREE_PARTS:
             setattr(clf, part.name + "_", None if blob.get(part.name) is None else part.load(blob[part.name]))
+        # files written before "auto": the threshold the saved parameter gives (none when the preset's)
+        gate = blob.get("host_gate")
+        clf.host_gate_ = float(gate if gate is not None else (
+            params["host_gate"] if isinstance(params["host_gate"], (int, float)) else 0.0))
         clf.blend_rule_ = str(blob.get("blend_rule", "arithmetic"))  # files written before it: the mean
         if clf.blend_rule_ not in BLEND_RULES:
             raise ValueError(f"unknown blend rule {clf.blend_rule_!r}")

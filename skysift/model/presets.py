@@ -30,7 +30,9 @@ PARAM_NAMES = (
 #: features"); ``lc_features=False`` gives the previous default; ``lc_part`` (their own trees) added nothing.
 #: ``min_network_weight`` (the network's least share of the blend) transferred better to held-out surveys on goto3_xs
 #: validation at 0.5-0.8 but cost the surveys a model is trained on (goto3, bts_types): an option, not the default
-#: (docs/results.md, "The network's share of the blend").
+#: (docs/results.md, "The network's share of the blend"). ``host_gate="auto"``: a model whose classes are all supernova
+#: types reads the host behind a gate, its copies made at no galaxy (:mod:`skysift.model.host_gate`; measured on
+#: bts_types validation); any other model has no gate.
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {
         "rnn_units": 100, "dense_units": 100, "loss": "focal", "gamma": 2.0, "dropout": 0.4, "l2": 0.01,
@@ -46,7 +48,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "lr_schedule": "cosine", "max_length": 100, "boost": True, "forest": True, "band_stats": True,
         "blend": "auto", "final_trees": "all", "galaxy_distance": True,
         "calibration": "temperature", "min_steps": 1000, "host_prior": 0.0, "context_mix": 1.0, "galactic": True,
-        "lc_features": True, "lc_part": False, "min_network_weight": 0.0, "host_gate": 0.0,
+        "lc_features": True, "lc_part": False, "min_network_weight": 0.0, "host_gate": "auto",
     },
 }
 

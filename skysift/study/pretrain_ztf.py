@@ -76,7 +76,9 @@ def _scores(clf, test: LightCurveSet, ns=N_OBS) -> dict:
     return out
 
 
-#: The SN child's settings besides the preset's: the galaxy distance read without copies, behind the host gate.
+#: The SN child's settings besides the preset's: the galaxy distance read without copies, behind the host gate (the
+#: preset's ``host_gate="auto"`` gives a model of SN types the same gate with its copies made at no galaxy; on this
+#: child's own validation objects, split seed 0, the copies gave a lower AUC: 0.853 against 0.858 at n = all).
 SN_CHILD = {"context_mix": 0.0, "host_gate": 0.1}
 
 

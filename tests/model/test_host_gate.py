@@ -8,7 +8,7 @@ import pytest
 
 from skysift.errors import InputError
 from skysift.features.context import GALAXY_DISTANCE_COLUMN, ContextConfig
-from skysift.model.host_gate import gate_rows
+from skysift.model.host_gate import AUTO_HOST_GATE, gate_rows, resolve_host_gate
 from tests.model.test_estimator import TREES, tiny
 from tests.model.test_host_prior import sets_and_catalog  # noqa: F401 - the fixture: 'rising' objects near galaxies
 
@@ -31,11 +31,11 @@ def _readings(clf, lcset):
     far_raw[GALAXY_DISTANCE_COLUMN] = clf.context_config_.dummy_distance_arcsec
     p_gate = clf.predict_proba(lcset)
     p_far = clf.predict_proba(lcset, context=far_raw)  # the far reading is its own far reading: kept as it is
-    clf.host_gate = 0.0
+    clf.host_gate_ = 0.0  # the threshold fixed at fit time
     try:
         p_host = clf.predict_proba(lcset)  # the same calibration, no gate
     finally:
-        clf.host_gate = GATE
+        clf.host_gate_ = GATE
     return p_gate, p_far, p_host
 
 
@@ -144,4 +144,37 @@ def test_host_gate_reaches_the_model():
     args = build_parser().parse_args(["train", "--data", "demo", "--host-gate", "0.3", "--out", "m.pt"])
     assert _classifier_from_args(args, catalog).hyperparameters()["host_gate"] == 0.3
     args = build_parser().parse_args(["train", "--data", "demo", "--out", "m.pt"])
-    assert _classifier_from_args(args, catalog).hyperparameters()["host_gate"] == 0.0  # the preset's
+    assert _classifier_from_args(args, catalog).hyperparameters()["host_gate"] == "auto"  # the preset's
+
+
+@pytest.mark.parametrize("classes, expected", [
+    (["Ia", "II", "Ibc", "IIn", "SLSN"], AUTO_HOST_GATE),  # bts_types: every class lives in a galaxy
+    (["SN Ia", "SNIbc", "SLSN-I"], AUTO_HOST_GATE),
+    (["SN/Ia", "SN/II"], AUTO_HOST_GATE),
+    (["AGN", "SN", "VS"], 0.0),  # a star must not become a supernova next to a galaxy: the copies decide
+    (["SNIa", "SNII", "TDE", "M-dwarf"], 0.0),
+    (["SN"], 0.0),
+    ([], 0.0),
+])
+def test_auto_gates_only_a_model_of_supernova_types(classes, expected):
+    assert resolve_host_gate("auto", classes) == expected
+    assert resolve_host_gate(0.3, classes) == 0.3 and resolve_host_gate(None, classes) == 0.0
+    with pytest.raises(InputError, match="'auto'"):
+        resolve_host_gate("yes", classes)
+
+
+def test_auto_is_resolved_at_fit_and_kept_in_the_file(sets_and_catalog, tmp_path):  # noqa: F811
+    """A set of supernova types under ``host_gate="auto"`` is fitted with the gate, and the saved file keeps the
+    threshold itself (a file says what it does whatever the preset later becomes)."""
+    from skysift.model.hierarchy import with_labels
+
+    (train, val, test), cat = sets_and_catalog
+    names = dict(zip(sorted({str(v) for v in train.labels}), ["Ia", "II", "Ibc", "IIn", "SLSN"]))
+    train, val, test = (with_labels(s, [names[str(v)] for v in s.labels]) for s in (train, val, test))
+    clf = tiny(epochs=1, context=ContextConfig(), galaxy_distance=True, galaxy_catalog=cat, host_gate="auto")
+    clf.fit(train, val)
+    assert clf.host_gate_threshold() == AUTO_HOST_GATE
+    clf.save(tmp_path / "m.pt")
+    back = type(clf).load(tmp_path / "m.pt")
+    assert back.host_gate_ == AUTO_HOST_GATE
+    np.testing.assert_allclose(back.predict_proba(test), clf.predict_proba(test), atol=1e-6)
