@@ -9,7 +9,7 @@ import pytest
 from skysift.errors import InputError
 from skysift.features.context import GALAXY_DISTANCE_COLUMN, ContextConfig
 from skysift.model.host_gate import AUTO_HOST_GATE, gate_rows, resolve_host_gate
-from tests.model.test_estimator import TREES, tiny
+from tests.model.test_estimator import NO_TREES, TREES, tiny
 from tests.model.test_host_prior import sets_and_catalog  # noqa: F401 - the fixture: 'rising' objects near galaxies
 
 GATE = 0.8  # high enough that on the toy set the gate both keeps and replaces readings that differ
@@ -178,3 +178,18 @@ def test_auto_is_resolved_at_fit_and_kept_in_the_file(sets_and_catalog, tmp_path
     back = type(clf).load(tmp_path / "m.pt")
     assert back.host_gate_ == AUTO_HOST_GATE
     np.testing.assert_allclose(back.predict_proba(test), clf.predict_proba(test), atol=1e-6)
+
+
+def test_auto_gates_the_supernova_child_of_a_tree_only(sets_and_catalog):  # noqa: F811
+    """In a class tree the level-1 model (a class that lives outside galaxies among its classes) has no gate, and the
+    child of the supernova types has the gate, as the preset's "auto" says."""
+    from skysift.model.hierarchy import with_labels
+
+    (train, val, _), cat = sets_and_catalog
+    paths = {"bright": "VS", "faint": "SN/Ia", "rising": "SN/II"}
+    train, val = (with_labels(s, [paths[str(v)] for v in s.labels]) for s in (train, val))
+    tree = tiny(epochs=1, context=ContextConfig(), galaxy_distance=True, galaxy_catalog=cat, lc_features=False,
+                **NO_TREES).fit(train, val)
+    assert tree.hyperparameters()["host_gate"] == "auto"
+    assert tree.classes_ == ["SN", "VS"] and tree.host_gate_threshold() == 0.0
+    assert tree.children_["SN"].classes_ == ["II", "Ia"] and tree.children_["SN"].host_gate_threshold() == AUTO_HOST_GATE
