@@ -283,7 +283,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = {"model": str(out_path), "best_epoch": clf.best_epoch_,
            # the model's (network, trees, temperature) out-of-sample AUC on the validation objects, as
            # 'evaluate' reports it; the network's alone at its best epoch beside it
-           "val_auc": clf.val_auc_, "network_best_val_auc": max(h["val_auc"] for h in clf.history_)}
+           "val_auc": clf.val_auc_, "network_best_val_auc": max(h["val_auc"] for h in clf.history_),
+           "host_gate": clf.host_gate_threshold()}  # the threshold in force (the preset's "auto" resolved)
     parts = {"train": split.train, "validation": split.val, "test": split.test}  # same keys as a study's split.json
     split_path.write_text(json.dumps({"seed": args.seed, "object_ids": {k: ids[v].tolist() for k, v in parts.items()}}))
     out["split"] = str(split_path)

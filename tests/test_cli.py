@@ -33,6 +33,7 @@ def test_train_predict_evaluate_on_demo(tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["best_epoch"] in (1, 2) and 0.0 <= summary["network_best_val_auc"] <= 1.0
     assert 0.0 <= summary["val_auc"] <= 1.0  # the whole model's, out of sample
+    assert summary["host_gate"] == 0.0  # the demo's VS / SN / AGN: the preset's "auto" gives no gate
     split = json.loads((tmp_path / "m.pt.split.json").read_text())["object_ids"]
     assert len(split["test"]) == 240 and not set(split["test"]) & set(split["train"])
     assert len(split["validation"]) == 168
