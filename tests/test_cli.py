@@ -216,35 +216,37 @@ def test_demo_says_what_it_is(tmp_path, capsys, monkeypatch):
 
 
 def test_context_mix_reaches_the_model_only_with_the_galaxy_distance(capsys):
-    from skysift.cli import _classifier_from_args, build_parser
+    from skysift.cli import build_parser
+    from skysift.cli_model import classifier_from_args
     from skysift.features.context import GalaxyCatalog
 
     catalog = GalaxyCatalog([10.0], [20.0], name="one")
     args = build_parser().parse_args(["train", "--data", "demo", "--galaxy-distance", "--context-mix", "1",
                                       "--out", "m.pt"])
-    clf = _classifier_from_args(args, catalog)
+    clf = classifier_from_args(args, catalog)
     assert clf.hyperparameters()["context_mix"] == 1.0 and clf.hyperparameters()["galaxy_distance"] is True
     # without the distance the option is dropped with a note, not an error
     args = build_parser().parse_args(["train", "--data", "demo", "--no-galaxy-distance", "--context-mix", "0.5",
                                       "--out", "m.pt"])
-    clf = _classifier_from_args(args, catalog)
+    clf = classifier_from_args(args, catalog)
     assert clf.context_mix is None and clf.hyperparameters()["galaxy_distance"] is False
     assert "--context-mix has no effect" in capsys.readouterr().err
     # the default (skysift preset) uses the distance with context_mix 1 when there is a catalogue
     args = build_parser().parse_args(["train", "--data", "demo", "--out", "m.pt"])
-    assert _classifier_from_args(args, catalog).hyperparameters()["context_mix"] == 1.0
-    assert _classifier_from_args(args, catalog).hyperparameters()["galactic"] is True
+    assert classifier_from_args(args, catalog).hyperparameters()["context_mix"] == 1.0
+    assert classifier_from_args(args, catalog).hyperparameters()["galactic"] is True
     # --no-galactic: Galactic l and b left out (the leakage warning's advice for the sky position)
     args = build_parser().parse_args(["train", "--data", "demo", "--no-galactic", "--out", "m.pt"])
-    assert _classifier_from_args(args, catalog).hyperparameters()["galactic"] is False
+    assert classifier_from_args(args, catalog).hyperparameters()["galactic"] is False
 
 
 def test_min_network_weight_reaches_the_model():
-    from skysift.cli import _classifier_from_args, build_parser
+    from skysift.cli import build_parser
+    from skysift.cli_model import classifier_from_args
     from skysift.features.context import GalaxyCatalog
 
     catalog = GalaxyCatalog([10.0], [20.0], name="one")
     args = build_parser().parse_args(["train", "--data", "demo", "--min-network-weight", "0.3", "--out", "m.pt"])
-    assert _classifier_from_args(args, catalog).hyperparameters()["min_network_weight"] == 0.3
+    assert classifier_from_args(args, catalog).hyperparameters()["min_network_weight"] == 0.3
     args = build_parser().parse_args(["train", "--data", "demo", "--out", "m.pt"])
-    assert _classifier_from_args(args, catalog).hyperparameters()["min_network_weight"] == 0.0  # the preset's
+    assert classifier_from_args(args, catalog).hyperparameters()["min_network_weight"] == 0.0  # the preset's

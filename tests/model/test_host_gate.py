@@ -137,14 +137,15 @@ def test_without_the_distance_there_is_no_gate(sets_and_catalog):  # noqa: F811
 
 
 def test_host_gate_reaches_the_model():
-    from skysift.cli import _classifier_from_args, build_parser
+    from skysift.cli import build_parser
+    from skysift.cli_model import classifier_from_args
     from skysift.features.context import GalaxyCatalog
 
     catalog = GalaxyCatalog([10.0], [20.0], name="one")
     args = build_parser().parse_args(["train", "--data", "demo", "--host-gate", "0.3", "--out", "m.pt"])
-    assert _classifier_from_args(args, catalog).hyperparameters()["host_gate"] == 0.3
+    assert classifier_from_args(args, catalog).hyperparameters()["host_gate"] == 0.3
     args = build_parser().parse_args(["train", "--data", "demo", "--out", "m.pt"])
-    assert _classifier_from_args(args, catalog).hyperparameters()["host_gate"] == "auto"  # the preset's
+    assert classifier_from_args(args, catalog).hyperparameters()["host_gate"] == "auto"  # the preset's
 
 
 @pytest.mark.parametrize("classes, expected", [
