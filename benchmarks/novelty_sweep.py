@@ -17,7 +17,9 @@ the step's row), ``weights`` (alpha x uncertainty weight x outburst weight), ``l
 feature peers use and skysift's statistics lack, of each step's prefix, from the ``light-curve`` package of the
 ``peers`` extra: each alone and all together, beside the scorer's row). ``--supervised``: a ceiling check, gradient boosting
 given the novel validation half's labels (:func:`supervised_check`); ``--dense``: the shipped score plus an
-isolation forest on the network's last dense layer (the paper's suggestion; :func:`dense_check`).
+isolation forest on the network's last dense layer (the paper's suggestion; :func:`dense_check`). Eighth round
+(``--family context``, results in ``novelty_sweep8.jsonl``): the position against the verdict as a term
+(:func:`_context_agreement`) and the forest fitted on every training step (``every-step``).
 
 Rule as in the earlier rounds: mean validation AUROC (novel validation half against goto3 validation, n = 3,
 6, all) over 3 models x 3 forest seeds x 3 novel splits x the four emulations ``--novel-seeds 0,1,2,3``; test
@@ -143,8 +145,10 @@ class Variant:
     added to each step's score; forest and aggregate settings as the recipe unless given."""
 
     def __init__(self, rows: Callable | None = None, term: Callable | None = None, *, sample_size: int = 256,
-                 max_features: float = 1.0, alpha: float = 0.3, uncertainty: float = 0.1, outburst: float = 0.5):
-        self.rows_fn, self.term = rows, term
+                 max_features: float = 1.0, alpha: float = 0.3, uncertainty: float = 0.1, outburst: float = 0.5,
+                 clf_term: Callable | None = None, every_step: bool = False):
+        self.rows_fn, self.term, self.clf_term = rows, term, clf_term
+        self.every_step = every_step  # the forest fitted on every step of the training objects, not the last
         self.sample_size, self.max_features = sample_size, max_features
         self.alpha, self.uncertainty, self.outburst = alpha, uncertainty, outburst
 
@@ -155,6 +159,8 @@ class Variant:
     def step_scores(self, clf, forest, t: dict, rows: np.ndarray) -> np.ndarray:
         s = -forest.score_samples(rows) + self.uncertainty * (1.0 - t["p"].max(axis=1))
         s = s + self.outburst * outburst_term(clf, t)
+        if self.clf_term is not None:
+            s = s + self.clf_term(clf, t)
         return s if self.term is None else s + self.term(t)
 
     def all_rows(self, st: dict) -> dict[str, np.ndarray]:
@@ -165,8 +171,9 @@ class Variant:
         """The variant's isolation forest (200 trees) fitted on the training objects' rows after their last step."""
         from sklearn.ensemble import IsolationForest
 
+        fit_rows = rows["train"] if self.every_step else last_rows(rows["train"], st["train"])
         return IsolationForest(n_estimators=200, max_samples=self.sample_size, max_features=self.max_features,
-                               random_state=random_state).fit(last_rows(rows["train"], st["train"]))
+                               random_state=random_state).fit(fit_rows)
 
     def scores(self, st: dict, rows: dict[str, np.ndarray], forest: Any, names) -> dict[str, dict[str, np.ndarray]]:
         """The variant's aggregated score of the sets ``names``, after n = 3, 6, all observations."""
@@ -357,6 +364,50 @@ def dense_check(steps: dict, labels: dict, weights: tuple[float, ...] = (0.0, 0.
             for w, r in out.items()}
 
 
+def _context_agreement(steps: dict, lc_only: bool) -> Callable:
+    """A term per step row: how little the object's position agrees with the verdict, -log sum_c p_c q_c / pi_c,
+    where q is a context-only model (gradient boosting on the raw context columns: Galactic l, b, |b| and the
+    nearest-galaxy distance) fitted on the training objects, pi the training classes' shares, and p the classifier's
+    probabilities at the step (``lc_only=False``) or a light-curve-only model's (gradient boosting on the step's own
+    inputs without the context, fitted on every step of the training objects): two readers that disagree."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    cache: dict = {}
+
+    def setup(clf):
+        st = next(v for v in steps.values() if v["clf"] is clf)
+        t = st["train"]
+        names = list(clf.sequence_config_.feature_names) + list(clf.context_columns_)
+        ci = [names.index(c) for c in clf.context_columns_]
+        si = [i for i, n in enumerate(names) if n not in clf.context_columns_]  # the step's own inputs
+        _, train, _, _ = split_sets(load_benchmark_data("goto3", cache=ROOT / "runs" / "goto3").lcset, 0)
+        y = clf._encode_labels(train.labels, "train")
+        y_obj = y[np.unique(t["live"])]  # the order of last_rows: object index
+        pi = np.bincount(y_obj, minlength=len(clf.classes_)) / len(y_obj)
+        b = clf.context_columns_.index("gal_b")
+
+        def ctx(x):
+            r = x[:, ci] * np.asarray(clf.ctx_scaler_.std) + np.asarray(clf.ctx_scaler_.mean)
+            return np.column_stack([r, np.abs(r[:, b])])
+
+        ctx_model = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, random_state=0)
+        ctx_model.fit(ctx(last_rows(t["x"], t)), y_obj)
+        lc_model = None
+        if lc_only:
+            lc_model = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, class_weight="balanced",
+                                                      random_state=0).fit(t["x"][:, si], y[t["live"]])
+        return si, pi, ctx, ctx_model, lc_model
+
+    def term(clf, t):
+        if id(clf) not in cache:
+            cache[id(clf)] = setup(clf)
+        si, pi, ctx, ctx_model, lc_model = cache[id(clf)]
+        q = ctx_model.predict_proba(ctx(t["x"]))
+        p = t["p"] if lc_model is None else lc_model.predict_proba(t["x"][:, si])
+        return -np.log(np.clip((p * q / pi).sum(axis=1), 1e-6, None))
+    return term
+
+
 # ---------------------------------------------------------------------- the families
 
 
@@ -391,8 +442,15 @@ def families(width: int, steps: dict | None = None) -> dict[str, dict[str, Varia
         names = lc_feature_names()
         lcfeatures = {"+lc-all": Variant(_with_lc_features(steps, list(range(len(names))))),
                       **{f"+lc-{n}": Variant(_with_lc_features(steps, [i])) for i, n in enumerate(names)}}
+    context = {"every-step": Variant(every_step=True),
+               **{f"every-step-psi{p}": Variant(every_step=True, sample_size=p) for p in (512, 1024)}}
+    if steps is not None:
+        for lc_only in (False, True):
+            term = _context_agreement(steps, lc_only)
+            context.update({f"+{w:g}ctx-{'lc' if lc_only else 'p'}": Variant(clf_term=lambda clf, t, w=w, f=term: w * f(clf, t))
+                            for w in (0.02, 0.05, 0.1, 0.2)})
     return {"sky": sky, "columns": columns, "forest": forest, "history": history, "weights": weights,
-            "lcfeatures": lcfeatures}
+            "lcfeatures": lcfeatures, "context": context}
 
 
 def main(argv: list[str] | None = None) -> int:
