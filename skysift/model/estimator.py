@@ -479,18 +479,6 @@ class Classifier(TreeMixin, PartsMixin, NoveltyMixin, CalibrationMixin, HostGate
             p = gate_rows(p, self._blended(far_logits, step_inputs, self.far_context(context), lengths)[0], gate)
         return self._calibrated(p, step_inputs, counts, host)
 
-    def _observation_count(self, step_inputs: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
-        """Number of observations so far: the sequences' ``lengths`` where given and non-zero (the
-        same number: the statistics count the sequence's points), else read back from the (scaled)
-        ``log_n`` statistic of each step (an empty sequence's zero step included)."""
-        if lengths is not None and np.all(np.asarray(lengths) > 0):
-            return np.asarray(lengths, np.int64)
-        j = int(self.n_features_) - int(self.sequence_config_.n_stats)
-        sc = self.seq_scaler_
-        log_n = step_inputs[:, j].astype(np.float64) * float(np.asarray(sc.std)[j]) + float(np.asarray(sc.mean)[j])
-        count = np.rint(np.expm1(log_n)).astype(np.int64)
-        return count if lengths is None else np.where(np.asarray(lengths) > 0, lengths, count)
-
     def _proba(self, data: SequenceData) -> np.ndarray:
         last = last_step(data.values, data.lengths)
         if not self.host_gate_threshold():

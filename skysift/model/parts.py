@@ -4,7 +4,7 @@ blend weights on validation, growing them again (``final_trees="all"``) and read
 
 A mixin: the host class (:class:`~skysift.model.estimator.Classifier`) provides the network (``_run``),
 ``prepare_arrays``, ``hyperparameters``, ``_check_fitted``, ``_finish_fit``, ``_fit_novelty``, ``seed``,
-``classes_``, ``context_columns_``, ``sequence_config_``, ``blend_rule_`` and ``_observation_count``."""
+``classes_``, ``context_columns_``, ``sequence_config_``, ``blend_rule_``, ``n_features_`` and ``seq_scaler_``."""
 
 from __future__ import annotations
 
@@ -126,6 +126,18 @@ class PartsMixin:
                 parts[k] = t.predict_proba(x)
             p = pool_probabilities(w, parts, getattr(self, "blend_rule_", "arithmetic"))
         return p, counts
+
+    def _observation_count(self, step_inputs: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
+        """Number of observations so far: the sequences' ``lengths`` where given and non-zero (the
+        same number: the statistics count the sequence's points), else read back from the (scaled)
+        ``log_n`` statistic of each step (an empty sequence's zero step included)."""
+        if lengths is not None and np.all(np.asarray(lengths) > 0):
+            return np.asarray(lengths, np.int64)
+        j = int(self.n_features_) - int(self.sequence_config_.n_stats)
+        sc = self.seq_scaler_
+        log_n = step_inputs[:, j].astype(np.float64) * float(np.asarray(sc.std)[j]) + float(np.asarray(sc.mean)[j])
+        count = np.rint(np.expm1(log_n)).astype(np.int64)
+        return count if lengths is None else np.where(np.asarray(lengths) > 0, lengths, count)
 
     def part_columns(self) -> dict[str, np.ndarray]:
         """The tree-input columns of each part that reads some only: ``lcboost``, the light-curve features
