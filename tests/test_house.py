@@ -19,7 +19,7 @@ LAYERS = {
     "datasets": 4,
     "evaluate": 5,
     "study": 6,
-    "stream": 7, "scale": 7,
+    "stream": 7, "scale": 7, "cli_model": 7,
     "cli": 8,
 }
 #: Old import paths, kept for one release: modules that only re-export a moved module.
