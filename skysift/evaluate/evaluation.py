@@ -75,7 +75,8 @@ def say(msg: str, progress: bool) -> None:
 
 def model_params(clf: Any) -> dict[str, Any]:
     """The classifier's hyperparameters that are plain values (numbers, strings, booleans):
-    ``get_params()`` when it exists, else the attributes named in :data:`PARAM_NAMES`."""
+    ``get_params()`` when it exists, else the attributes named in :data:`PARAM_NAMES`; for a fitted skysift model,
+    ``host_gate`` is the threshold in force."""
     params: dict[str, Any] = {}
     getter = getattr(clf, "get_params", None)
     if callable(getter):
@@ -93,6 +94,9 @@ def model_params(clf: Any) -> dict[str, Any]:
             v = v.item()
         if v is None or isinstance(v, (str, int, float, bool)):
             out[str(k)] = v
+    gate = getattr(clf, "host_gate_threshold", None)
+    if callable(gate) and getattr(clf, "is_fitted", False):
+        out["host_gate"] = float(gate())  # the threshold in force (the preset's "auto" resolved at fit time)
     return out
 
 

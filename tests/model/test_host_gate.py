@@ -175,6 +175,9 @@ def test_auto_is_resolved_at_fit_and_kept_in_the_file(sets_and_catalog, tmp_path
     clf = tiny(epochs=1, context=ContextConfig(), galaxy_distance=True, galaxy_catalog=cat, host_gate="auto")
     clf.fit(train, val)
     assert clf.host_gate_threshold() == AUTO_HOST_GATE
+    from skysift.evaluate.evaluation import model_params
+
+    assert model_params(clf)["host_gate"] == AUTO_HOST_GATE  # the report states the gate in force, not "auto"
     clf.save(tmp_path / "m.pt")
     back = type(clf).load(tmp_path / "m.pt")
     assert back.host_gate_ == AUTO_HOST_GATE
