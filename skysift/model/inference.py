@@ -350,20 +350,24 @@ class FrozenNetwork:
                 a[:m] = b
             yield t, m
 
-    def each_step(self, values: np.ndarray, lengths: np.ndarray, ctx: np.ndarray | None):
+    def each_step(self, values: np.ndarray, lengths: np.ndarray, ctx: np.ndarray | None,
+                  other_ctx: np.ndarray | None = None):
         """The logits after every step of padded sequences, in one pass: for each chunk of objects of
-        similar length and each step t, yield (rows, t, logits (m, K)) for the rows still running at t
-        -- each the logits :meth:`logits` gives the first t + 1 steps of those objects."""
+        similar length and each step t, yield (rows, t, logits (m, K), other) for the rows still running at t
+        -- each the logits :meth:`logits` gives the first t + 1 steps of those objects; ``other``: the head read
+        again on the same recurrent summaries with the context ``other_ctx`` (None without one)."""
         lengths = np.asarray(lengths, np.int64)
         with one_blas_thread(len(lengths)):
             for idx in inference_batches(lengths, CHUNK):
                 order = idx[np.argsort(-lengths[idx], kind="stable")]
                 leaves = self.zero_state(len(order))
-                c = None if ctx is None or not self.use_context else np.asarray(ctx, np.float32)[order]
+                c, o = (None if a is None or not self.use_context else np.asarray(a, np.float32)[order]
+                        for a in (ctx, other_ctx))
                 for t, m in self._steps(values, lengths, order, leaves):
                     r = leaves[self.n_leaves // 2][:m] * self.bn2[0] + self.bn2[1]
                     xt = np.asarray(values[order[:m], t], np.float32)
-                    yield order[:m], t, self.head(r, None if c is None else c[:m], xt, twins=False)
+                    yield (order[:m], t, self.head(r, None if c is None else c[:m], xt, twins=False),
+                           None if o is None else self.head(r, o[:m], xt, twins=False))
 
     def head(self, r: np.ndarray, ctx: np.ndarray | None, x_last: np.ndarray | None = None,
              dense: bool = False, twins: bool = True):

@@ -334,24 +334,22 @@ class NoveltyMixin:
         from skysift.model.inference import FrozenNetwork
 
         lengths = np.asarray(data.lengths, np.int64)
-        network = FrozenNetwork(self.model_)  # type: ignore[attr-defined]
-        contexts = [data.context]
-        if self.host_gate_threshold():  # type: ignore[attr-defined]
-            contexts.append(self.far_context(data.context))  # type: ignore[attr-defined]
+        # a model with a host gate also reads each step's head with no galaxy near (same recurrent pass)
+        far_ctx = self.far_context(data.context) if self.host_gate_threshold() else None  # type: ignore[attr-defined]
         found: dict[int, list] = {}
-        for c, ctx in enumerate(contexts):
-            for rows, t, logits in network.each_step(data.values, lengths, ctx):
-                found.setdefault(t + 1, [[] for _ in contexts])[c].append((rows, logits))
+        for rows, t, logits, far in FrozenNetwork(self.model_).each_step(  # type: ignore[attr-defined]
+                data.values, lengths, data.context, far_ctx):
+            found.setdefault(t + 1, []).append((rows, logits, far))
         n_x = data.values.shape[2]
         for k in sorted(found):
             runs = found.pop(k)
-            live = np.concatenate([r for r, _ in runs[0]])
-            logits = [np.concatenate([lg for _, lg in run]) for run in runs]  # the same rows in the same order
+            live = np.concatenate([r for r, _, _ in runs])
+            logits = np.concatenate([lg for _, lg, _ in runs])
+            far = None if far_ctx is None else np.concatenate([f for _, _, f in runs])
             ln = np.full(len(live), k, np.int64)
             x = tree_inputs(data.values, np.minimum(lengths, k), data.context)[live]  # one step read per object
             host = None if data.host is None else data.host[live]
-            far = logits[1] if len(logits) > 1 else None
-            yield live, x, self.finish(logits[0], x[:, :n_x], x[:, n_x:], ln, host, far)  # type: ignore[attr-defined]
+            yield live, x, self.finish(logits, x[:, :n_x], x[:, n_x:], ln, host, far)  # type: ignore[attr-defined]
 
     def aggregate_steps(self, steps: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]], n_objects: int,
                         max_steps: int | None = None) -> np.ndarray:

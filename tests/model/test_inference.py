@@ -54,7 +54,7 @@ def test_each_step_gives_the_logits_of_every_prefix(rnn):
     frozen = FrozenNetwork(net)
     xv, ln, c = x.numpy(), lengths.numpy(), ctx.numpy()
     seen = {}
-    for rows, t, lg in frozen.each_step(xv, ln, c):
+    for rows, t, lg, _ in frozen.each_step(xv, ln, c):
         assert (ln[rows] > t).all()
         for r, row in zip(rows, lg):
             seen[(int(r), t)] = row
