@@ -98,7 +98,6 @@ class HostGateMixin:
         if not 0.0 <= t < 1.0:
             raise InputError(f"host_gate must be within [0, 1), got {t!r}")
         self.host_gate_ = t
-        self.host_gate_ = self.host_gate_threshold()  # 0 where the model reads no galaxy distance
-        if not isinstance(asked, str) and float(asked or 0.0) > 0 and not self.host_gate_:
+        if not isinstance(asked, str) and float(asked or 0.0) > 0 and not self.host_gate_threshold():
             warnings.warn("host_gate needs the nearest-galaxy distance among the context (a galaxy_catalog and "
                           "galaxy_distance=True): the model is fitted without the gate", stacklevel=3)
