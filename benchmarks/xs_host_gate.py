@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "benchmarks" / "peers"))
 
 from peerlib import load_benchmark_data  # noqa: E402
-from xs_ablation import N_OBS, galaxy_test, inner_sets, near_galaxy_set, scores  # noqa: E402
+from xs_ablation import N_OBS, finished, galaxy_test, inner_sets, near_galaxy_set, scores  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results" / "xs_host_gate.jsonl"
 GATES = (0.1, 0.25, 0.5)
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         print(table(out))
         return 0
     bd = load_benchmark_data("goto3_xs", cache=str(ROOT / "runs" / "goto3_xs"))
-    done = {(r["rotation"], r["seed"]) for r in map(json.loads, out.open())} if out.exists() else set()
+    done = finished(out, variant=False)
     for k in (int(s) for s in args.seeds.split(",")):
         for rot in (int(r) for r in args.rotations.split(",")):
             if (rot, rot + 10 * k) in done:
