@@ -2,7 +2,8 @@
 
 * **Level 1** (VS / SN / AGN): the shipped ``goto3`` model itself, which reads ZTF g and r mapped onto
   its band by the documented band rule (:mod:`skysift.features.bands`).
-* **SN types** (Ia / II / Ibc / IIn / SLSN): skysift's default with the host gate (:data:`SN_CHILD`), trained on
+* **SN types** (Ia / II / Ibc / IIn / SLSN): skysift's default without context copies, behind
+  the host gate (:data:`SN_CHILD`), trained on
   the ``bts_types`` set (real ZTF Bright Transient Survey light curves in g and R, as observed; split seed 0, its
   test objects kept out),
   reading g and R themselves (ZTF r is ``R`` in the BTS tables and in skysift's ZTF alert parser).
